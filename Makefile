@@ -1,0 +1,64 @@
+# Makefile targets are the only entry points: each one creates what it needs on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Prefer pyenv's Python 3.13 (the Lambda runtime); fall back to python3.
+PYENV_313 := $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3))
+PYTHON ?= $(if $(PYENV_313),$(PYENV_313),python3)
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+PORT ?= 3000
+ARGS ?=
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+export POWERTOOLS_TRACE_DISABLED := 1
+export SAM_CLI_TELEMETRY := 0
+export PYTHONPATH := $(CURDIR)/layers/attribution:$(CURDIR)/infra/local:$(CURDIR)
+
+.PHONY: help run serve test lint unit build openapi bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: requirements-dev.txt layers/attribution/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --upgrade pip
+	$(SAM_VENV)/bin/pip install -q -r requirements-sam.txt
+	touch $@
+
+run: $(VENV)/.installed ## start the local stack, replay the sample day, print the summary, keep serving (ARGS=--no-serve to exit)
+	$(PY) -m ordertrail_local.run --port $(PORT) $(ARGS)
+
+serve: $(VENV)/.installed ## start the local stack on 127.0.0.1:$(PORT) without replaying anything
+	$(PY) -m ordertrail_local.serve --port $(PORT)
+
+lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam validate --lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml
+
+test: lint ## set up everything, lint, then run the whole test suite
+	$(PY) -m pytest
+
+openapi: $(VENV)/.installed ## regenerate the committed OpenAPI document from the code
+	$(PY) -m ordertrail_local.openapi > openapi.json
+
+bench: $(VENV)/.installed ## run the benchmarks and print their figures
+	$(PY) bench/attribution_cost.py
+
+build: $(SAM_VENV)/.installed ## sam build for python3.13/arm64 without Docker, then precompile
+	@test -n "$(PYENV_313)" || { echo "sam build needs a Python 3.13 interpreter (pyenv install 3.13)"; exit 1; }
+	PATH="$(dir $(PYENV_313)):$$PATH" $(SAM) build --template template.yaml
+	$(PYENV_313) -m compileall -q -j0 --invalidation-mode unchecked-hash .aws-sam/build
+
+clean: ## remove the venvs and build output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""OrderTrail attribution layer: models, rules, sources and the DynamoDB repository shared by every function."""

@@ -1,0 +1,107 @@
+"""Errors the API reports, each with its HTTP status, a snake_case code and the field at fault."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+
+class OrderTrailError(Exception):
+    """An error the caller caused or must know about; maps to API.md's error body."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body API.md defines."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field:
+            error["field"] = self.field
+        return {"error": error}
+
+
+class MalformedRequest(OrderTrailError):
+    """The body is not JSON, or a value has the wrong type (400)."""
+
+    status, code = 400, "malformed_request"
+
+
+class Unauthorized(OrderTrailError):
+    """A signature or key is missing or wrong (401)."""
+
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(OrderTrailError):
+    """Valid credentials for another tenant (403)."""
+
+    status, code = 403, "forbidden"
+
+
+class NotFound(OrderTrailError):
+    """The thing asked for does not exist for this tenant (404)."""
+
+    status, code = 404, "not_found"
+
+
+class Conflict(OrderTrailError):
+    """The request conflicts with the current state (409)."""
+
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(OrderTrailError):
+    """The body is over the 1 MiB limit (413)."""
+
+    status, code = 413, "payload_too_large"
+
+
+class Unprocessable(OrderTrailError):
+    """Valid JSON that breaks a rule, such as an unknown touchpoint kind (422)."""
+
+    status, code = 422, "unprocessable"
+
+
+class UpstreamError(Exception):
+    """An outside API (TikTok Shop) failed; the platform retries the webhook."""
+
+
+# pydantic error types that mean "wrong type" (400); every other validation error breaks a rule (422).
+_TYPE_ERRORS = ("_type", "_parsing", "json_invalid", "model_attributes_type", "dict_type", "list_type")
+_RULE_CODES = {"missing": "missing_field", "union_tag_invalid": "unknown_kind", "union_tag_not_found": "missing_field"}
+
+
+def field_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
+    """Render a pydantic location as a JSON path such as `touchpoints[3].post.id`."""
+    path = prefix
+    for item in loc:
+        if isinstance(item, int):
+            path += f"[{item}]"
+        elif item in ("comment", "dm", "flow_step", "shop_link", "ad_click", "creator_click") and path.endswith("]"):
+            continue  # pydantic names the discriminated member; callers know it from `kind`
+        else:
+            path = f"{path}.{item}" if path else str(item)
+    return path
+
+
+def from_validation(exc: ValidationError, prefix: str = "") -> OrderTrailError:
+    """Turn the first pydantic error into a 400 (wrong type) or 422 (rule broken) naming the field."""
+    first = exc.errors(include_url=False)[0]
+    kind = str(first["type"])
+    field = field_path(tuple(first["loc"]), prefix)
+    if kind == "union_tag_invalid":
+        field = field_path(tuple(first["loc"]) + ("kind",), prefix)
+    elif kind == "union_tag_not_found":
+        field = field_path(tuple(first["loc"]) + ("kind",), prefix)
+    message = f"{field or 'body'}: {first['msg']}"
+    if kind.endswith(_TYPE_ERRORS) or kind in _TYPE_ERRORS:
+        return MalformedRequest(message, field=field or None, code="wrong_type")
+    return Unprocessable(message, field=field or None, code=_RULE_CODES.get(kind, "invalid_value"))

@@ -1,0 +1,159 @@
+"""Every DynamoDB key format of the single table, and the access patterns they serve.
+
+The tenant id leads every key (except Powertools' idempotency records, which hash the tenant into their key),
+so no query can ever reach another tenant's items. Key parts are escaped so an id containing `#` cannot
+forge another key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def part(value: str) -> str:
+    """Escape one key component so `#` inside an id cannot split or forge a key."""
+    return value.replace("%", "%25").replace("#", "%23")
+
+
+def iso(ts: datetime) -> str:
+    """Format a time as fixed-width UTC ISO-8601, so key order equals time order."""
+    return ts.astimezone(UTC).strftime(ISO_FORMAT)
+
+
+def tenant_prefix(tenant: str) -> str:
+    """The prefix every key of one tenant starts with."""
+    return f"T#{part(tenant)}"
+
+
+def settings_key(tenant: str) -> dict[str, str]:
+    """A tenant's attribution settings."""
+    return {"PK": f"{tenant_prefix(tenant)}#SETTINGS", "SK": "SETTINGS"}
+
+
+def buyer_pk(tenant: str, buyer: str) -> str:
+    """The partition holding one buyer's touchpoints."""
+    return f"{tenant_prefix(tenant)}#B#{part(buyer)}"
+
+
+def buyer_touchpoint_key(tenant: str, buyer: str, at: datetime, touchpoint_id: str) -> dict[str, str]:
+    """A touchpoint in its buyer's timeline, sorted by time."""
+    return {"PK": buyer_pk(tenant, buyer), "SK": f"TP#{iso(at)}#{part(touchpoint_id)}"}
+
+
+def buyer_touchpoint_range(at_from: datetime, at_to: datetime) -> tuple[str, str]:
+    """Sort-key bounds (inclusive) of a buyer's touchpoints between two times."""
+    return f"TP#{iso(at_from)}", f"TP#{iso(at_to)}#\uffff"
+
+
+def touchpoint_key(tenant: str, touchpoint_id: str) -> dict[str, str]:
+    """A touchpoint by its id: the de-duplication marker, and the lookup of a comment from its DM."""
+    return {"PK": f"{tenant_prefix(tenant)}#TP#{part(touchpoint_id)}", "SK": "TP"}
+
+
+def click_key(tenant: str, ttclid: str) -> dict[str, str]:
+    """An ad click by its ttclid."""
+    return {"PK": f"{tenant_prefix(tenant)}#CLK#{part(ttclid)}", "SK": "CLICK"}
+
+
+def creator_token_key(tenant: str, token: str) -> dict[str, str]:
+    """A creator-link click by the cart/tracking token the store carries into the order."""
+    return {"PK": f"{tenant_prefix(tenant)}#TOK#{part(token)}", "SK": "CREATOR_CLICK"}
+
+
+def conversation_key(tenant: str, conversation_id: str) -> dict[str, str]:
+    """A DM conversation with its comment, post, keywords and flow."""
+    return {"PK": f"{tenant_prefix(tenant)}#CONV#{part(conversation_id)}", "SK": "CONV"}
+
+
+def claim_key(tenant: str, shop_link_id: str) -> dict[str, str]:
+    """Which order a shop link credited (first order only)."""
+    return {"PK": f"{tenant_prefix(tenant)}#CLAIM#{part(shop_link_id)}", "SK": "CLAIM"}
+
+
+def order_ref(source: str, order_id: str) -> str:
+    """A store-qualified order reference, unique per tenant."""
+    return f"{source}#{part(order_id)}"
+
+
+def order_pk(tenant: str, source: str, order_id: str) -> str:
+    """The partition holding an order and its attribution."""
+    return f"{tenant_prefix(tenant)}#O#{order_ref(source, order_id)}"
+
+
+def order_key(tenant: str, source: str, order_id: str) -> dict[str, str]:
+    """An order in its latest state."""
+    return {"PK": order_pk(tenant, source, order_id), "SK": "ORDER"}
+
+
+def buyer_orders_gsi(tenant: str, buyer: str, ordered_at: datetime, source: str, order_id: str) -> dict[str, str]:
+    """GSI1 keys that list a buyer's orders by time (late touchpoints find the orders they may change)."""
+    return {"GSI1PK": f"{buyer_pk(tenant, buyer)}#ORDERS", "GSI1SK": f"O#{iso(ordered_at)}#{order_ref(source, order_id)}"}
+
+
+def buyer_orders_range(tenant: str, buyer: str, at_from: datetime, at_to: datetime) -> tuple[str, str, str]:
+    """GSI1 partition and inclusive sort-key bounds of a buyer's orders between two times."""
+    return f"{buyer_pk(tenant, buyer)}#ORDERS", f"O#{iso(at_from)}", f"O#{iso(at_to)}#\uffff"
+
+
+def attribution_key(tenant: str, source: str, order_id: str) -> dict[str, str]:
+    """An order's attribution and evidence, beside the order."""
+    return {"PK": order_pk(tenant, source, order_id), "SK": "ATTR"}
+
+
+def review_gsi(tenant: str, status: str, ordered_at: datetime, source: str, order_id: str) -> dict[str, str]:
+    """GSI1 keys that list soft matches by review status, newest last."""
+    return {"GSI1PK": f"{tenant_prefix(tenant)}#REVIEW#{status}", "GSI1SK": f"{iso(ordered_at)}#{order_ref(source, order_id)}"}
+
+
+def review_pk(tenant: str, status: str) -> str:
+    """GSI1 partition of soft matches in one review status."""
+    return f"{tenant_prefix(tenant)}#REVIEW#{status}"
+
+
+def coupon_key(tenant: str, code: str) -> dict[str, str]:
+    """A coupon code's mapping to a creator link."""
+    return {"PK": f"{tenant_prefix(tenant)}#COUPON#{part(code.upper())}", "SK": "COUPON"}
+
+
+def coupons_gsi(tenant: str, code: str) -> dict[str, str]:
+    """GSI1 keys that list a tenant's coupon mappings by code."""
+    return {"GSI1PK": f"{tenant_prefix(tenant)}#COUPONS", "GSI1SK": code.upper()}
+
+
+@dataclass(frozen=True)
+class AccessPattern:
+    """One way the application reads or writes the table."""
+
+    name: str
+    index: str
+    key: str
+    sort_key: str
+    used_by: str
+
+
+ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
+    AccessPattern("Store a touchpoint once (de-duplicate by id)", "table", "T#<t>#TP#<id>", "TP", "RecordTouchpoint"),
+    AccessPattern("Buyer's touchpoints in a time window", "table", "T#<t>#B#<buyer>", "TP#<iso>#<id> (range)", "Attribute"),
+    AccessPattern("Ad click by ttclid", "table", "T#<t>#CLK#<ttclid>", "CLICK", "Attribute"),
+    AccessPattern("Creator click by cart token", "table", "T#<t>#TOK#<token>", "CREATOR_CLICK", "Attribute"),
+    AccessPattern("Conversation's comment, post, keywords, flow", "table", "T#<t>#CONV#<conversation>", "CONV", "Attribute"),
+    AccessPattern("Shop link's credited order (first order only)", "table", "T#<t>#CLAIM#<shop link>", "CLAIM", "Attribute"),
+    AccessPattern("Order in its latest state", "table", "T#<t>#O#<source>#<order>", "ORDER", "Ingest, Reports"),
+    AccessPattern("Order's attribution and evidence", "table", "T#<t>#O#<source>#<order>", "ATTR", "Attribute, Reports"),
+    AccessPattern("Buyer's orders in a time window", "GSI1", "T#<t>#B#<buyer>#ORDERS", "O#<iso>#<source>#<order> (range)", "Attribute"),
+    AccessPattern("Soft matches by review status", "GSI1", "T#<t>#REVIEW#<status>", "<iso>#<source>#<order>", "Reports"),
+    AccessPattern("Coupon mapping by code", "table", "T#<t>#COUPON#<CODE>", "COUPON", "Attribute, Reports"),
+    AccessPattern("Tenant's coupon mappings", "GSI1", "T#<t>#COUPONS", "<CODE>", "Reports"),
+    AccessPattern("Tenant's attribution settings", "table", "T#<t>#SETTINGS", "SETTINGS", "Attribute, Reports"),
+    AccessPattern("Webhook idempotency record", "table", "idempotency#<function>", "<hash of tenant + natural id>", "Ingest"),
+)
+
+
+def access_pattern_table() -> str:
+    """Render ACCESS_PATTERNS as the Markdown table the README shows."""
+    rows = ["| access pattern | index | PK | SK | used by |", "|---|---|---|---|---|"]
+    rows += [f"| {p.name} | {p.index} | `{p.key}` | `{p.sort_key}` | {p.used_by} |" for p in ACCESS_PATTERNS]
+    return "\n".join(rows)

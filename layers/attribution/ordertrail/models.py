@@ -1,0 +1,319 @@
+"""Domain types shared by every function: orders, touchpoints, attributions and their evidence (Decimal money)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Money = Annotated[Decimal, Field(decimal_places=4, max_digits=18)]
+OrderSource = Literal["tiktok_shop", "shopify", "other"]
+TouchpointKind = Literal["comment", "dm", "flow_step", "shop_link", "ad_click", "creator_click"]
+Method = Literal["coupon", "conversation", "ad_click", "creator_link", "conversation_soft", "organic"]
+RuleName = Literal["coupon", "conversation_hard", "ad_click", "creator_link", "conversation_soft"]
+ReviewStatus = Literal["pending", "confirmed", "rejected"]
+
+DEFAULT_PRIORITY: tuple[RuleName, ...] = ("coupon", "conversation_hard", "ad_click", "creator_link", "conversation_soft")
+CANCELLED_STATUSES = frozenset({"cancelled", "cancel", "canceled"})
+
+
+def is_masked(value: str | None) -> bool:
+    """Tell whether a platform masked this value with `*` (such values never match anything)."""
+    return value is not None and "*" in value
+
+
+def utc(ts: datetime) -> datetime:
+    """Return an aware datetime converted to UTC."""
+    return ts.astimezone(UTC)
+
+
+class _Model(BaseModel):
+    """Base for payload models: unknown fields are ignored, strings are stripped."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=False)
+
+
+class Buyer(_Model):
+    """Who bought or touched: the platform user id plus optional contact identifiers."""
+
+    user_id: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+
+    @property
+    def matchable_user_id(self) -> str | None:
+        """The user id when it can be used for matching (present and not masked)."""
+        return self.user_id if self.user_id and not is_masked(self.user_id) else None
+
+
+class LineItem(_Model):
+    """One ordered product line; TikTok Shop lines are one unit each."""
+
+    sku: str | None = Field(default=None, max_length=200)
+    product_id: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=500)
+    quantity: int = Field(default=1, ge=1, le=100_000)
+    unit_price: Money = Decimal("0")
+
+
+class Landing(_Model):
+    """Link and cart data the store carried into the order (ttclid, creator link, tracking token)."""
+
+    url: str | None = Field(default=None, max_length=4000)
+    ttclid: str | None = Field(default=None, max_length=500)
+    creator: str | None = Field(default=None, max_length=200)
+    link_id: str | None = Field(default=None, max_length=200)
+    token: str | None = Field(default=None, max_length=500)
+    utm_source: str | None = Field(default=None, max_length=500)
+    utm_campaign: str | None = Field(default=None, max_length=500)
+    ref: str | None = Field(default=None, max_length=500)
+
+
+class Address(_Model):
+    """A shipping address as the store sent it (possibly masked)."""
+
+    name: str | None = Field(default=None, max_length=300)
+    line1: str | None = Field(default=None, max_length=500)
+    line2: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=32)
+    country: str | None = Field(default=None, max_length=2)
+
+
+class Order(_Model):
+    """A normalised order from any store, in its latest known state."""
+
+    id: str = Field(min_length=1, max_length=200)
+    source: OrderSource = "other"
+    status: str = Field(min_length=1, max_length=64)
+    updated_at: AwareDatetime
+    created_at: AwareDatetime
+    buyer: Buyer = Field(default_factory=Buyer)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    line_items: list[LineItem] = Field(default_factory=list, max_length=1000)
+    subtotal: Money = Decimal("0")
+    tax: Money = Decimal("0")
+    shipping: Money = Decimal("0")
+    discounts: Money = Decimal("0")
+    credits: Money = Decimal("0")
+    total: Money = Decimal("0")
+    coupon_codes: list[str] = Field(default_factory=list, max_length=50)
+    landing: Landing = Field(default_factory=Landing)
+    shipping_address: Address | None = None
+    connector_copy_of: str | None = Field(default=None, description="TikTok Shop order id when this is a connector app's copy")
+
+    @field_validator("status")
+    @classmethod
+    def _normalise_status(cls, value: str) -> str:
+        """Store statuses lower-case with `_`; TikTok's CANCEL and CANCELLED both mean cancelled."""
+        status = value.strip().lower().replace(" ", "_")
+        return "cancelled" if status in CANCELLED_STATUSES else status
+
+    @field_validator("coupon_codes")
+    @classmethod
+    def _normalise_codes(cls, codes: list[str]) -> list[str]:
+        """Coupon codes compare case-insensitively, so keep them upper-case and unique."""
+        return list(dict.fromkeys(code.strip().upper() for code in codes if code.strip()))
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Tell whether the order is cancelled (it then leaves the metrics)."""
+        return self.status == "cancelled"
+
+    @property
+    def ordered_at(self) -> datetime:
+        """The checkout time the attribution windows are measured against, in UTC."""
+        return utc(self.created_at)
+
+
+class Post(_Model):
+    """The video/post a comment was left on."""
+
+    id: str = Field(min_length=1, max_length=200)
+    url: str | None = Field(default=None, max_length=4000)
+
+
+class Flow(_Model):
+    """A DM automation flow."""
+
+    id: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=300)
+
+
+class Campaign(_Model):
+    """An ad or creator campaign reference."""
+
+    id: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=300)
+
+
+class _TouchpointBase(_Model):
+    """Fields every touchpoint carries."""
+
+    id: str = Field(min_length=1, max_length=200)
+    occurred_at: AwareDatetime
+    buyer: Buyer = Field(default_factory=Buyer)
+    received_at: AwareDatetime | None = Field(default=None, description="Set by OrderTrail on arrival")
+
+    @property
+    def at(self) -> datetime:
+        """When it happened, in UTC."""
+        return utc(self.occurred_at)
+
+
+class CommentTouchpoint(_TouchpointBase):
+    """A comment on a post that fired a trigger."""
+
+    kind: Literal["comment"]
+    post: Post
+    text: str | None = Field(default=None, max_length=5000)
+    keywords: list[str] = Field(default_factory=list, max_length=50)
+
+
+class DmTouchpoint(_TouchpointBase):
+    """A DM conversation started by a comment."""
+
+    kind: Literal["dm"]
+    conversation_id: str = Field(min_length=1, max_length=200)
+    comment_id: str | None = Field(default=None, max_length=200)
+    flow: Flow | None = None
+
+
+class FlowStepTouchpoint(_TouchpointBase):
+    """The buyer reached step N of a flow in a conversation."""
+
+    kind: Literal["flow_step"]
+    conversation_id: str = Field(min_length=1, max_length=200)
+    flow: Flow
+    step: int = Field(ge=1, le=1000)
+    step_name: str | None = Field(default=None, max_length=300)
+
+
+class ShopLinkTouchpoint(_TouchpointBase):
+    """A shop link sent in a conversation; it opens the conversation's attribution window."""
+
+    kind: Literal["shop_link"]
+    conversation_id: str = Field(min_length=1, max_length=200)
+    skus: list[str] = Field(default_factory=list, max_length=500)
+    product_ids: list[str] = Field(default_factory=list, max_length=500)
+    url: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _links_something(self) -> ShopLinkTouchpoint:
+        """A shop link must name at least one SKU or product."""
+        if not self.skus and not self.product_ids:
+            raise ValueError("a shop_link needs skus and/or product_ids")
+        return self
+
+
+class AdClickTouchpoint(_TouchpointBase):
+    """A landing from a TikTok ad, identified by its ttclid."""
+
+    kind: Literal["ad_click"]
+    ttclid: str = Field(min_length=1, max_length=500)
+    url: str | None = Field(default=None, max_length=4000)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=1000)
+    campaign: Campaign | None = None
+
+
+class CreatorClickTouchpoint(_TouchpointBase):
+    """A click on a creator's link, with the cart/tracking token the store carries into the order."""
+
+    kind: Literal["creator_click"]
+    creator: str = Field(min_length=1, max_length=200)
+    link_id: str | None = Field(default=None, max_length=200)
+    campaign: str | None = Field(default=None, max_length=300)
+    token: str | None = Field(default=None, max_length=500)
+
+
+Touchpoint = Annotated[
+    CommentTouchpoint | DmTouchpoint | FlowStepTouchpoint | ShopLinkTouchpoint | AdClickTouchpoint | CreatorClickTouchpoint,
+    Field(discriminator="kind"),
+]
+
+
+class CouponMapping(_Model):
+    """A coupon code mapped to the creator and link it belongs to."""
+
+    code: str = Field(min_length=1, max_length=100)
+    creator: str = Field(min_length=1, max_length=200)
+    link_id: str | None = Field(default=None, max_length=200)
+
+    @field_validator("code")
+    @classmethod
+    def _upper(cls, code: str) -> str:
+        """Codes compare case-insensitively."""
+        return code.upper()
+
+
+class Conversation(_Model):
+    """What a DM conversation is tied to: its comment, post, keywords and flow (denormalised for one read)."""
+
+    conversation_id: str
+    comment_id: str | None = None
+    comment_text: str | None = None
+    comment_at: AwareDatetime | None = None
+    post: Post | None = None
+    keywords: list[str] = Field(default_factory=list)
+    flow: Flow | None = None
+    started_at: AwareDatetime | None = None
+
+
+class CreditClaim(_Model):
+    """Which order a shop link already credited (a conversation credits only the first order)."""
+
+    shop_link_id: str
+    order_key: str
+    ordered_at: AwareDatetime
+
+
+class RuleOutcome(_Model):
+    """One rule's verdict for an order: matched or not, and why."""
+
+    rule: RuleName
+    matched: bool
+    reason: str = Field(description="snake_case: matched, no_user_id, window_expired, no_sku_overlap, ...")
+    detail: str
+    touchpoint_ids: list[str] = Field(default_factory=list)
+
+
+class Attribution(_Model):
+    """The decision for one order and the evidence behind it."""
+
+    order_id: str
+    source: OrderSource
+    method: Method
+    review_status: ReviewStatus | None = None
+    rule: RuleName | None = None
+    touchpoint_ids: list[str] = Field(default_factory=list)
+    conversation_id: str | None = None
+    post: Post | None = None
+    comment_id: str | None = None
+    comment_text: str | None = None
+    flow: Flow | None = None
+    keywords: list[str] = Field(default_factory=list)
+    creator: str | None = None
+    link_id: str | None = None
+    coupon: str | None = None
+    ttclid: str | None = None
+    first_touch_at: AwareDatetime | None = None
+    time_to_order_seconds: int | None = None
+    claimed_shop_link_id: str | None = None
+    evidence: list[RuleOutcome] = Field(default_factory=list)
+    ordered_at: AwareDatetime
+    attributed_at: AwareDatetime
+    cancelled: bool = False
+    revenue: Money = Decimal("0")
+    currency: str = "USD"
+
+    @property
+    def counts_as_attributed(self) -> bool:
+        """Tell whether the order counts toward OrderTrail-driven revenue (soft only once confirmed)."""
+        if self.method == "organic" or self.cancelled:
+            return False
+        return self.method != "conversation_soft" or self.review_status == "confirmed"

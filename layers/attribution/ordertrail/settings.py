@@ -1,0 +1,38 @@
+"""Process settings read once from the environment and validated (a bad deployment fails loudly)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    """Environment-derived configuration shared by every function."""
+
+    table_name: str = Field(min_length=1, description="TABLE_NAME: the single DynamoDB table")
+    tenants_file: Path | None = Field(default=None, description="ORDERTRAIL_TENANTS_FILE: local tenants JSON (instead of Secrets Manager)")
+    tenant_secret_prefix: str = Field(default="ordertrail/tenants/", description="TENANT_SECRET_PREFIX: Secrets Manager name prefix")
+    tiktok_shop_api_url: str = Field(default="https://open-api.tiktokglobalshop.com", description="TIKTOK_SHOP_API_URL")
+    tiktok_events_api_url: str = Field(default="https://business-api.tiktok.com", description="TIKTOK_EVENTS_API_URL")
+    signature_tolerance_seconds: int = Field(default=300, ge=1, description="SIGNATURE_TOLERANCE_SECONDS: age limit of signed requests")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="MAX_BODY_BYTES: larger bodies get 413")
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=60, description="IDEMPOTENCY_TTL_SECONDS: how long a webhook id is remembered")
+    secret_cache_seconds: int = Field(default=300, ge=0, description="SECRET_CACHE_SECONDS: how long tenant secrets are cached")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (names are the upper-case field names)."""
+        env = dict(os.environ if env is None else env)
+        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env and env[name.upper()] != ""}
+        if "ORDERTRAIL_TENANTS_FILE" in env and env["ORDERTRAIL_TENANTS_FILE"]:
+            values["tenants_file"] = env["ORDERTRAIL_TENANTS_FILE"]
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read on first use (never at import time)."""
+    return Settings.from_env()

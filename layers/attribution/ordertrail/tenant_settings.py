@@ -1,0 +1,79 @@
+"""A tenant's attribution settings (windows, priority, time zone): validated, with SPEC defaults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ordertrail.models import DEFAULT_PRIORITY, RuleName
+
+
+class AttributionSettings(BaseModel):
+    """Per-tenant attribution settings; every field has the SPEC default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_window_days: int = Field(default=14, ge=1, le=90, description="How long a shop link can credit an order")
+    click_window_days: int = Field(default=7, ge=1, le=90, description="Ad-click lookback")
+    creator_window_days: int = Field(default=7, ge=1, le=90, description="Creator-link click lookback")
+    ttl_grace_days: int = Field(default=2, ge=0, le=30, description="Kept past the window before TTL deletes a touchpoint")
+    settle_hours: int = Field(default=24, ge=0, le=720, description="How long after an order a late touchpoint may re-attribute it")
+    priority: list[RuleName] = Field(default_factory=lambda: list(DEFAULT_PRIORITY), description="Rule order; first match wins")
+    time_zone: str = Field(default="UTC", description="IANA zone for days and weeks in reports")
+
+    @field_validator("priority")
+    @classmethod
+    def _every_rule_once(cls, priority: list[RuleName]) -> list[RuleName]:
+        """The priority must name every rule exactly once."""
+        if sorted(priority) != sorted(DEFAULT_PRIORITY):
+            raise ValueError(f"priority must list each of {', '.join(DEFAULT_PRIORITY)} exactly once")
+        return priority
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        """Reject time zones the IANA database does not know."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {zone!r}") from exc
+        return zone
+
+    @property
+    def conversation_window(self) -> timedelta:
+        """The conversation window as a duration."""
+        return timedelta(days=self.conversation_window_days)
+
+    @property
+    def click_window(self) -> timedelta:
+        """The ad-click lookback as a duration."""
+        return timedelta(days=self.click_window_days)
+
+    @property
+    def creator_window(self) -> timedelta:
+        """The creator-click lookback as a duration."""
+        return timedelta(days=self.creator_window_days)
+
+    @property
+    def longest_window(self) -> timedelta:
+        """The longest lookback; a buyer's touchpoints older than this never matter."""
+        return max(self.conversation_window, self.click_window, self.creator_window)
+
+    @property
+    def settle_period(self) -> timedelta:
+        """How long after an order a late touchpoint may still re-attribute it."""
+        return timedelta(hours=self.settle_hours)
+
+    def window_for(self, kind: str) -> timedelta:
+        """How long a touchpoint of this kind can matter (its TTL is this plus the grace)."""
+        if kind == "ad_click":
+            return self.click_window
+        if kind == "creator_click":
+            return self.creator_window
+        return self.conversation_window
+
+    def ttl_for(self, kind: str) -> timedelta:
+        """How long to keep a touchpoint of this kind before TTL deletes it."""
+        return self.window_for(kind) + timedelta(days=self.ttl_grace_days)
