@@ -97,10 +97,8 @@ def from_validation(exc: ValidationError, prefix: str = "") -> OrderTrailError:
     first = exc.errors(include_url=False)[0]
     kind = str(first["type"])
     field = field_path(tuple(first["loc"]), prefix)
-    if kind == "union_tag_invalid":
-        field = field_path(tuple(first["loc"]) + ("kind",), prefix)
-    elif kind == "union_tag_not_found":
-        field = field_path(tuple(first["loc"]) + ("kind",), prefix)
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        field = field_path((*tuple(first["loc"]), "kind"), prefix)
     message = f"{field or 'body'}: {first['msg']}"
     if kind.endswith(_TYPE_ERRORS) or kind in _TYPE_ERRORS:
         return MalformedRequest(message, field=field or None, code="wrong_type")

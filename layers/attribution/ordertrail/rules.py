@@ -105,46 +105,72 @@ class _Engine:
             clicks = [t for t in self._of_kind(CreatorClickTouchpoint) if t.creator == mapping.creator and t.at <= self.ordered_at]
             first = clicks[0] if clicks else None
             outcome = RuleOutcome(
-                rule="coupon", matched=True, reason="matched",
+                rule="coupon",
+                matched=True,
+                reason="matched",
                 detail=f"coupon {code} is mapped to creator {mapping.creator}",
                 touchpoint_ids=[first.id] if first else [],
             )
-            return _Match(outcome, first_touch_at=first.at if first else None, creator=mapping.creator,
-                          link_id=mapping.link_id, coupon=code)
+            return _Match(
+                outcome, first_touch_at=first.at if first else None, creator=mapping.creator, link_id=mapping.link_id, coupon=code
+            )
         codes = ", ".join(self.order.coupon_codes)
-        return RuleOutcome(rule="coupon", matched=False, reason="coupon_not_mapped", detail=f"coupon {codes} is not mapped to a creator link")
+        return RuleOutcome(
+            rule="coupon", matched=False, reason="coupon_not_mapped", detail=f"coupon {codes} is not mapped to a creator link"
+        )
 
     # -- conversations --------------------------------------------------------------------------------
     def _open_shop_links(self, rule: RuleName) -> list[ShopLinkTouchpoint] | RuleOutcome:
         """Shop links that may credit this order: the buyer's, in the window, not claimed by an earlier order."""
         if self.order.buyer.matchable_user_id is None:
             masked = self.order.buyer.user_id is not None
-            return RuleOutcome(rule=rule, matched=False, reason="no_user_id",
-                               detail="the buyer's user id is masked" if masked else "the order carries no buyer user id")
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="no_user_id",
+                detail="the buyer's user id is masked" if masked else "the order carries no buyer user id",
+            )
         links = [t for t in self._of_kind(ShopLinkTouchpoint) if t.at <= self.ordered_at]
         if not links:
             later = any(t.at > self.ordered_at for t in self._of_kind(ShopLinkTouchpoint))
-            return RuleOutcome(rule=rule, matched=False, reason="touch_after_order" if later else "no_conversation",
-                               detail="the only shop link came after the order" if later else "no conversation sent this buyer a shop link")
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="touch_after_order" if later else "no_conversation",
+                detail="the only shop link came after the order" if later else "no conversation sent this buyer a shop link",
+            )
         window = self.settings.conversation_window
         recent = [t for t in links if in_window(t.at, self.ordered_at, window)]
         if not recent:
-            return RuleOutcome(rule=rule, matched=False, reason="window_expired",
-                               detail=f"the last shop link was sent more than {self.settings.conversation_window_days} days before the order",
-                               touchpoint_ids=[links[-1].id])
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="window_expired",
+                detail=f"the last shop link was sent more than {self.settings.conversation_window_days} days before the order",
+                touchpoint_ids=[links[-1].id],
+            )
         me = order_ref(self.order)
         open_links = [t for t in recent if self._unclaimed(t, me)]
         if not open_links:
-            return RuleOutcome(rule=rule, matched=False, reason="not_first_order",
-                               detail="the conversation already credited an earlier order; only the first order counts",
-                               touchpoint_ids=[t.id for t in recent])
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="not_first_order",
+                detail="the conversation already credited an earlier order; only the first order counts",
+                touchpoint_ids=[t.id for t in recent],
+            )
         return open_links
 
     def _unclaimed(self, link: ShopLinkTouchpoint, me: str) -> bool:
-        claim = self.c.claims.get(link.id)
-        if claim is None or claim.order_key == me:
-            return True
-        return (self.ordered_at, me) < (claim.ordered_at, claim.order_key)  # an earlier order takes the claim over
+        """Open unless an earlier order placed after this link was sent already took a claim (the first order came and went).
+
+        A later order's claim is taken over by an earlier order.
+        """
+        mine = (self.ordered_at, me)
+        return not any(
+            claim.order_key != me and claim.ordered_at >= link.at and (claim.ordered_at, claim.order_key) < mine
+            for claim in self.c.claims.values()
+        )
 
     def _overlaps(self, link: ShopLinkTouchpoint) -> bool:
         skus = {i.sku for i in self.order.line_items if i.sku}
@@ -154,8 +180,9 @@ class _Engine:
     def _conversation_match(self, rule: RuleName, link: ShopLinkTouchpoint, why: str) -> _Match:
         conversation = self.conversation(link.conversation_id)
         first = conversation.comment_at or conversation.started_at or link.occurred_at
-        outcome = RuleOutcome(rule=rule, matched=True, reason="matched", detail=why,
-                              touchpoint_ids=[i for i in (conversation.comment_id, link.id) if i])
+        outcome = RuleOutcome(
+            rule=rule, matched=True, reason="matched", detail=why, touchpoint_ids=[i for i in (conversation.comment_id, link.id) if i]
+        )
         return _Match(outcome, first_touch_at=first, conversation_id=link.conversation_id, shop_link_id=link.id)
 
     def conversation_hard(self) -> _Match | RuleOutcome:
@@ -165,12 +192,17 @@ class _Engine:
             return links
         overlapping = [t for t in links if self._overlaps(t)]
         if not overlapping:
-            return RuleOutcome(rule="conversation_hard", matched=False, reason="no_sku_overlap",
-                               detail="no ordered SKU or product was linked in the buyer's recent conversations",
-                               touchpoint_ids=[t.id for t in links])
+            return RuleOutcome(
+                rule="conversation_hard",
+                matched=False,
+                reason="no_sku_overlap",
+                detail="no ordered SKU or product was linked in the buyer's recent conversations",
+                touchpoint_ids=[t.id for t in links],
+            )
         link = overlapping[-1]
-        return self._conversation_match("conversation_hard", link,
-                                        f"conversation {link.conversation_id} linked an ordered SKU {self._age(link.at)} before the order")
+        return self._conversation_match(
+            "conversation_hard", link, f"conversation {link.conversation_id} linked an ordered SKU {self._age(link.at)} before the order"
+        )
 
     def conversation_soft(self) -> _Match | RuleOutcome:
         """Rule 5: a recent shop link to the buyer, without SKU overlap; reviewable."""
@@ -178,8 +210,11 @@ class _Engine:
         if isinstance(links, RuleOutcome):
             return links
         link = links[-1]
-        return self._conversation_match("conversation_soft", link,
-                                        f"conversation {link.conversation_id} sent a shop link {self._age(link.at)} before the order, without the ordered SKU")
+        return self._conversation_match(
+            "conversation_soft",
+            link,
+            f"conversation {link.conversation_id} sent a shop link {self._age(link.at)} before the order, without the ordered SKU",
+        )
 
     # -- clicks ---------------------------------------------------------------------------------------
     def ad_click(self) -> _Match | RuleOutcome:
@@ -189,50 +224,98 @@ class _Engine:
             click = self.c.click
             ids = [click.id] if click else []
             first = click.at if click and click.at <= self.ordered_at else None
-            return _Match(RuleOutcome(rule="ad_click", matched=True, reason="matched", detail="the order carries a ttclid", touchpoint_ids=ids),
-                          first_touch_at=first, ttclid=ttclid)
+            return _Match(
+                RuleOutcome(rule="ad_click", matched=True, reason="matched", detail="the order carries a ttclid", touchpoint_ids=ids),
+                first_touch_at=first,
+                ttclid=ttclid,
+            )
         clicks = self._of_kind(AdClickTouchpoint)
         recent = [t for t in clicks if in_window(t.at, self.ordered_at, self.settings.click_window)]
         if recent:
             click = recent[-1]
-            return _Match(RuleOutcome(rule="ad_click", matched=True, reason="matched",
-                                      detail=f"the buyer clicked an ad {self._age(click.at)} before the order", touchpoint_ids=[click.id]),
-                          first_touch_at=click.at, ttclid=click.ttclid)
+            return _Match(
+                RuleOutcome(
+                    rule="ad_click",
+                    matched=True,
+                    reason="matched",
+                    detail=f"the buyer clicked an ad {self._age(click.at)} before the order",
+                    touchpoint_ids=[click.id],
+                ),
+                first_touch_at=click.at,
+                ttclid=click.ttclid,
+            )
         return self._no_click("ad_click", clicks, self.settings.click_window_days, "no ttclid on the order and no ad click by the buyer")
 
     def creator_link(self) -> _Match | RuleOutcome:
         """Rule 4: creator/link tracking data on the order, or a creator click within the lookback."""
         landing = self.order.landing
         if landing.creator:
-            return _Match(RuleOutcome(rule="creator_link", matched=True, reason="matched",
-                                      detail=f"the order carries creator {landing.creator}'s link data"),
-                          creator=landing.creator, link_id=landing.link_id)
+            return _Match(
+                RuleOutcome(
+                    rule="creator_link", matched=True, reason="matched", detail=f"the order carries creator {landing.creator}'s link data"
+                ),
+                creator=landing.creator,
+                link_id=landing.link_id,
+            )
         token_click = self.c.token_click
         if landing.token and token_click is not None and token_click.at <= self.ordered_at:
-            return _Match(RuleOutcome(rule="creator_link", matched=True, reason="matched",
-                                      detail=f"the order's cart token came from creator {token_click.creator}'s link",
-                                      touchpoint_ids=[token_click.id]),
-                          first_touch_at=token_click.at, creator=token_click.creator, link_id=token_click.link_id)
+            return _Match(
+                RuleOutcome(
+                    rule="creator_link",
+                    matched=True,
+                    reason="matched",
+                    detail=f"the order's cart token came from creator {token_click.creator}'s link",
+                    touchpoint_ids=[token_click.id],
+                ),
+                first_touch_at=token_click.at,
+                creator=token_click.creator,
+                link_id=token_click.link_id,
+            )
         clicks = self._of_kind(CreatorClickTouchpoint)
         recent = [t for t in clicks if in_window(t.at, self.ordered_at, self.settings.creator_window)]
         if recent:
             click = recent[-1]
-            return _Match(RuleOutcome(rule="creator_link", matched=True, reason="matched",
-                                      detail=f"the buyer clicked creator {click.creator}'s link {self._age(click.at)} before the order",
-                                      touchpoint_ids=[click.id]),
-                          first_touch_at=click.at, creator=click.creator, link_id=click.link_id)
+            return _Match(
+                RuleOutcome(
+                    rule="creator_link",
+                    matched=True,
+                    reason="matched",
+                    detail=f"the buyer clicked creator {click.creator}'s link {self._age(click.at)} before the order",
+                    touchpoint_ids=[click.id],
+                ),
+                first_touch_at=click.at,
+                creator=click.creator,
+                link_id=click.link_id,
+            )
         if landing.link_id or landing.token:
-            return RuleOutcome(rule="creator_link", matched=False, reason="link_without_integration",
-                               detail="the order has link data that no creator link or click explains")
-        return self._no_click("creator_link", clicks, self.settings.creator_window_days, "no creator link data on the order and no creator click by the buyer")
+            return RuleOutcome(
+                rule="creator_link",
+                matched=False,
+                reason="link_without_integration",
+                detail="the order has link data that no creator link or click explains",
+            )
+        return self._no_click(
+            "creator_link", clicks, self.settings.creator_window_days, "no creator link data on the order and no creator click by the buyer"
+        )
 
     def _no_click(self, rule: RuleName, clicks: Sequence[Touchpoint], days: int, none_detail: str) -> RuleOutcome:
-        if any(t.at < self.ordered_at for t in clicks):
-            return RuleOutcome(rule=rule, matched=False, reason="window_expired",
-                               detail=f"the buyer's last click was more than {days} days before the order", touchpoint_ids=[clicks[-1].id])
+        expired = [t for t in clicks if t.at < self.ordered_at]
+        if expired:
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="window_expired",
+                detail=f"the buyer's last click was more than {days} days before the order",
+                touchpoint_ids=[expired[-1].id],
+            )
         if clicks:
-            return RuleOutcome(rule=rule, matched=False, reason="touch_after_order", detail="the buyer's click came after the order",
-                               touchpoint_ids=[t.id for t in clicks])
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="touch_after_order",
+                detail="the buyer's click came after the order",
+                touchpoint_ids=[t.id for t in clicks],
+            )
         return RuleOutcome(rule=rule, matched=False, reason="no_tracking_data", detail=none_detail)
 
     # -- helpers --------------------------------------------------------------------------------------
@@ -242,13 +325,18 @@ class _Engine:
         if stored is not None and stored.comment_id and stored.comment_at:
             return stored
         dm = next((t for t in reversed(self.touchpoints) if isinstance(t, DmTouchpoint) and t.conversation_id == conversation_id), None)
-        base = stored or Conversation(conversation_id=conversation_id, started_at=dm.occurred_at if dm else None,
-                                      comment_id=dm.comment_id if dm else None, flow=dm.flow if dm else None)
+        base = stored or Conversation(
+            conversation_id=conversation_id,
+            started_at=dm.occurred_at if dm else None,
+            comment_id=dm.comment_id if dm else None,
+            flow=dm.flow if dm else None,
+        )
         comment = next((t for t in self.touchpoints if isinstance(t, CommentTouchpoint) and t.id == base.comment_id), None)
         if comment is None:
             return base
-        return base.model_copy(update={"comment_text": comment.text, "comment_at": comment.occurred_at, "post": comment.post,
-                                       "keywords": comment.keywords})
+        return base.model_copy(
+            update={"comment_text": comment.text, "comment_at": comment.occurred_at, "post": comment.post, "keywords": comment.keywords}
+        )
 
     def _age(self, at: datetime) -> str:
         seconds = int((self.ordered_at - at).total_seconds())
@@ -268,39 +356,69 @@ def attribute(order: Order, candidates: Candidates, settings: AttributionSetting
         "conversation_soft": engine.conversation_soft,
     }
     winner: tuple[RuleName, _Match] | None = None
+    winner_index = 0
     evidence: list[RuleOutcome] = []
     for rule in settings.priority:
         result = evaluate[rule]()
         if isinstance(result, _Match):
             if winner is None:
                 winner = (rule, result)
+                winner_index = len(evidence)
                 evidence.append(result.outcome)
             else:
-                evidence.append(result.outcome.model_copy(update={"reason": "lower_priority", "matched": False,
-                                                                  "detail": f"{result.outcome.detail}, but {winner[0]} comes first"}))
+                evidence.append(
+                    result.outcome.model_copy(
+                        update={
+                            "reason": "lower_priority",
+                            "matched": False,
+                            "detail": f"{result.outcome.detail}, but {winner[0]} comes first",
+                        }
+                    )
+                )
         else:
             evidence.append(result)
-    base = {"order_id": order.id, "source": order.source, "evidence": evidence, "ordered_at": order.ordered_at,
-            "attributed_at": now, "cancelled": order.is_cancelled, "revenue": order.total, "currency": order.currency}
+    base = {
+        "order_id": order.id,
+        "source": order.source,
+        "evidence": evidence,
+        "ordered_at": order.ordered_at,
+        "attributed_at": now,
+        "cancelled": order.is_cancelled,
+        "revenue": order.total,
+        "currency": order.currency,
+    }
     if winner is None:
         return Attribution(method="organic", **base)
     rule, match = winner
     review = _review_status(rule, match, candidates.previous)
     if review == "rejected":
-        evidence[-1] = evidence[-1].model_copy(update={"detail": evidence[-1].detail + "; a person rejected this match"})
-        return Attribution(method="organic", review_status="rejected", rule=rule, conversation_id=match.conversation_id,
-                           claimed_shop_link_id=None, **base)
+        evidence[winner_index] = evidence[winner_index].model_copy(
+            update={"detail": evidence[winner_index].detail + "; a person rejected this match"}
+        )
+        return Attribution(
+            method="organic", review_status="rejected", rule=rule, conversation_id=match.conversation_id, claimed_shop_link_id=None, **base
+        )
     context = engine.conversation(match.conversation_id) if match.conversation_id else None
     first = match.first_touch_at
     return Attribution(
-        method=METHOD_OF_RULE[rule], rule=rule, review_status=review,
-        touchpoint_ids=match.outcome.touchpoint_ids, conversation_id=match.conversation_id,
-        post=context.post if context else None, comment_id=context.comment_id if context else None,
-        comment_text=context.comment_text if context else None, flow=context.flow if context else None,
-        keywords=context.keywords if context else [], creator=match.creator, link_id=match.link_id, coupon=match.coupon,
-        ttclid=match.ttclid or order.landing.ttclid, first_touch_at=first,
+        method=METHOD_OF_RULE[rule],
+        rule=rule,
+        review_status=review,
+        touchpoint_ids=match.outcome.touchpoint_ids,
+        conversation_id=match.conversation_id,
+        post=context.post if context else None,
+        comment_id=context.comment_id if context else None,
+        comment_text=context.comment_text if context else None,
+        flow=context.flow if context else None,
+        keywords=context.keywords if context else [],
+        creator=match.creator,
+        link_id=match.link_id,
+        coupon=match.coupon,
+        ttclid=match.ttclid or order.landing.ttclid,
+        first_touch_at=first,
         time_to_order_seconds=int((order.ordered_at - first).total_seconds()) if first else None,
-        claimed_shop_link_id=match.shop_link_id, **base,
+        claimed_shop_link_id=match.shop_link_id,
+        **base,
     )
 
 
@@ -318,5 +436,7 @@ def _review_status(rule: RuleName, match: _Match, previous: Attribution | None) 
 def review(attribution: Attribution, decision: str, now: datetime) -> Attribution:
     """Apply a person's confirm/reject to a soft match (the caller checks it is one)."""
     if decision == "confirm":
-        return attribution.model_copy(update={"review_status": "confirmed", "attributed_at": now})
-    return attribution.model_copy(update={"review_status": "rejected", "method": "organic", "attributed_at": now})
+        return attribution.model_copy(update={"review_status": "confirmed", "method": "conversation_soft", "attributed_at": now})
+    return attribution.model_copy(
+        update={"review_status": "rejected", "method": "organic", "attributed_at": now, "claimed_shop_link_id": None}
+    )  # organic holds no credit, as attribute() does

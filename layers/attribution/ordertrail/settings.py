@@ -6,11 +6,13 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
     """Environment-derived configuration shared by every function."""
+
+    model_config = ConfigDict(frozen=True)
 
     table_name: str = Field(min_length=1, description="TABLE_NAME: the single DynamoDB table")
     tenants_file: Path | None = Field(default=None, description="ORDERTRAIL_TENANTS_FILE: local tenants JSON (instead of Secrets Manager)")
@@ -27,7 +29,7 @@ class Settings(BaseModel):
         """Build settings from environment variables (names are the upper-case field names)."""
         env = dict(os.environ if env is None else env)
         values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env and env[name.upper()] != ""}
-        if "ORDERTRAIL_TENANTS_FILE" in env and env["ORDERTRAIL_TENANTS_FILE"]:
+        if env.get("ORDERTRAIL_TENANTS_FILE"):
             values["tenants_file"] = env["ORDERTRAIL_TENANTS_FILE"]
         return cls.model_validate(values)
 

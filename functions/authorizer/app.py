@@ -1,0 +1,27 @@
+"""AuthorizerFunction: resolves a team API key to its tenant; ReportsFunction answers 401/403 from that context.
+
+HTTP API simple authorizers can only deny with 403, but API.md needs 401 (no or bad key) apart from 403 (another
+tenant's key), so this function lets every request through with the key's tenant (empty when unknown).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerEventV2,
+    APIGatewayAuthorizerResponseV2,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ordertrail import auth, runtime
+from ordertrail.observability import logger
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    request = APIGatewayAuthorizerEventV2(event)
+    path_tenant = (request.path_parameters or {}).get("tenant", "")
+    key_tenant = auth.tenant_of_api_key(runtime.tenants(), path_tenant, auth.header(request.headers, "Authorization"))
+    return APIGatewayAuthorizerResponseV2(authorize=True, context={"tenant": key_tenant or ""}).asdict()

@@ -1,0 +1,57 @@
+"""IngestOrderFunction: TikTok Shop and Shopify webhooks and our signed orders in; the latest order state stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ordertrail import ingest, runtime
+from ordertrail.api import ERROR_RESPONSES, TenantId, create_resolver, json_response, raw_body, resolve
+from ordertrail.observability import logger, metrics
+from ordertrail.responses import BatchResult, Received
+from ordertrail.settings import get_settings
+
+app = create_resolver()
+RECEIVED = {200: {"description": "Received (stored, ignored as older, or an ignored notification type)"}, **ERROR_RESPONSES}
+
+
+@app.post("/v1/<tenant>/webhooks/tiktok-shop", summary="TikTok Shop push notification", tags=["ingest"], responses=RECEIVED)
+def tiktok_shop_webhook(tenant: TenantId) -> Response[Received]:
+    """Verify a TikTok Shop push and store the order it points at."""
+    result = ingest.tiktok_shop_webhook(
+        runtime.repository(), runtime.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, runtime.now()
+    )
+    return json_response(200, result)
+
+
+@app.post("/v1/<tenant>/webhooks/shopify", summary="Shopify orders/create and orders/updated", tags=["ingest"], responses=RECEIVED)
+def shopify_webhook(tenant: TenantId) -> Response[Received]:
+    """Verify a Shopify order webhook and store the order."""
+    result = ingest.shopify_webhook(
+        runtime.repository(), runtime.tenants(), tenant, raw_body(app), app.current_event.headers, runtime.now()
+    )
+    return json_response(200, result)
+
+
+@app.post(
+    "/v1/<tenant>/orders",
+    summary="Normalised orders from any store (signed)",
+    tags=["ingest"],
+    responses={202: {"description": "Valid orders stored; the rest reported by index"}, **ERROR_RESPONSES},
+)
+def signed_orders(tenant: TenantId) -> Response[BatchResult]:
+    """Verify and store one normalised order or a batch."""
+    result = ingest.signed_orders(
+        runtime.repository(), runtime.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, runtime.now()
+    )
+    return json_response(202, result)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    return resolve(app, event, context, get_settings().max_body_bytes)

@@ -1,0 +1,38 @@
+"""RecordTouchpointFunction: signed touchpoints (comments, DMs, flow steps, shop links, clicks) in, stored once each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ordertrail import recording, runtime
+from ordertrail.api import ERROR_RESPONSES, TenantId, create_resolver, json_response, raw_body, resolve
+from ordertrail.observability import logger, metrics
+from ordertrail.responses import BatchResult
+from ordertrail.settings import get_settings
+
+app = create_resolver()
+
+
+@app.post(
+    "/v1/<tenant>/touchpoints",
+    summary="One touchpoint or a batch of up to 500",
+    tags=["ingest"],
+    responses={202: {"description": "`{accepted, duplicates, errors}`: valid items stored, the rest reported by index"}, **ERROR_RESPONSES},
+)
+def record_touchpoints(tenant: TenantId) -> Response[BatchResult]:
+    """Verify the signature and store every valid touchpoint."""
+    result = recording.record_touchpoints(
+        runtime.repository(), runtime.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, runtime.now()
+    )
+    return json_response(202, result)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    return resolve(app, event, context, get_settings().max_body_bytes)

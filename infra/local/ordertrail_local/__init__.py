@@ -1,0 +1,1 @@
+"""Local stack: the real handlers on moto, with no AWS account and no Docker."""

@@ -1,0 +1,123 @@
+"""HTTP plumbing shared by the API functions: the resolver with API.md's error bodies, body limits, JSON parsing."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel
+
+from ordertrail.auth import require_key_tenant
+from ordertrail.errors import MalformedRequest, NotFound, OrderTrailError, PayloadTooLarge, Unprocessable, UpstreamError, field_path
+from ordertrail.observability import logger
+from ordertrail.responses import ErrorBody
+
+TENANT_PATTERN = r"^[a-z0-9-]{1,40}$"
+TenantId = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant id: lower-case letters, digits and `-`, 1 to 40")]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
+    for status, text in (
+        (400, "Malformed JSON or a wrong type"),
+        (401, "Missing or bad signature or key"),
+        (403, "Wrong tenant"),
+        (413, "Body over 1 MiB"),
+        (422, "Valid JSON that breaks a rule"),
+    )
+}
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_response(status: int, body: M) -> Response[M]:
+    """A JSON response carrying a model; Powertools validates it against the route's declared type and serialises it."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def error_response(error: OrderTrailError) -> Response[str]:
+    """API.md's error body with the error's status."""
+    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(error.body()))
+
+
+def create_resolver() -> APIGatewayHttpResolver:
+    """An HTTP API resolver with validation on, and every error answered in API.md's shape (never a 5xx for bad input)."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(OrderTrailError)
+    def _known(error: OrderTrailError) -> Response[str]:
+        logger.info("request refused", extra={"code": error.code, "status": error.status, "field": error.field})
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response[str]:
+        return error_response(from_request_validation(error))
+
+    @app.exception_handler(UpstreamError)
+    def _upstream(error: UpstreamError) -> Response[str]:
+        # Not the caller's fault: a 502 makes the platform retry the webhook later.
+        logger.warning("upstream API failed", extra={"error": str(error)})
+        body = {"error": {"code": "upstream_unavailable", "message": f"an upstream API failed: {error}"}}
+        return Response(status_code=502, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+    @app.not_found
+    def _missing(_: Exception) -> Response[str]:
+        return error_response(NotFound("no such route", code="route_not_found"))
+
+    return app
+
+
+def from_request_validation(error: RequestValidationError) -> OrderTrailError:
+    """Map Powertools' validation errors (path, query, body) to a 400 or 422 naming the field."""
+    first = next(iter(error.errors()))
+    loc = tuple(first.get("loc", ()))
+    where = loc[1:] if loc and loc[0] in ("path", "query", "body", "header") else loc
+    field = field_path(where)
+    kind = str(first.get("type", ""))
+    message = f"{field or 'request'}: {first.get('msg', 'is invalid')}"
+    if kind == "json_invalid" or kind.endswith(("_type", "_parsing")):
+        return MalformedRequest(message, field=field or None, code="wrong_type")
+    return Unprocessable(message, field=field or None, code="missing_field" if kind == "missing" else "invalid_value")
+
+
+def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, max_bytes: int) -> dict[str, Any]:
+    """Resolve an HTTP API event, answering 413 before any parsing when the body is over `max_bytes`."""
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > max_bytes:
+        error = PayloadTooLarge(f"the body is about {size} bytes; the limit is {max_bytes}", code="body_too_large")
+        return {"statusCode": error.status, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": json.dumps(error.body())}
+    return app.resolve(event, context)
+
+
+def raw_body(app: APIGatewayHttpResolver) -> bytes:
+    """The exact request bytes (signatures are computed over them)."""
+    raw = app.current_event.decoded_body or ""
+    return raw.encode() if isinstance(raw, str) else bytes(raw)
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse a JSON body; malformed JSON is a 400."""
+    if not raw.strip():
+        raise MalformedRequest("the body is empty; send JSON", code="malformed_json")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from exc
+
+
+def require_team_key(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Middleware: the authorizer's key tenant must be the path's tenant (401 without a valid key, 403 for another tenant's)."""
+    path_tenant = (app.current_event.path_parameters or {}).get("tenant")
+    if path_tenant is not None:
+        context = app.current_event.request_context.authorizer.get_lambda or {}
+        try:
+            require_key_tenant(path_tenant, context.get("tenant") or None)
+        except OrderTrailError as error:
+            return error_response(error)
+    return next_middleware(app)

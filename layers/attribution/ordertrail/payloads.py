@@ -1,0 +1,77 @@
+"""Our own JSON payloads (orders and touchpoints, one or a batch) → validated models, with per-item errors by index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from ordertrail.errors import MalformedRequest, OrderTrailError, Unprocessable, from_validation
+from ordertrail.models import Order, Touchpoint
+from ordertrail.responses import BatchItemError
+
+MAX_TOUCHPOINTS = 500
+MAX_ORDERS = 100
+T = TypeVar("T")
+_TOUCHPOINT = TypeAdapter(Touchpoint)
+_ORDER = TypeAdapter(Order)
+
+
+@dataclass
+class Parsed(Generic[T]):
+    """The valid items of a batch (with their indexes) and the refused ones."""
+
+    items: list[tuple[int, T]] = field(default_factory=list)
+    errors: list[BatchItemError] = field(default_factory=list)
+
+
+def _batch(body: Any, member: str, limit: int) -> tuple[list[Any], str]:
+    """Unwrap `{member: [...]}` or a single object into a list and the JSON path prefix of its items."""
+    if isinstance(body, dict) and member in body:
+        items = body[member]
+        if not isinstance(items, list):
+            raise MalformedRequest(f"{member} must be an array", field=member, code="wrong_type")
+        if not items:
+            raise Unprocessable(f"{member} is empty", field=member, code="empty_batch")
+        if len(items) > limit:
+            raise Unprocessable(f"{member} holds {len(items)} items; the limit is {limit}", field=member, code="batch_too_large")
+        return items, member
+    if isinstance(body, dict):
+        return [body], ""
+    raise MalformedRequest(f'the body must be an object or {{"{member}": [...]}}', code="wrong_type")
+
+
+def _parse(body: Any, member: str, limit: int, adapter: TypeAdapter[T]) -> Parsed[T]:
+    items, prefix = _batch(body, member, limit)
+    parsed: Parsed[T] = Parsed()
+    for index, raw in enumerate(items):
+        try:
+            if not isinstance(raw, dict):
+                raise MalformedRequest("each item must be an object", code="wrong_type", field=f"{prefix}[{index}]" if prefix else None)
+            parsed.items.append((index, adapter.validate_python(raw)))
+        except ValidationError as exc:
+            error = from_validation(exc, prefix=f"{prefix}[{index}]" if prefix else "")
+            parsed.errors.append(BatchItemError(index=index, code=error.code, message=error.message, field=error.field))
+        except OrderTrailError as error:
+            parsed.errors.append(BatchItemError(index=index, code=error.code, message=error.message, field=error.field))
+    return parsed
+
+
+def parse_touchpoints(body: Any) -> Parsed[Touchpoint]:
+    """One touchpoint or `{"touchpoints": [...]}` (up to 500)."""
+    return _parse(body, "touchpoints", MAX_TOUCHPOINTS, _TOUCHPOINT)
+
+
+def parse_orders(body: Any) -> Parsed[Order]:
+    """One normalised order or `{"orders": [...]}` (up to 100)."""
+    return _parse(body, "orders", MAX_ORDERS, _ORDER)
+
+
+def single_or_raise(parsed: Parsed[T]) -> None:
+    """For a single (unbatched) item, its error is the request's error."""
+    if len(parsed.items) + len(parsed.errors) == 1 and parsed.errors:
+        error = parsed.errors[0]
+        status_error: OrderTrailError = MalformedRequest(error.message) if error.code in ("wrong_type",) else Unprocessable(error.message)
+        status_error.code, status_error.field = error.code, error.field
+        raise status_error

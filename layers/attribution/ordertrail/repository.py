@@ -1,0 +1,490 @@
+"""The only module that talks to DynamoDB: typed reads and writes of the single table, in constant request counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import TypeAdapter
+
+from ordertrail import keys
+from ordertrail.models import (
+    AdClickTouchpoint,
+    Attribution,
+    CommentTouchpoint,
+    Conversation,
+    CouponMapping,
+    CreatorClickTouchpoint,
+    CreditClaim,
+    DmTouchpoint,
+    Order,
+    ShopLinkTouchpoint,
+    Touchpoint,
+)
+from ordertrail.rules import Candidates
+from ordertrail.tenant_settings import AttributionSettings
+
+TOUCHPOINT = TypeAdapter(Touchpoint)
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+# Conversations outlive any single window: keep them as long as the longest allowed window (90 days) plus grace.
+CONVERSATION_TTL = timedelta(days=92)
+BATCH_GET_LIMIT = 100
+OrderWrite = Literal["stored", "stale"]
+
+
+def _epoch(ts: datetime) -> int:
+    return int(ts.timestamp())
+
+
+def serialize(item: dict[str, Any]) -> dict[str, Any]:
+    """Python values → DynamoDB attribute values (None values dropped)."""
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values → Python values."""
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _data(model: Any) -> str:
+    # Models are stored as one JSON string: exact Decimals and datetimes round-trip, no float surprises.
+    return str(model.model_dump_json(exclude_none=True))
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    """An order as stored, with when OrderTrail first received it."""
+
+    tenant: str
+    order: Order
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order with its attribution, as the API shows it."""
+
+    order: Order
+    received_at: datetime
+    attribution: Attribution | None
+
+
+def tenant_of(pk: str) -> str:
+    """The tenant id a key belongs to (keys start `T#<tenant>#`)."""
+    return pk.split("#", 2)[1].replace("%23", "#").replace("%25", "%")
+
+
+def decode_item(item: dict[str, Any]) -> tuple[str, Any] | None:
+    """Turn a deserialized item (e.g. a stream image) into (type, model); None for items of no interest."""
+    kind = item.get("type")
+    if kind == "order":
+        stored = StoredOrder(tenant_of(item["PK"]), Order.model_validate_json(item["data"]), datetime.fromisoformat(item["received_at"]))
+        return "order", stored
+    if kind == "touchpoint":
+        return "touchpoint", (tenant_of(item["PK"]), TOUCHPOINT.validate_json(item["data"]))
+    return None
+
+
+class Repository:
+    """Typed access to the single table; every method costs a fixed number of requests."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        """The boto3 DynamoDB client, created on first use (honours AWS_ENDPOINT_URL locally)."""
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # -- settings ---------------------------------------------------------------------------------------
+    def get_attribution_settings(self, tenant: str) -> AttributionSettings:
+        """The tenant's attribution settings, or the defaults."""
+        item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.settings_key(tenant))).get("Item")
+        return AttributionSettings.model_validate_json(deserialize(item)["data"]) if item else AttributionSettings()
+
+    def put_attribution_settings(self, tenant: str, settings: AttributionSettings) -> None:
+        """Replace the tenant's attribution settings."""
+        item = {**keys.settings_key(tenant), "type": "settings", "data": _data(settings)}
+        self.client.put_item(TableName=self.table_name, Item=serialize(item))
+
+    # -- touchpoints ------------------------------------------------------------------------------------
+    def put_touchpoint(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> bool:
+        """Store a touchpoint once, in one transaction with its lookups; False when its id was already stored."""
+        ttl = _epoch(touchpoint.at + settings.ttl_for(touchpoint.kind))
+        data = _data(touchpoint)
+        common = {"type": "touchpoint", "kind": touchpoint.kind, "data": data, "ttl": ttl}
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": serialize({**keys.touchpoint_key(tenant, touchpoint.id), **common}),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+        buyer = touchpoint.buyer.matchable_user_id
+        if buyer:
+            key = keys.buyer_touchpoint_key(tenant, buyer, touchpoint.at, touchpoint.id)
+            writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common})}})
+        if isinstance(touchpoint, AdClickTouchpoint):
+            key = keys.click_key(tenant, touchpoint.ttclid)
+            writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common, "type": "click"})}})
+        if isinstance(touchpoint, CreatorClickTouchpoint) and touchpoint.token:
+            key = keys.creator_token_key(tenant, touchpoint.token)
+            writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common, "type": "token_click"})}})
+        if isinstance(touchpoint, DmTouchpoint):
+            conversation = self._conversation_for(tenant, touchpoint)
+            key = keys.conversation_key(tenant, touchpoint.conversation_id)
+            item = {**key, "type": "conversation", "data": _data(conversation), "ttl": _epoch(touchpoint.at + CONVERSATION_TTL)}
+            writes.append({"Put": {"TableName": self.table_name, "Item": serialize(item)}})
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if _cancelled_by_condition(exc, index=0):
+                return False
+            raise
+        return True
+
+    def _conversation_for(self, tenant: str, dm: DmTouchpoint) -> Conversation:
+        """Denormalise the DM's comment (post, text, keywords) into its conversation, when the comment is known."""
+        conversation = Conversation(conversation_id=dm.conversation_id, comment_id=dm.comment_id, flow=dm.flow, started_at=dm.occurred_at)
+        comment = self.get_touchpoint(tenant, dm.comment_id) if dm.comment_id else None
+        if isinstance(comment, CommentTouchpoint):
+            conversation = conversation.model_copy(
+                update={"comment_text": comment.text, "comment_at": comment.occurred_at, "post": comment.post, "keywords": comment.keywords}
+            )
+        return conversation
+
+    def get_touchpoint(self, tenant: str, touchpoint_id: str) -> Touchpoint | None:
+        """A touchpoint by id."""
+        item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.touchpoint_key(tenant, touchpoint_id))).get("Item")
+        return TOUCHPOINT.validate_json(deserialize(item)["data"]) if item else None
+
+    def buyer_touchpoints(self, tenant: str, buyer: str, at_from: datetime, at_to: datetime) -> list[Touchpoint]:
+        """The buyer's touchpoints between two times (inclusive), oldest first; one Query (paged only for very busy buyers)."""
+        low, high = keys.buyer_touchpoint_range(at_from, at_to)
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+            ExpressionAttributeValues=serialize({":pk": keys.buyer_pk(tenant, buyer), ":low": low, ":high": high}),
+        )
+        return [TOUCHPOINT.validate_json(item["data"]) for item in items]
+
+    # -- orders -----------------------------------------------------------------------------------------
+    def put_order(self, tenant: str, order: Order, received_at: datetime) -> OrderWrite:
+        """Store an order's latest state; an update older than (or as old as) the stored one changes nothing."""
+        names = {"#data": "data", "#type": "type"}
+        values: dict[str, Any] = {
+            ":data": _data(order),
+            ":updated": keys.iso(order.updated_at),
+            ":received": keys.iso(received_at),
+            ":type": "order",
+            ":status": order.status,
+        }
+        sets = [
+            "#data = :data",
+            "updated_at = :updated",
+            "received_at = if_not_exists(received_at, :received)",
+            "#type = :type",
+            "order_status = :status",
+        ]
+        buyer = order.buyer.matchable_user_id
+        if buyer:
+            gsi = keys.buyer_orders_gsi(tenant, buyer, order.ordered_at, order.source, order.id)
+            values.update({":gpk": gsi["GSI1PK"], ":gsk": gsi["GSI1SK"]})
+            sets += ["GSI1PK = :gpk", "GSI1SK = :gsk"]
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=serialize(keys.order_key(tenant, order.source, order.id)),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_not_exists(PK) OR updated_at < :updated",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=serialize(values),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return "stale"
+            raise
+        return "stored"
+
+    def request_reattribution(self, tenant: str, source: str, order_id: str, now: datetime) -> None:
+        """Touch an order so its stream record re-runs attribution (e.g. it lost a claim to an earlier order)."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=serialize(keys.order_key(tenant, source, order_id)),
+            UpdateExpression="SET reattribute_at = :now",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=serialize({":now": keys.iso(now)}),
+        )
+
+    def find_orders(self, tenant: str, order_id: str, source: str | None = None) -> list[OrderView]:
+        """An order and its attribution by id; without a source every store is tried in one BatchGetItem."""
+        sources = [source] if source else ["tiktok_shop", "shopify", "other"]
+        wanted = [k for s in sources for k in (keys.order_key(tenant, s, order_id), keys.attribution_key(tenant, s, order_id))]
+        items = self._batch_get(wanted)
+        views = []
+        for s in sources:
+            order_item = items.get(_key_id(keys.order_key(tenant, s, order_id)))
+            if order_item is None:
+                continue
+            attr_item = items.get(_key_id(keys.attribution_key(tenant, s, order_id)))
+            views.append(
+                OrderView(
+                    Order.model_validate_json(order_item["data"]),
+                    datetime.fromisoformat(order_item["received_at"]),
+                    Attribution.model_validate_json(attr_item["data"]) if attr_item else None,
+                )
+            )
+        return views
+
+    def buyer_orders(self, tenant: str, buyer: str, at_from: datetime, at_to: datetime) -> list[OrderView]:
+        """A buyer's orders placed between two times with their attributions: one GSI1 Query and one BatchGetItem."""
+        pk, low, high = keys.buyer_orders_range(tenant, buyer, at_from, at_to)
+        orders = self._query(
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
+            ExpressionAttributeValues=serialize({":pk": pk, ":low": low, ":high": high}),
+        )
+        attr_keys = [{"PK": item["PK"], "SK": "ATTR"} for item in orders]
+        attributions = self._batch_get(attr_keys) if attr_keys else {}
+        views = []
+        for item in orders:
+            attr = attributions.get(_key_id({"PK": item["PK"], "SK": "ATTR"}))
+            views.append(
+                OrderView(
+                    Order.model_validate_json(item["data"]),
+                    datetime.fromisoformat(item["received_at"]),
+                    Attribution.model_validate_json(attr["data"]) if attr else None,
+                )
+            )
+        return views
+
+    # -- attribution ------------------------------------------------------------------------------------
+    def load_candidates(self, tenant: str, order: Order, settings: AttributionSettings) -> Candidates:
+        """Everything the engine needs for one order: one Query of the buyer's window and one BatchGetItem."""
+        buyer = order.buyer.matchable_user_id
+        touchpoints: list[Touchpoint] = []
+        if buyer:
+            # A conversation's comment may predate its shop link by up to another window: read that far back once.
+            start = order.ordered_at - settings.longest_window - settings.conversation_window
+            touchpoints = self.buyer_touchpoints(tenant, buyer, start, order.ordered_at + settings.settle_period)
+        wanted = [keys.attribution_key(tenant, order.source, order.id)]
+        wanted += [keys.coupon_key(tenant, code) for code in order.coupon_codes]
+        if order.landing.ttclid:
+            wanted.append(keys.click_key(tenant, order.landing.ttclid))
+        if order.landing.token:
+            wanted.append(keys.creator_token_key(tenant, order.landing.token))
+        links = [t for t in touchpoints if isinstance(t, ShopLinkTouchpoint)]
+        wanted += [keys.conversation_key(tenant, c) for c in dict.fromkeys(t.conversation_id for t in links)]
+        wanted += [keys.claim_key(tenant, t.id) for t in links]
+        items = self._batch_get(wanted)
+
+        def get(key: dict[str, str]) -> dict[str, Any] | None:
+            return items.get(_key_id(key))
+
+        previous = get(keys.attribution_key(tenant, order.source, order.id))
+        click = get(keys.click_key(tenant, order.landing.ttclid)) if order.landing.ttclid else None
+        token = get(keys.creator_token_key(tenant, order.landing.token)) if order.landing.token else None
+        coupons = {
+            code: CouponMapping.model_validate_json(item["data"])
+            for code in order.coupon_codes
+            if (item := get(keys.coupon_key(tenant, code)))
+        }
+        conversations = {
+            t.conversation_id: Conversation.model_validate_json(item["data"])
+            for t in links
+            if (item := get(keys.conversation_key(tenant, t.conversation_id)))
+        }
+        claims = {t.id: CreditClaim.model_validate_json(item["data"]) for t in links if (item := get(keys.claim_key(tenant, t.id)))}
+        click_tp = TOUCHPOINT.validate_json(click["data"]) if click else None
+        token_tp = TOUCHPOINT.validate_json(token["data"]) if token else None
+        return Candidates(
+            touchpoints=touchpoints,
+            coupons=coupons,
+            conversations=conversations,
+            claims=claims,
+            click=click_tp if isinstance(click_tp, AdClickTouchpoint) else None,
+            token_click=token_tp if isinstance(token_tp, CreatorClickTouchpoint) else None,
+            previous=Attribution.model_validate_json(previous["data"]) if previous else None,
+        )
+
+    def save_attribution(self, tenant: str, attribution: Attribution, order: Order, previous: Attribution | None) -> None:
+        """Write the attribution, its shop-link claim and the release of an old claim in ONE transaction."""
+        order_ref = keys.order_ref(order.source, order.id)
+        item: dict[str, Any] = {
+            **keys.attribution_key(tenant, order.source, order.id),
+            "type": "attribution",
+            "data": _data(attribution),
+            "method": attribution.method,
+            "order_updated_at": keys.iso(order.updated_at),
+        }
+        if attribution.method == "conversation_soft" and attribution.review_status:
+            item.update(keys.review_gsi(tenant, attribution.review_status, order.ordered_at, order.source, order.id))
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": serialize(item),
+                    # An older order state processed late must not overwrite the attribution of a newer one.
+                    "ConditionExpression": "attribute_not_exists(PK) OR order_updated_at <= :updated",
+                    "ExpressionAttributeValues": serialize({":updated": keys.iso(order.updated_at)}),
+                }
+            }
+        ]
+        link = attribution.claimed_shop_link_id
+        if link:
+            claim = CreditClaim(shop_link_id=link, order_key=order_ref, ordered_at=order.ordered_at)
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": serialize(
+                            {
+                                **keys.claim_key(tenant, link),
+                                "type": "claim",
+                                "data": _data(claim),
+                                "order_key": order_ref,
+                                "ordered_at": keys.iso(order.ordered_at),
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(PK) OR order_key = :me OR ordered_at > :at",
+                        "ExpressionAttributeValues": serialize({":me": order_ref, ":at": keys.iso(order.ordered_at)}),
+                    }
+                }
+            )
+        old_link = previous.claimed_shop_link_id if previous else None
+        if old_link and old_link != link:
+            writes.append(
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": serialize(keys.claim_key(tenant, old_link)),
+                        "ConditionExpression": "attribute_not_exists(PK) OR order_key = :me",
+                        "ExpressionAttributeValues": serialize({":me": order_ref}),
+                    }
+                }
+            )
+        self.client.transact_write_items(TransactItems=writes)
+
+    def claim_holder(self, tenant: str, shop_link_id: str) -> CreditClaim | None:
+        """The claim on a shop link, if any."""
+        item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.claim_key(tenant, shop_link_id))).get("Item")
+        return CreditClaim.model_validate_json(deserialize(item)["data"]) if item else None
+
+    def list_reviews(self, tenant: str, status: str, limit: int = 100) -> list[Attribution]:
+        """Soft matches in one review status, oldest first: one GSI1 Query."""
+        items = self._query(
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues=serialize({":pk": keys.review_pk(tenant, status)}),
+            limit=limit,
+        )
+        return [Attribution.model_validate_json(item["data"]) for item in items]
+
+    def replace_attribution(self, tenant: str, order: Order, before: Attribution, after: Attribution) -> bool:
+        """Store a person's review decision, only if nobody changed the attribution meanwhile; releases a rejected claim."""
+        item: dict[str, Any] = {
+            **keys.attribution_key(tenant, order.source, order.id),
+            "type": "attribution",
+            "data": _data(after),
+            "method": after.method,
+            "order_updated_at": keys.iso(order.updated_at),
+        }
+        if after.review_status and after.rule == "conversation_soft":
+            item.update(keys.review_gsi(tenant, after.review_status, order.ordered_at, order.source, order.id))
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": serialize(item),
+                    "ConditionExpression": "#data = :before",
+                    "ExpressionAttributeNames": {"#data": "data"},
+                    "ExpressionAttributeValues": serialize({":before": _data(before)}),
+                }
+            }
+        ]
+        if after.method == "organic" and before.claimed_shop_link_id:
+            writes.append(
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": serialize(keys.claim_key(tenant, before.claimed_shop_link_id)),
+                        "ConditionExpression": "attribute_not_exists(PK) OR order_key = :me",
+                        "ExpressionAttributeValues": serialize({":me": keys.order_ref(order.source, order.id)}),
+                    }
+                }
+            )
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    # -- coupons ----------------------------------------------------------------------------------------
+    def put_coupon(self, tenant: str, mapping: CouponMapping) -> None:
+        """Create or replace a coupon mapping."""
+        item = {**keys.coupon_key(tenant, mapping.code), **keys.coupons_gsi(tenant, mapping.code), "type": "coupon", "data": _data(mapping)}
+        self.client.put_item(TableName=self.table_name, Item=serialize(item))
+
+    def delete_coupon(self, tenant: str, code: str) -> bool:
+        """Delete a coupon mapping; False when there was none."""
+        result = self.client.delete_item(TableName=self.table_name, Key=serialize(keys.coupon_key(tenant, code)), ReturnValues="ALL_OLD")
+        return "Attributes" in result
+
+    def list_coupons(self, tenant: str) -> list[CouponMapping]:
+        """All of a tenant's coupon mappings by code: one GSI1 Query (paged)."""
+        items = self._query(
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues=serialize({":pk": keys.coupons_gsi(tenant, "")["GSI1PK"]}),
+        )
+        return [CouponMapping.model_validate_json(item["data"]) for item in items]
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+    def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self.client.query(TableName=self.table_name, **kwargs)
+            items += [deserialize(i) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page or (limit and len(items) >= limit):
+                return items[:limit] if limit else items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _batch_get(self, wanted: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
+        """BatchGetItem with de-duplicated keys, chunked by 100, retrying unprocessed keys."""
+        unique = list({_key_id(k): k for k in wanted}.values())
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            request = {self.table_name: {"Keys": [serialize(k) for k in unique[start : start + BATCH_GET_LIMIT]]}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    plain = deserialize(item)
+                    found[_key_id(plain)] = plain
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+
+def _key_id(key: dict[str, Any]) -> str:
+    return f"{key['PK']}|{key['SK']}"
+
+
+def _cancelled_by_condition(exc: ClientError, index: int) -> bool:
+    """Whether a cancelled transaction failed because item `index`'s condition did not hold."""
+    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons") or []
+    if reasons:
+        return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
+    return "ConditionalCheckFailed" in str(exc)

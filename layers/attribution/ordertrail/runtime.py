@@ -1,0 +1,26 @@
+"""The process's shared collaborators (repository, tenant directory), built once on first use."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from ordertrail.repository import Repository
+from ordertrail.settings import get_settings
+from ordertrail.tenants import TenantDirectory, tenant_directory
+
+
+@lru_cache(maxsize=1)
+def repository() -> Repository:
+    """The table repository for this process."""
+    return Repository(get_settings().table_name)
+
+
+def tenants() -> TenantDirectory:
+    """The tenant directory for this process."""
+    return tenant_directory(get_settings())
+
+
+def now() -> datetime:
+    """The current time in UTC (one place to read the clock)."""
+    return datetime.now(UTC)

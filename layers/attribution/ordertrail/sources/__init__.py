@@ -1,0 +1,1 @@
+"""Order sources: webhook signatures, the TikTok Shop API client and per-store order normalisation."""

@@ -1,0 +1,219 @@
+"""Shopify (other-store orders): webhook header parsing and orders/create|updated normalisation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import BaseModel
+
+from ordertrail.models import Address, Buyer, Landing, LineItem, Order
+
+ORDER_TOPICS = frozenset({"orders/create", "orders/updated"})
+
+# note_attributes names (normalised: lower-case, spaces/dashes → "_") OrderTrail understands.
+_USER_ID_NOTES = ("tiktok_user_id", "tt_user_id")
+_TTCLID_NOTES = ("ttclid",)
+_CREATOR_NOTES = ("creator", "creator_code")
+_LINK_ID_NOTES = ("link_id",)
+_TOKEN_NOTES = ("ot_token", "token")
+_TIKTOK_ORDER_NOTES = ("tiktok_order_id", "tiktok_shop_order_id", "tts_order_id", "tiktok_order_number", "tiktok_order")
+_TIKTOK_ORDER_ID = re.compile(r"(?<!\d)(\d{18,19})(?!\d)")
+
+
+class ShopifyWebhookHeaders(BaseModel):
+    """The Shopify webhook headers OrderTrail reads (names matched case-insensitively)."""
+
+    topic: str | None = None
+    shop_domain: str | None = None
+    webhook_id: str | None = None
+    event_id: str | None = None
+    triggered_at: str | None = None
+    hmac: str | None = None
+
+    @property
+    def is_order_topic(self) -> bool:
+        """True for orders/create and orders/updated; other topics are acknowledged and ignored."""
+        return (self.topic or "").strip().lower() in ORDER_TOPICS
+
+
+def parse_webhook_headers(headers: Mapping[str, str]) -> ShopifyWebhookHeaders:
+    """Read the X-Shopify-* headers from any header mapping, whatever their case."""
+    lower = {key.lower(): value for key, value in headers.items()}
+    return ShopifyWebhookHeaders(
+        topic=lower.get("x-shopify-topic"),
+        shop_domain=lower.get("x-shopify-shop-domain"),
+        webhook_id=lower.get("x-shopify-webhook-id"),
+        event_id=lower.get("x-shopify-event-id"),
+        triggered_at=lower.get("x-shopify-triggered-at"),
+        hmac=lower.get("x-shopify-hmac-sha256"),
+    )
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty stripped string or None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _money(value: Any) -> Decimal:
+    """Decimal from Shopify's decimal string, exactly; missing or empty is zero."""
+    if value is None or str(value).strip() == "":
+        return Decimal(0)
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not a decimal amount: {value!r}") from None
+
+
+def _time(value: Any) -> datetime | None:
+    """Parse Shopify's ISO-8601 timestamp (with offset or Z)."""
+    text = _text(value)
+    return datetime.fromisoformat(text) if text else None
+
+
+def _note_name(name: Any) -> str:
+    """Normalise a note attribute name: 'TikTok Order ID' → 'tiktok_order_id'."""
+    return re.sub(r"[\s\-]+", "_", str(name or "").strip().lower())
+
+
+def _notes(raw: dict[str, Any]) -> dict[str, str]:
+    """note_attributes as {normalised name: value}; the first non-empty value of a name wins."""
+    notes: dict[str, str] = {}
+    for attribute in raw.get("note_attributes") or []:
+        if not isinstance(attribute, dict):
+            continue
+        name, value = _note_name(attribute.get("name")), _text(attribute.get("value"))
+        if name and value and name not in notes:
+            notes[name] = value
+    return notes
+
+
+def _first(notes: dict[str, str], names: tuple[str, ...]) -> str | None:
+    """The first note attribute present among names."""
+    return next((notes[name] for name in names if name in notes), None)
+
+
+def _tags(raw: dict[str, Any]) -> list[str]:
+    """Order tags as a list (Shopify sends a comma-separated string)."""
+    tags = raw.get("tags") or ""
+    items = tags if isinstance(tags, list) else str(tags).split(",")
+    return [str(tag).strip() for tag in items if str(tag).strip()]
+
+
+def connector_copy_of(raw: dict[str, Any]) -> str | None:
+    """Return the TikTok Shop order id when this Shopify order is a connector app's copy of a TikTok order.
+
+    Recognised: a note attribute named (case/space/dash-insensitively) tiktok_order_id, "TikTok Order ID",
+    tiktok_shop_order_id, tts_order_id, tiktok_order_number or tiktok_order (its 18-19 digit run, else the value);
+    or tags that mention "tiktok" (or source_name mentioning tiktok) together with an 18-19 digit id in some tag,
+    e.g. tags "TikTok, 576653688135258178" or "TikTokOrderID:576653688135258178".
+    """
+    value = _first(_notes(raw), _TIKTOK_ORDER_NOTES)
+    if value:
+        found = _TIKTOK_ORDER_ID.search(value)
+        return found.group(1) if found else value
+    tags = _tags(raw)
+    mentions_tiktok = any("tiktok" in tag.lower() for tag in tags) or "tiktok" in str(raw.get("source_name") or "").lower()
+    if mentions_tiktok:
+        for tag in tags:
+            found = _TIKTOK_ORDER_ID.search(tag)
+            if found:
+                return found.group(1)
+    return None
+
+
+def _landing(raw: dict[str, Any], notes: dict[str, str]) -> Landing:
+    """Landing data from landing_site (a path or a full URL) with note_attributes as fallback."""
+    site = _text(raw.get("landing_site"))
+    params: dict[str, list[str]] = parse_qs(urlsplit(site).query) if site else {}
+
+    def param(name: str) -> str | None:
+        values = [v.strip() for v in params.get(name, []) if v.strip()]
+        return values[0] if values else None
+
+    return Landing(
+        url=site,
+        ttclid=param("ttclid") or _first(notes, _TTCLID_NOTES),
+        creator=_first(notes, _CREATOR_NOTES),
+        link_id=_first(notes, _LINK_ID_NOTES),
+        token=_first(notes, _TOKEN_NOTES),
+        utm_source=param("utm_source") or notes.get("utm_source"),
+        utm_campaign=param("utm_campaign") or notes.get("utm_campaign"),
+        ref=param("ref") or _text(raw.get("landing_site_ref")),
+    )
+
+
+def _shipping(raw: dict[str, Any]) -> Decimal:
+    """Shipping total: total_shipping_price_set.shop_money.amount, else the sum of shipping_lines prices."""
+    shop_money = ((raw.get("total_shipping_price_set") or {}).get("shop_money") or {}).get("amount")
+    if _text(shop_money):
+        return _money(shop_money)
+    return sum((_money(line.get("price")) for line in raw.get("shipping_lines") or []), Decimal(0))
+
+
+def _address(raw: dict[str, Any] | None) -> Address | None:
+    """Map Shopify's shipping_address to Address."""
+    if not raw:
+        return None
+    country = _text(raw.get("country_code"))
+    name = _text(raw.get("name")) or _text(" ".join(filter(None, (_text(raw.get("first_name")), _text(raw.get("last_name"))))))
+    return Address(
+        name=name,
+        line1=_text(raw.get("address1")),
+        line2=_text(raw.get("address2")),
+        city=_text(raw.get("city")),
+        region=_text(raw.get("province_code")),
+        postal_code=_text(raw.get("zip")),
+        country=country.upper() if country else None,
+    )
+
+
+def normalise_order(raw: dict[str, Any]) -> Order:
+    """Turn a Shopify orders/create|updated body into an Order (landing data, coupons and connector-copy flag included)."""
+    notes = _notes(raw)
+    customer = raw.get("customer") or {}
+    created_at = _time(raw.get("created_at"))
+    if created_at is None:
+        raise ValueError("Shopify order has no created_at")
+    customer_name = " ".join(filter(None, (_text(customer.get("first_name")), _text(customer.get("last_name")))))
+    line_items = [
+        LineItem(
+            sku=_text(item.get("sku")),
+            product_id=_text(item.get("product_id")),
+            name=_text(item.get("title")) or _text(item.get("name")),
+            quantity=int(item.get("quantity") or 1),
+            unit_price=_money(item.get("price")),
+        )
+        for item in raw.get("line_items") or []
+    ]
+    return Order(
+        id=str(raw["id"]),
+        source="shopify",
+        status="cancelled" if _text(raw.get("cancelled_at")) else (_text(raw.get("financial_status")) or "paid"),
+        created_at=created_at,
+        updated_at=_time(raw.get("updated_at")) or created_at,
+        buyer=Buyer(
+            user_id=_first(notes, _USER_ID_NOTES),
+            email=_text(customer.get("email")) or _text(raw.get("email")) or _text(raw.get("contact_email")),
+            phone=_text(customer.get("phone")) or _text(raw.get("phone")),
+            name=customer_name or None,
+        ),
+        currency=(_text(raw.get("currency")) or "USD").upper(),
+        line_items=line_items,
+        subtotal=_money(raw.get("subtotal_price")),
+        tax=_money(raw.get("total_tax")),
+        shipping=_shipping(raw),
+        discounts=_money(raw.get("total_discounts")),
+        total=_money(raw.get("total_price")),
+        coupon_codes=[code for code in (_text(d.get("code")) for d in raw.get("discount_codes") or [] if isinstance(d, dict)) if code],
+        landing=_landing(raw, notes),
+        shipping_address=_address(raw.get("shipping_address")),
+        connector_copy_of=connector_copy_of(raw),
+    )

@@ -1,0 +1,221 @@
+"""TikTok Shop: webhook notification models, the Get Order Detail (202309) client and order normalisation."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field
+
+from ordertrail.errors import UpstreamError
+from ordertrail.models import Address, Buyer, LineItem, Order
+from ordertrail.sources.signatures import tiktok_api_sign
+
+ORDER_STATUS_CHANGE = 1
+MAX_IDS_PER_REQUEST = 50
+DEFAULT_API_VERSION = "202309"
+
+
+class TikTokNotification(BaseModel):
+    """A TikTok Shop push notification envelope; `data` depends on `type` (1 = order status change)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: int
+    tts_notification_id: str = Field(min_length=1)
+    shop_id: str = Field(min_length=1)
+    timestamp: int
+    data: dict[str, Any]
+
+
+class OrderStatusChange(BaseModel):
+    """The `data` of an order status change notification (type 1); statuses may say CANCEL or CANCELLED."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: str = Field(min_length=1)
+    order_status: str = Field(min_length=1)
+    update_time: int
+    is_on_hold_order: bool = False
+
+
+class TikTokShopCredentials(BaseModel):
+    """One shop's TikTok Shop Open API credentials (from the tenant's configuration)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    app_key: str = Field(min_length=1)
+    app_secret: str = Field(min_length=1)
+    access_token: str = Field(min_length=1)
+    shop_cipher: str = Field(min_length=1)
+
+
+class TikTokShopApiError(UpstreamError):
+    """TikTok Shop answered with a non-zero code; carries the code, message and request id."""
+
+    def __init__(self, code: int | str, message: str, request_id: str | None = None) -> None:
+        super().__init__(f"TikTok Shop API error {code}: {message}" + (f" (request_id {request_id})" if request_id else ""))
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+def parse_notification(payload: dict[str, Any]) -> TikTokNotification:
+    """Validate a webhook body as a TikTok Shop notification (raises pydantic.ValidationError)."""
+    return TikTokNotification.model_validate(payload)
+
+
+def order_status_change(notification: TikTokNotification) -> OrderStatusChange | None:
+    """Return the order status change a type-1 notification carries, or None for other types (acknowledge and ignore)."""
+    if notification.type != ORDER_STATUS_CHANGE:
+        return None
+    return OrderStatusChange.model_validate(notification.data)
+
+
+class TikTokShopClient:
+    """Minimal TikTok Shop Open API client: fetch full orders by id (GET /order/{version}/orders)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: TikTokShopCredentials,
+        session: requests.Session | None = None,
+        timeout: float = 4.0,
+        clock: Callable[[], float] = time.time,
+        api_version: str = DEFAULT_API_VERSION,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.clock = clock
+        self.path = f"/order/{api_version}/orders"
+
+    def fetch_orders(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        """Fetch the raw orders for these ids, 50 ids per request; raise UpstreamError on any failure."""
+        ids = list(dict.fromkeys(i for i in order_ids if i))
+        orders: list[dict[str, Any]] = []
+        for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
+            orders.extend(self._fetch_chunk(ids[start : start + MAX_IDS_PER_REQUEST]))
+        return orders
+
+    def _fetch_chunk(self, ids: list[str]) -> list[dict[str, Any]]:
+        """One signed Get Order Detail request for at most 50 ids."""
+        creds = self.credentials
+        query = {"app_key": creds.app_key, "timestamp": str(int(self.clock())), "shop_cipher": creds.shop_cipher, "ids": ",".join(ids)}
+        query["sign"] = tiktok_api_sign(creds.app_secret, self.path, query)
+        headers = {"x-tts-access-token": creds.access_token, "content-type": "application/json"}
+        try:
+            response = self.session.get(self.base_url + self.path, params=query, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise UpstreamError(f"TikTok Shop API unreachable: {type(exc).__name__}") from exc
+        try:
+            envelope = response.json()
+        except (ValueError, json.JSONDecodeError):
+            raise UpstreamError(f"TikTok Shop API returned HTTP {response.status_code} with a non-JSON body") from None
+        if not isinstance(envelope, dict):
+            raise UpstreamError(f"TikTok Shop API returned HTTP {response.status_code} with an unexpected body")
+        code, message, request_id = envelope.get("code"), str(envelope.get("message") or ""), envelope.get("request_id")
+        if response.status_code >= 400 or code != 0:
+            raise TikTokShopApiError(
+                code if code is not None else f"HTTP {response.status_code}", message or response.reason or "", request_id
+            )
+        data = envelope.get("data") or {}
+        orders = data.get("orders") if isinstance(data, dict) else None
+        return [order for order in orders or [] if isinstance(order, dict)]
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string or None (masked values are kept as they are)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _money(value: Any) -> Decimal:
+    """Decimal from TikTok's decimal string, exactly; missing or empty is zero."""
+    if value is None or str(value).strip() == "":
+        return Decimal(0)
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not a decimal amount: {value!r}") from None
+
+
+def _time(value: Any) -> datetime | None:
+    """UTC datetime from Unix seconds (int or numeric string)."""
+    if value is None or str(value).strip() in ("", "0"):
+        return None
+    return datetime.fromtimestamp(int(value), UTC)
+
+
+_STATE_LEVELS = frozenset({"state", "province", "region", "prefecture"})
+_CITY_LEVELS = frozenset({"city", "town", "municipality"})
+
+
+def _address(raw: dict[str, Any] | None) -> Address | None:
+    """Map recipient_address to Address; state/city come from district_info by level name when present."""
+    if not raw:
+        return None
+    region = city = None
+    for district in raw.get("district_info") or []:
+        level = str(district.get("address_level_name") or "").strip().lower()
+        if level in _STATE_LEVELS and region is None:
+            region = _text(district.get("address_name"))
+        elif level in _CITY_LEVELS and city is None:
+            city = _text(district.get("address_name"))
+    extra = [_text(raw.get(key)) for key in ("address_line2", "address_line3", "address_line4")]
+    line2 = ", ".join(part for part in extra if part) or None
+    country = _text(raw.get("region_code"))
+    return Address(
+        name=_text(raw.get("name")),
+        line1=_text(raw.get("address_line1")),
+        line2=line2,
+        city=city,
+        region=region,
+        postal_code=_text(raw.get("postal_code")),
+        country=country.upper() if country else None,
+    )
+
+
+def normalise_order(raw: dict[str, Any]) -> Order:
+    """Turn a Get Order Detail order into an Order: one unit per TikTok line item, masked buyer data kept as-is."""
+    payment = raw.get("payment") or {}
+    items = raw.get("line_items") or []
+    line_items = [
+        LineItem(
+            sku=_text(item.get("seller_sku")) or _text(item.get("sku_id")),
+            product_id=_text(item.get("product_id")),
+            name=_text(item.get("product_name")),
+            quantity=1,
+            unit_price=_money(item.get("sale_price")),
+        )
+        for item in items
+    ]
+    currency = _text(payment.get("currency")) or next((_text(i.get("currency")) for i in items if _text(i.get("currency"))), None) or "USD"
+    created_at = _time(raw.get("create_time"))
+    if created_at is None:
+        raise ValueError("TikTok Shop order has no create_time")
+    recipient = raw.get("recipient_address") or {}
+    return Order(
+        id=str(raw["id"]),
+        source="tiktok_shop",
+        status=str(raw.get("status") or "unknown"),
+        created_at=created_at,
+        updated_at=_time(raw.get("update_time")) or created_at,
+        buyer=Buyer(user_id=_text(raw.get("user_id")), email=_text(raw.get("buyer_email")), phone=_text(recipient.get("phone_number"))),
+        currency=currency.upper(),
+        line_items=line_items,
+        subtotal=_money(payment.get("sub_total")),
+        tax=_money(payment.get("tax")),
+        shipping=_money(payment.get("shipping_fee")),
+        discounts=_money(payment.get("seller_discount")) + _money(payment.get("platform_discount")),
+        total=_money(payment.get("total_amount")),
+        shipping_address=_address(recipient),
+    )

@@ -1,0 +1,120 @@
+"""Shared fixtures: an offline AWS environment, and the real API + stream pipeline on moto (table built from template.yaml)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ordertrail_local.apigw import HttpApiGateway, HttpRequest, HttpResponse, authorizer_config
+from ordertrail_local.lambda_runtime import LambdaRuntime
+from ordertrail_local.streams import StreamPump, stream_source
+from ordertrail_local.template import create_table, http_routes, load_template, repo_root
+
+ROOT = repo_root()
+TENANTS_FILE = ROOT / "tests" / "fixtures" / "tenants.json"
+TENANTS = json.loads(TENANTS_FILE.read_text())["tenants"]
+TABLE = "ordertrail-test"
+
+
+def reset_process_caches() -> None:
+    """Forget settings, clients and tenant files cached by an earlier test (each Lambda container starts clean too)."""
+    from ordertrail import idempotency, runtime, settings, tenants
+
+    settings.get_settings.cache_clear()
+    runtime.repository.cache_clear()
+    tenants.tenant_directory.cache_clear()
+    idempotency.persistence_layer.cache_clear()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Offline AWS settings and OrderTrail's environment, as template.yaml sets it."""
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_DISABLED": "1",
+        "TABLE_NAME": TABLE,
+        "ORDERTRAIL_TENANTS_FILE": str(TENANTS_FILE),
+        "TIKTOK_SHOP_API_URL": "https://tiktok-shop.test",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    reset_process_caches()
+    yield
+    reset_process_caches()
+
+
+@dataclass
+class Pipeline:
+    """The deployed shape in one process: HTTP API routes → real handlers → moto table → stream → AttributeFunction."""
+
+    gateway: HttpApiGateway
+    pump: StreamPump
+    dynamodb: Any
+    requests: list[HttpResponse] = field(default_factory=list)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        query: str = "",
+    ) -> HttpResponse:
+        """Send one request like API Gateway would, then let the stream deliver what it caused."""
+        raw = body if isinstance(body, bytes) else (body.encode() if isinstance(body, str) else json.dumps(body).encode() if body else b"")
+        response = self.gateway.handle(HttpRequest(method=method, path=path, query=query, headers=list((headers or {}).items()), body=raw))
+        self.pump.drain()
+        return response
+
+    def items(self) -> list[dict[str, Any]]:
+        """Every item in the table (a test-only Scan; the product never scans)."""
+        from ordertrail.repository import deserialize
+
+        pages = self.dynamodb.get_paginator("scan").paginate(TableName=TABLE)
+        return [deserialize(item) for page in pages for item in page["Items"]]
+
+
+@pytest.fixture
+def pipeline(aws_env: None) -> Iterator[Pipeline]:
+    """The real pipeline on an empty moto table created from template.yaml."""
+    with mock_aws():
+        template = load_template()
+        client = boto3.client("dynamodb")
+        stream_arn = create_table(client, TABLE, template)
+        runtime = LambdaRuntime(ROOT)
+        gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))
+        pump = StreamPump(
+            boto3.client("dynamodbstreams"),
+            stream_arn,
+            lambda event: runtime.invoke("AttributeFunction", "functions/attribute", event),
+            stream_source(template),
+        )
+        yield Pipeline(gateway, pump, client)
+
+
+def now_seconds() -> int:
+    """Unix time now, for signatures."""
+    return int(time.time())
+
+
+def tenant_path(tenant: str, rest: str) -> str:
+    """`/v1/<tenant>/<rest>`."""
+    return f"/v1/{tenant}/{rest}"
+
+
+__all__ = ["TENANTS", "Path", "Pipeline", "now_seconds", "tenant_path"]
