@@ -10,7 +10,12 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 
 import pytest
-from attribution_builders import (
+from pydantic import ValidationError
+
+from ordertrail.models import Conversation, Post
+from ordertrail.rules import review
+from ordertrail.tenant_settings import AttributionSettings
+from tests.unit.attribution_builders import (
     ORDER_AT,
     ad_click,
     after,
@@ -27,11 +32,6 @@ from attribution_builders import (
     reasons,
     shop_link,
 )
-from pydantic import ValidationError
-
-from ordertrail.models import Conversation, Post
-from ordertrail.rules import review
-from ordertrail.tenant_settings import AttributionSettings
 
 RULES = ["coupon", "conversation_hard", "ad_click", "creator_link", "conversation_soft"]
 DAY = 86_400

@@ -17,7 +17,7 @@ from ordertrail.tenants import TenantDirectory
 
 def record_touchpoints(
     repo: Repository, directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
-) -> dict[str, Any]:
+) -> BatchResult:
     """Store one touchpoint or a batch; returns API.md's `{accepted, duplicates, errors}`."""
     verify_ordertrail_signature(directory, settings, tenant, raw, headers)
     parsed = payloads.parse_touchpoints(parse_json(raw))
