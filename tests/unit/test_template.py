@@ -201,14 +201,14 @@ def test_http_route_is_a_frozen_value() -> None:
 
 
 def test_api_key_authorizer_is_the_default_and_wired_to_its_function(template: dict[str, Any]) -> None:
-    """ApiKeyAuthorizer: payload 2.0, simple responses, Authorization header cached 300 s, invoke permission scoped."""
+    """ApiKeyAuthorizer: payload 2.0, simple responses, no identity source (a missing key reaches our 401), invoke permission scoped."""
     auth = _props(template, "HttpApi")["Auth"]
     assert auth["DefaultAuthorizer"] == "ApiKeyAuthorizer"
     authorizer = auth["Authorizers"]["ApiKeyAuthorizer"]
     assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
     assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
     assert authorizer["EnableSimpleResponses"] is True
-    assert authorizer["Identity"] == {"Headers": ["Authorization"], "ReauthorizeEvery": 300}
+    assert "Identity" not in authorizer
     assert authorizer_code_dir(template) == "functions/authorizer"
     permission = _props(template, "AuthorizerInvokePermission")
     assert permission["Principal"] == "apigateway.amazonaws.com"
