@@ -50,7 +50,7 @@ test: lint ## set up everything, lint, then run the whole test suite
 	$(PY) -m pytest
 
 openapi: $(VENV)/.installed ## regenerate the committed OpenAPI document from the code
-	$(PY) -m ordertrail_local.openapi > openapi.json
+	$(PY) -m ordertrail_local.openapi
 
 bench: $(VENV)/.installed ## run the benchmarks and print their figures
 	$(PY) bench/attribution_cost.py

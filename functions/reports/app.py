@@ -45,7 +45,7 @@ def review_order(
 @app.get("/v1/<tenant>/reviews", summary="Soft matches by review status", tags=["read"], responses=ERROR_RESPONSES)
 def list_reviews(
     tenant: TenantId, status: Annotated[ReviewStatus, Query()] = "pending", limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> Response:
+) -> Response[ReviewList]:
     """List soft matches waiting for (or after) review."""
     return json_response(200, ReviewList(status=status, items=runtime.repository().list_reviews(tenant, status, limit)))
 

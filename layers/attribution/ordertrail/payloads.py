@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from ordertrail.errors import MalformedRequest, OrderTrailError, Unprocessable, from_validation
 from ordertrail.models import Order, Touchpoint
@@ -75,3 +75,20 @@ def single_or_raise(parsed: Parsed[T]) -> None:
         status_error: OrderTrailError = MalformedRequest(error.message) if error.code in ("wrong_type",) else Unprocessable(error.message)
         status_error.code, status_error.field = error.code, error.field
         raise status_error
+
+
+class TouchpointBatch(BaseModel):
+    """`{"touchpoints": [...]}`: up to 500 touchpoints in one request."""
+
+    touchpoints: list[Touchpoint] = Field(min_length=1, max_length=MAX_TOUCHPOINTS)
+
+
+class OrderBatch(BaseModel):
+    """`{"orders": [...]}`: up to 100 normalised orders in one request."""
+
+    orders: list[Order] = Field(min_length=1, max_length=MAX_ORDERS)
+
+
+# What the signed routes accept, for the OpenAPI document (they read the raw body themselves to check signatures).
+TOUCHPOINTS_BODY: TypeAdapter[Any] = TypeAdapter(Touchpoint | TouchpointBatch)  # type: ignore[arg-type]
+ORDERS_BODY: TypeAdapter[Any] = TypeAdapter(Order | OrderBatch)

@@ -1,0 +1,90 @@
+"""Generate the OpenAPI document from the API functions' Powertools resolvers (`make openapi` commits its output)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from ordertrail import payloads
+from ordertrail.sources.tiktok_shop import TikTokNotification
+
+API_FUNCTIONS = ("ingest_order", "record_touchpoint", "reports")
+DOCUMENT_PATH = Path(__file__).resolve().parents[3] / "layers" / "attribution" / "ordertrail" / "openapi.json"
+DESCRIPTION = (
+    "OrderTrail receives orders and touchpoints from TikTok Shop, Shopify and DM/link tools, attributes every order to what "
+    "sold it, and explains each decision. Signed routes verify `X-OrderTrail-Signature`, TikTok's `Authorization` or Shopify's "
+    "`X-Shopify-Hmac-Sha256`; team routes need `Authorization: Bearer <api key>`."
+)
+# Signed routes read their raw body (the signature is over its exact bytes), so their body schema is declared here.
+RAW_BODIES: dict[tuple[str, str], tuple[TypeAdapter[Any], str]] = {
+    ("post", "/v1/{tenant}/touchpoints"): (payloads.TOUCHPOINTS_BODY, "X-OrderTrail-Signature"),
+    ("post", "/v1/{tenant}/orders"): (payloads.ORDERS_BODY, "X-OrderTrail-Signature"),
+    ("post", "/v1/{tenant}/webhooks/tiktok-shop"): (TypeAdapter(TikTokNotification), "Authorization"),
+    ("post", "/v1/{tenant}/webhooks/shopify"): (TypeAdapter(dict[str, Any]), "X-Shopify-Hmac-Sha256"),
+}
+SECURITY_SCHEMES = {"teamApiKey": {"type": "http", "scheme": "bearer", "description": "A team API key of this tenant"}}
+SIGNED_FUNCTIONS = ("ingest_order", "record_touchpoint")
+
+
+def _merge(document: dict[str, Any], part: dict[str, Any], secured: bool) -> None:
+    for path, operations in part.get("paths", {}).items():
+        if secured:
+            for operation in operations.values():
+                operation["security"] = [{"teamApiKey": []}]
+        document["paths"].setdefault(path, {}).update(operations)
+    document["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
+
+
+def _add_raw_bodies(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for (method, path), (adapter, header) in RAW_BODIES.items():
+        schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        operation = document["paths"][path][method]
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+        operation.setdefault("parameters", []).append(
+            {"name": header, "in": "header", "required": True, "schema": {"type": "string"}, "description": "Signature of the raw body"}
+        )
+
+
+def build_document() -> dict[str, Any]:
+    """The whole HTTP API as one OpenAPI 3 document, from the handlers' routes and the layer's models."""
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "OrderTrail", "version": "1", "description": DESCRIPTION},
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": SECURITY_SCHEMES},
+    }
+    for name in API_FUNCTIONS:
+        app = importlib.import_module(f"functions.{name}.app").app
+        _merge(document, json.loads(app.get_openapi_json_schema(title="OrderTrail", version="1")), secured=name not in SIGNED_FUNCTIONS)
+    _add_raw_bodies(document)
+    document["paths"] = dict(sorted(document["paths"].items()))
+    document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
+    return document
+
+
+def render() -> str:
+    """The document as committed: indented, keys in a stable order, ending with a newline."""
+    return json.dumps(build_document(), indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    """Write (or with --check, compare) the committed document."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail when the committed document is stale")
+    args = parser.parse_args()
+    text = render()
+    if args.check:
+        raise SystemExit(0 if DOCUMENT_PATH.read_text() == text else "openapi.json is stale: run `make openapi`")
+    DOCUMENT_PATH.write_text(text)
+    print(f"wrote {DOCUMENT_PATH}")
+
+
+if __name__ == "__main__":
+    main()
