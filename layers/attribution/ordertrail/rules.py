@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ordertrail.models import (
     AdClickTouchpoint,
@@ -89,9 +90,14 @@ class _Engine:
         self.settings = settings
         self.ordered_at = order.ordered_at
         self.touchpoints = sorted(candidates.touchpoints, key=touch_order)
+        self._by_kind: dict[type, list[Any]] = {}
+        self._conversations: dict[str, Conversation] = {}
 
-    def _of_kind(self, kind: type) -> list:  # type: ignore[type-arg]
-        return [t for t in self.touchpoints if isinstance(t, kind)]
+    def _of_kind(self, kind: type) -> list[Any]:
+        """The buyer's touchpoints of one kind, in tie order (computed once per order)."""
+        if kind not in self._by_kind:
+            self._by_kind[kind] = [t for t in self.touchpoints if isinstance(t, kind)]
+        return self._by_kind[kind]
 
     # -- coupon ---------------------------------------------------------------------------------------
     def coupon(self) -> _Match | RuleOutcome:
@@ -320,7 +326,12 @@ class _Engine:
 
     # -- helpers --------------------------------------------------------------------------------------
     def conversation(self, conversation_id: str) -> Conversation:
-        """The conversation's context: the stored item, else rebuilt from the buyer's own DM and comment."""
+        """The conversation's context: the stored item, else rebuilt from the buyer's own DM and comment (once per order)."""
+        if conversation_id not in self._conversations:
+            self._conversations[conversation_id] = self._build_conversation(conversation_id)
+        return self._conversations[conversation_id]
+
+    def _build_conversation(self, conversation_id: str) -> Conversation:
         stored = self.c.conversations.get(conversation_id)
         if stored is not None and stored.comment_id and stored.comment_at:
             return stored
