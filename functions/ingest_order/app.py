@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,7 +16,10 @@ from ordertrail.responses import BatchResult, Received
 from ordertrail.settings import get_settings
 
 app = create_resolver()
-RECEIVED = {200: {"description": "Received (stored, ignored as older, or an ignored notification type)"}, **ERROR_RESPONSES}
+RECEIVED: dict[int, OpenAPIResponse] = {
+    200: {"description": "Received (stored, ignored as older, or an ignored notification type)"},
+    **ERROR_RESPONSES,
+}
 
 
 @app.post("/v1/<tenant>/webhooks/tiktok-shop", summary="TikTok Shop push notification", tags=["ingest"], responses=RECEIVED)

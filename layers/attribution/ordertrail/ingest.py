@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ordertrail import auth, payloads
 from ordertrail.api import parse_json
-from ordertrail.errors import MalformedRequest, Unauthorized, from_validation
+from ordertrail.errors import MalformedRequest, Unauthorized, Unprocessable, from_validation
 from ordertrail.idempotency import once_per
 from ordertrail.models import Order
 from ordertrail.observability import logger, metrics
@@ -37,7 +37,7 @@ def _store(repo: Repository, tenant: str, order: Order, now: datetime) -> str:
 
 def tiktok_shop_webhook(
     repo: Repository, directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
-) -> dict[str, Any]:
+) -> Received:
     """A TikTok Shop push: verify it, and for an order status change fetch the order detail and store it (once per notification)."""
 
     def verify(secrets: TenantSecrets) -> None:
@@ -56,16 +56,18 @@ def tiktok_shop_webhook(
     order_id = str(notification.data.get("order_id") or "")
     if not order_id:
         raise MalformedRequest("an order status change needs data.order_id", field="data.order_id", code="missing_field")
-    return _fetch_tiktok_order(
-        request={
-            "tenant": tenant,
-            "notification_id": notification.tts_notification_id,
-            "order_id": order_id,
-            "received_at": now.isoformat(),
-        },
-        repo=repo,
-        secrets=secrets,
-        settings=settings,
+    return Received.model_validate(
+        _fetch_tiktok_order(
+            request={
+                "tenant": tenant,
+                "notification_id": notification.tts_notification_id,
+                "order_id": order_id,
+                "received_at": now.isoformat(),
+            },
+            repo=repo,
+            secrets=secrets,
+            settings=settings,
+        )
     )
 
 
@@ -84,7 +86,7 @@ def _fetch_tiktok_order(*, request: dict[str, Any], repo: Repository, secrets: T
 
 def shopify_webhook(
     repo: Repository, directory: TenantDirectory, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
-) -> dict[str, Any]:
+) -> Received:
     """A Shopify order webhook: verify the HMAC, normalise and store (once per order version)."""
 
     def verify(secrets: TenantSecrets) -> None:
@@ -102,15 +104,19 @@ def shopify_webhook(
         order = shopify.normalise_order(body)
     except ValidationError as exc:
         raise from_validation(exc) from exc
-    return _store_shopify_order(
-        request={
-            "tenant": tenant,
-            "order_id": order.id,
-            "updated_at": order.updated_at.isoformat(),
-            "order": order.model_dump(mode="json"),
-            "received_at": now.isoformat(),
-        },
-        repo=repo,
+    except (ValueError, TypeError, KeyError) as exc:
+        raise Unprocessable(f"the Shopify order cannot be read: {exc}", code="invalid_order") from exc
+    return Received.model_validate(
+        _store_shopify_order(
+            request={
+                "tenant": tenant,
+                "order_id": order.id,
+                "updated_at": order.updated_at.isoformat(),
+                "order": order.model_dump(mode="json"),
+                "received_at": now.isoformat(),
+            },
+            repo=repo,
+        )
     )
 
 
@@ -124,7 +130,7 @@ def _store_shopify_order(*, request: dict[str, Any], repo: Repository) -> dict[s
 
 def signed_orders(
     repo: Repository, directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
-) -> dict[str, Any]:
+) -> BatchResult:
     """Our signed normalised orders (one or a batch): store the valid ones, report the rest by index."""
     verify_ordertrail_signature(directory, settings, tenant, raw, headers)
     parsed = payloads.parse_orders(parse_json(raw))

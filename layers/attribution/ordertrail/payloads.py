@@ -90,5 +90,5 @@ class OrderBatch(BaseModel):
 
 
 # What the signed routes accept, for the OpenAPI document (they read the raw body themselves to check signatures).
-TOUCHPOINTS_BODY: TypeAdapter[Any] = TypeAdapter(Touchpoint | TouchpointBatch)  # type: ignore[arg-type]
+TOUCHPOINTS_BODY: TypeAdapter[Any] = TypeAdapter(Touchpoint | TouchpointBatch)
 ORDERS_BODY: TypeAdapter[Any] = TypeAdapter(Order | OrderBatch)
