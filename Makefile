@@ -46,8 +46,9 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam 
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
 
-test: lint ## set up everything, lint, then run the whole test suite
+test: lint ## set up everything, lint, run the whole test suite, then sam build when Python 3.13 is here
 	$(PY) -m pytest
+	@if [ -n "$(PYENV_313)" ]; then $(MAKE) --no-print-directory build; else echo "no Python 3.13: sam build skipped"; fi
 
 openapi: $(VENV)/.installed ## regenerate the committed OpenAPI document from the code
 	$(PY) -m ordertrail_local.openapi
