@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Annotated, Any, TypeVar
 
@@ -97,9 +98,16 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, ma
 
 
 def raw_body(app: APIGatewayHttpResolver) -> bytes:
-    """The exact request bytes (signatures are computed over them)."""
-    raw = app.current_event.decoded_body or ""
-    return raw.encode() if isinstance(raw, str) else bytes(raw)
+    """The exact request bytes (signatures are computed over them).
+
+    Decoded here, not with `decoded_body`: that one turns a base64 body into `str` and raises on bytes that are not
+    UTF-8, which would make a bad body a 500 instead of API.md's 400.
+    """
+    event = app.current_event
+    body = event.body or ""
+    if event.is_base64_encoded:
+        return base64.b64decode(body)
+    return body.encode()
 
 
 def parse_json(raw: bytes) -> Any:

@@ -85,7 +85,7 @@ def field_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
     for item in loc:
         if isinstance(item, int):
             path += f"[{item}]"
-        elif item in ("comment", "dm", "flow_step", "shop_link", "ad_click", "creator_click") and path.endswith("]"):
+        elif item in ("comment", "dm", "flow_step", "shop_link", "ad_click", "creator_click") and (not path or path.endswith("]")):
             continue  # pydantic names the discriminated member; callers know it from `kind`
         else:
             path = f"{path}.{item}" if path else str(item)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Money = Annotated[Decimal, Field(decimal_places=4, max_digits=18)]
 OrderSource = Literal["tiktok_shop", "shopify", "other"]
@@ -18,6 +18,25 @@ ReviewStatus = Literal["pending", "confirmed", "rejected"]
 
 DEFAULT_PRIORITY: tuple[RuleName, ...] = ("coupon", "conversation_hard", "ad_click", "creator_link", "conversation_soft")
 CANCELLED_STATUSES = frozenset({"cancelled", "cancel", "canceled"})
+
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _plausible(ts: datetime) -> datetime:
+    """Refuse times that cannot be windowed: windows, settle periods and TTLs are added to them in UTC."""
+    try:
+        in_utc = ts.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range") from None
+    if not EARLIEST <= in_utc < LATEST:
+        raise ValueError(f"the time must be between {EARLIEST.year} and {LATEST.year}")
+    return ts
+
+
+# A sender's time: aware (with an offset) and in a range where adding windows and TTLs cannot overflow.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
 def is_masked(value: str | None) -> bool:
@@ -91,8 +110,8 @@ class Order(_Model):
     id: str = Field(min_length=1, max_length=200)
     source: OrderSource = "other"
     status: str = Field(min_length=1, max_length=64)
-    updated_at: AwareDatetime
-    created_at: AwareDatetime
+    updated_at: Timestamp
+    created_at: Timestamp
     buyer: Buyer = Field(default_factory=Buyer)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     line_items: list[LineItem] = Field(default_factory=list, max_length=1000)
@@ -156,7 +175,7 @@ class _TouchpointBase(_Model):
     """Fields every touchpoint carries."""
 
     id: str = Field(min_length=1, max_length=200)
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     buyer: Buyer = Field(default_factory=Buyer)
     received_at: AwareDatetime | None = Field(default=None, description="Set by OrderTrail on arrival")
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel
 
 from ordertrail.models import Address, Buyer, Landing, LineItem, Order
+from ordertrail.sources.values import money, text
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated"})
 
@@ -54,28 +55,10 @@ def parse_webhook_headers(headers: Mapping[str, str]) -> ShopifyWebhookHeaders:
     )
 
 
-def _text(value: Any) -> str | None:
-    """A non-empty stripped string or None."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _money(value: Any) -> Decimal:
-    """Decimal from Shopify's decimal string, exactly; missing or empty is zero."""
-    if value is None or str(value).strip() == "":
-        return Decimal(0)
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"not a decimal amount: {value!r}") from None
-
-
 def _time(value: Any) -> datetime | None:
     """Parse Shopify's ISO-8601 timestamp (with offset or Z)."""
-    text = _text(value)
-    return datetime.fromisoformat(text) if text else None
+    stamp = text(value)
+    return datetime.fromisoformat(stamp) if stamp else None
 
 
 def _note_name(name: Any) -> str:
@@ -89,7 +72,7 @@ def _notes(raw: dict[str, Any]) -> dict[str, str]:
     for attribute in raw.get("note_attributes") or []:
         if not isinstance(attribute, dict):
             continue
-        name, value = _note_name(attribute.get("name")), _text(attribute.get("value"))
+        name, value = _note_name(attribute.get("name")), text(attribute.get("value"))
         if name and value and name not in notes:
             notes[name] = value
     return notes
@@ -131,7 +114,7 @@ def connector_copy_of(raw: dict[str, Any]) -> str | None:
 
 def _landing(raw: dict[str, Any], notes: dict[str, str]) -> Landing:
     """Landing data from landing_site (a path or a full URL) with note_attributes as fallback."""
-    site = _text(raw.get("landing_site"))
+    site = text(raw.get("landing_site"))
     params: dict[str, list[str]] = parse_qs(urlsplit(site).query) if site else {}
 
     def param(name: str) -> str | None:
@@ -146,31 +129,31 @@ def _landing(raw: dict[str, Any], notes: dict[str, str]) -> Landing:
         token=_first(notes, _TOKEN_NOTES),
         utm_source=param("utm_source") or notes.get("utm_source"),
         utm_campaign=param("utm_campaign") or notes.get("utm_campaign"),
-        ref=param("ref") or _text(raw.get("landing_site_ref")),
+        ref=param("ref") or text(raw.get("landing_site_ref")),
     )
 
 
 def _shipping(raw: dict[str, Any]) -> Decimal:
     """Shipping total: total_shipping_price_set.shop_money.amount, else the sum of shipping_lines prices."""
     shop_money = ((raw.get("total_shipping_price_set") or {}).get("shop_money") or {}).get("amount")
-    if _text(shop_money):
-        return _money(shop_money)
-    return sum((_money(line.get("price")) for line in raw.get("shipping_lines") or []), Decimal(0))
+    if text(shop_money):
+        return money(shop_money)
+    return sum((money(line.get("price")) for line in raw.get("shipping_lines") or []), Decimal(0))
 
 
 def _address(raw: dict[str, Any] | None) -> Address | None:
     """Map Shopify's shipping_address to Address."""
     if not raw:
         return None
-    country = _text(raw.get("country_code"))
-    name = _text(raw.get("name")) or _text(" ".join(filter(None, (_text(raw.get("first_name")), _text(raw.get("last_name"))))))
+    country = text(raw.get("country_code"))
+    name = text(raw.get("name")) or text(" ".join(filter(None, (text(raw.get("first_name")), text(raw.get("last_name"))))))
     return Address(
         name=name,
-        line1=_text(raw.get("address1")),
-        line2=_text(raw.get("address2")),
-        city=_text(raw.get("city")),
-        region=_text(raw.get("province_code")),
-        postal_code=_text(raw.get("zip")),
+        line1=text(raw.get("address1")),
+        line2=text(raw.get("address2")),
+        city=text(raw.get("city")),
+        region=text(raw.get("province_code")),
+        postal_code=text(raw.get("zip")),
         country=country.upper() if country else None,
     )
 
@@ -182,37 +165,37 @@ def normalise_order(raw: dict[str, Any]) -> Order:
     created_at = _time(raw.get("created_at"))
     if created_at is None:
         raise ValueError("Shopify order has no created_at")
-    customer_name = " ".join(filter(None, (_text(customer.get("first_name")), _text(customer.get("last_name")))))
+    customer_name = " ".join(filter(None, (text(customer.get("first_name")), text(customer.get("last_name")))))
     line_items = [
         LineItem(
-            sku=_text(item.get("sku")),
-            product_id=_text(item.get("product_id")),
-            name=_text(item.get("title")) or _text(item.get("name")),
+            sku=text(item.get("sku")),
+            product_id=text(item.get("product_id")),
+            name=text(item.get("title")) or text(item.get("name")),
             quantity=int(item.get("quantity") or 1),
-            unit_price=_money(item.get("price")),
+            unit_price=money(item.get("price")),
         )
         for item in raw.get("line_items") or []
     ]
     return Order(
         id=str(raw["id"]),
         source="shopify",
-        status="cancelled" if _text(raw.get("cancelled_at")) else (_text(raw.get("financial_status")) or "paid"),
+        status="cancelled" if text(raw.get("cancelled_at")) else (text(raw.get("financial_status")) or "paid"),
         created_at=created_at,
         updated_at=_time(raw.get("updated_at")) or created_at,
         buyer=Buyer(
             user_id=_first(notes, _USER_ID_NOTES),
-            email=_text(customer.get("email")) or _text(raw.get("email")) or _text(raw.get("contact_email")),
-            phone=_text(customer.get("phone")) or _text(raw.get("phone")),
+            email=text(customer.get("email")) or text(raw.get("email")) or text(raw.get("contact_email")),
+            phone=text(customer.get("phone")) or text(raw.get("phone")),
             name=customer_name or None,
         ),
-        currency=(_text(raw.get("currency")) or "USD").upper(),
+        currency=(text(raw.get("currency")) or "USD").upper(),
         line_items=line_items,
-        subtotal=_money(raw.get("subtotal_price")),
-        tax=_money(raw.get("total_tax")),
+        subtotal=money(raw.get("subtotal_price")),
+        tax=money(raw.get("total_tax")),
         shipping=_shipping(raw),
-        discounts=_money(raw.get("total_discounts")),
-        total=_money(raw.get("total_price")),
-        coupon_codes=[code for code in (_text(d.get("code")) for d in raw.get("discount_codes") or [] if isinstance(d, dict)) if code],
+        discounts=money(raw.get("total_discounts")),
+        total=money(raw.get("total_price")),
+        coupon_codes=[code for code in (text(d.get("code")) for d in raw.get("discount_codes") or [] if isinstance(d, dict)) if code],
         landing=_landing(raw, notes),
         shipping_address=_address(raw.get("shipping_address")),
         connector_copy_of=connector_copy_of(raw),

@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ordertrail.errors import UpstreamError
 from ordertrail.models import Address, Buyer, LineItem, Order
 from ordertrail.sources.signatures import tiktok_api_sign
+from ordertrail.sources.values import money, text
 
 ORDER_STATUS_CHANGE = 1
 MAX_IDS_PER_REQUEST = 50
@@ -130,24 +130,6 @@ class TikTokShopClient:
         return [order for order in orders or [] if isinstance(order, dict)]
 
 
-def _text(value: Any) -> str | None:
-    """A non-empty string or None (masked values are kept as they are)."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _money(value: Any) -> Decimal:
-    """Decimal from TikTok's decimal string, exactly; missing or empty is zero."""
-    if value is None or str(value).strip() == "":
-        return Decimal(0)
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"not a decimal amount: {value!r}") from None
-
-
 def _time(value: Any) -> datetime | None:
     """UTC datetime from Unix seconds (int or numeric string)."""
     if value is None or str(value).strip() in ("", "0"):
@@ -167,19 +149,19 @@ def _address(raw: dict[str, Any] | None) -> Address | None:
     for district in raw.get("district_info") or []:
         level = str(district.get("address_level_name") or "").strip().lower()
         if level in _STATE_LEVELS and region is None:
-            region = _text(district.get("address_name"))
+            region = text(district.get("address_name"))
         elif level in _CITY_LEVELS and city is None:
-            city = _text(district.get("address_name"))
-    extra = [_text(raw.get(key)) for key in ("address_line2", "address_line3", "address_line4")]
+            city = text(district.get("address_name"))
+    extra = [text(raw.get(key)) for key in ("address_line2", "address_line3", "address_line4")]
     line2 = ", ".join(part for part in extra if part) or None
-    country = _text(raw.get("region_code"))
+    country = text(raw.get("region_code"))
     return Address(
-        name=_text(raw.get("name")),
-        line1=_text(raw.get("address_line1")),
+        name=text(raw.get("name")),
+        line1=text(raw.get("address_line1")),
         line2=line2,
         city=city,
         region=region,
-        postal_code=_text(raw.get("postal_code")),
+        postal_code=text(raw.get("postal_code")),
         country=country.upper() if country else None,
     )
 
@@ -190,15 +172,15 @@ def normalise_order(raw: dict[str, Any]) -> Order:
     items = raw.get("line_items") or []
     line_items = [
         LineItem(
-            sku=_text(item.get("seller_sku")) or _text(item.get("sku_id")),
-            product_id=_text(item.get("product_id")),
-            name=_text(item.get("product_name")),
+            sku=text(item.get("seller_sku")) or text(item.get("sku_id")),
+            product_id=text(item.get("product_id")),
+            name=text(item.get("product_name")),
             quantity=1,
-            unit_price=_money(item.get("sale_price")),
+            unit_price=money(item.get("sale_price")),
         )
         for item in items
     ]
-    currency = _text(payment.get("currency")) or next((_text(i.get("currency")) for i in items if _text(i.get("currency"))), None) or "USD"
+    currency = text(payment.get("currency")) or next((text(i.get("currency")) for i in items if text(i.get("currency"))), None) or "USD"
     created_at = _time(raw.get("create_time"))
     if created_at is None:
         raise ValueError("TikTok Shop order has no create_time")
@@ -209,13 +191,13 @@ def normalise_order(raw: dict[str, Any]) -> Order:
         status=str(raw.get("status") or "unknown"),
         created_at=created_at,
         updated_at=_time(raw.get("update_time")) or created_at,
-        buyer=Buyer(user_id=_text(raw.get("user_id")), email=_text(raw.get("buyer_email")), phone=_text(recipient.get("phone_number"))),
+        buyer=Buyer(user_id=text(raw.get("user_id")), email=text(raw.get("buyer_email")), phone=text(recipient.get("phone_number"))),
         currency=currency.upper(),
         line_items=line_items,
-        subtotal=_money(payment.get("sub_total")),
-        tax=_money(payment.get("tax")),
-        shipping=_money(payment.get("shipping_fee")),
-        discounts=_money(payment.get("seller_discount")) + _money(payment.get("platform_discount")),
-        total=_money(payment.get("total_amount")),
+        subtotal=money(payment.get("sub_total")),
+        tax=money(payment.get("tax")),
+        shipping=money(payment.get("shipping_fee")),
+        discounts=money(payment.get("seller_discount")) + money(payment.get("platform_discount")),
+        total=money(payment.get("total_amount")),
         shipping_address=_address(recipient),
     )
