@@ -31,7 +31,7 @@ def reset_process_caches() -> None:
     settings.get_settings.cache_clear()
     runtime.repository.cache_clear()
     tenants.tenant_directory.cache_clear()
-    idempotency.persistence_layer.cache_clear()
+    idempotency.forget_persistence_layers()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordertrail import ingest, runtime
 from ordertrail.api import ERROR_RESPONSES, TenantId, create_resolver, json_response, raw_body, resolve
+from ordertrail.idempotency import register_lambda_context
 from ordertrail.observability import logger, metrics
 from ordertrail.responses import BatchResult, Received
 from ordertrail.settings import get_settings
@@ -58,4 +59,5 @@ def signed_orders(tenant: TenantId) -> Response[BatchResult]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
+    register_lambda_context(context)
     return resolve(app, event, context, get_settings().max_body_bytes)
