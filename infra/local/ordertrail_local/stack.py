@@ -1,0 +1,327 @@
+"""The whole local stack in one process: moto + table, the real handlers behind a local HTTP API, the stream, stand-ins."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import warnings
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from ordertrail_local import sample_day
+from ordertrail_local import template as tpl
+from ordertrail_local.apigw import MAX_PAYLOAD_BYTES, HttpApiGateway, HttpRequest, authorizer_config, message_response
+from ordertrail_local.lambda_runtime import InvocationError, LambdaRuntime, function_timeouts
+from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBackend
+from ordertrail_local.streams import StreamPump, stream_source
+from ordertrail_local.tiktok_shop_stand_in import TikTokShopStandIn, credentials_from_tenants
+
+log = logging.getLogger("ordertrail_local.stack")
+
+DEFAULT_TENANTS_FILE = Path("events") / "tenants.local.json"
+STREAM_FUNCTION = "AttributeFunction"
+
+
+@dataclass
+class LocalResponse:
+    """An HTTP response from the local API."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    cookies: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The body as UTF-8 text."""
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body.decode("utf-8"))
+
+
+def tenants_file_path(explicit: str | Path | None = None) -> Path:
+    """The tenants file: explicit, else $ORDERTRAIL_TENANTS_FILE, else the committed demo file (absolute)."""
+    chosen = explicit or os.environ.get("ORDERTRAIL_TENANTS_FILE") or DEFAULT_TENANTS_FILE
+    path = Path(chosen)
+    return path if path.is_absolute() else (Path.cwd() / path if path.exists() else tpl.repo_root() / path).resolve()
+
+
+class LocalStack:
+    """One-process OrderTrail: `start()`, then `request(...)` in-process or `serve(port)` over HTTP; `stop()`."""
+
+    def __init__(
+        self,
+        tenants_file: str | Path | None = None,
+        template_path: Path | None = None,
+        table_name: str = DEFAULT_TABLE_NAME,
+        sample: sample_day.SampleDay | None = None,
+        sync: bool = True,
+        log_level: str = "WARNING",
+        preload: bool = True,
+    ) -> None:
+        self.template = tpl.load_template(template_path)
+        self.tenants_file = tenants_file_path(tenants_file)
+        self.table_name = table_name
+        self.sample = sample
+        self.sync = sync
+        self.log_level = log_level
+        self.preload = preload
+        self.moto = MotoBackend(table_name, self.template)
+        self.stand_in: TikTokShopStandIn | None = None
+        self.tiktok_shop_api_url = ""
+        self.runtime = LambdaRuntime(tpl.repo_root(), timeouts=function_timeouts(self.template))
+        self.gateway = HttpApiGateway(tpl.http_routes(self.template), self.runtime, authorizer_config(self.template))
+        self.pump: StreamPump | None = None
+        self._http: ThreadingHTTPServer | None = None
+        self._http_thread: threading.Thread | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._started = False
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        """Start moto (table from template.yaml), the TikTok Shop stand-in unless a URL is set, the stream pump."""
+        if self._started:
+            return self
+        self.moto.start()
+        reset_process_caches()
+        tenants = json.loads(self.tenants_file.read_text(encoding="utf-8"))
+        if self.sample is None:
+            self.sample = sample_day.load()
+        configured = os.environ.get("TIKTOK_SHOP_API_URL", "")
+        if configured:
+            self.tiktok_shop_api_url = configured
+        else:
+            self.stand_in = TikTokShopStandIn(credentials_from_tenants(tenants), self.sample.tiktok_orders).start()
+            self.tiktok_shop_api_url = self.stand_in.url
+        # The handlers read these when they first run (Powertools at import): set them before anything loads.
+        self._set_env(
+            {
+                "ORDERTRAIL_TENANTS_FILE": str(self.tenants_file),
+                "TIKTOK_SHOP_API_URL": self.tiktok_shop_api_url,
+                "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "ordertrail"),
+                "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderTrail"),
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", self.log_level),
+                # EMF metric lines on stdout would bury the summary; set it to "false" to see them.
+                "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+            }
+        )
+        self.pump = StreamPump(
+            self.moto.client("dynamodbstreams"),
+            self.moto.stream_arn,
+            self._deliver_stream_batch,
+            stream_source(self.template, STREAM_FUNCTION),
+            REGION,
+        )
+        self._started = True
+        if self.preload:
+            self._preload()
+        return self
+
+    def _preload(self) -> None:
+        """Import every handler now (cold start up front; an import error shows at start, not mid-replay)."""
+        for route in self.gateway.routes:
+            self.runtime.load(route.code_dir)
+        if self.gateway.authorizer is not None:
+            self.runtime.load(self.gateway.authorizer.code_dir)
+        self.runtime.load(self._code_dir(STREAM_FUNCTION))
+
+    def stop(self) -> None:
+        """Stop the HTTP server, the pump, the stand-in and moto; restore the environment."""
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+        if self._http_thread is not None:
+            self._http_thread.join(timeout=5)
+            self._http_thread = None
+        if self.pump is not None:
+            self.pump.stop()
+        if self.stand_in is not None:
+            self.stand_in.stop()
+            self.stand_in = None
+        self.moto.stop()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
+        self._started = False
+
+    def __enter__(self) -> LocalStack:
+        """Start on entering the block."""
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        """Stop on leaving it."""
+        self.stop()
+
+    # -- requests --------------------------------------------------------------------------------------
+    @property
+    def dead_letters(self) -> list[Any]:
+        """Stream batches the pump gave up on."""
+        return self.pump.dead_letters if self.pump else []
+
+    def drain(self) -> int:
+        """Deliver every pending stream record to AttributeFunction (and whatever those writes cause)."""
+        if self.pump is None:
+            raise RuntimeError("the local stack is not started")
+        return self.pump.drain()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str = b"",
+        headers: dict[str, str] | list[tuple[str, str]] | None = None,
+        query: str = "",
+        sync: bool | None = None,
+        source_ip: str = "127.0.0.1",
+    ) -> LocalResponse:
+        """Send one request through the local HTTP API; with sync (default) the stream is drained before returning."""
+        if not self._started:
+            raise RuntimeError("the local stack is not started")
+        if "?" in path and not query:
+            path, query = path.split("?", 1)
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        names = {k.lower() for k, _ in pairs}
+        # Headers API Gateway always passes on, added when a caller did not send them.
+        defaults = {"host": self.host, "user-agent": "ordertrail-local", "x-forwarded-for": source_ip, "x-forwarded-proto": "http"}
+        if raw:
+            defaults["content-length"] = str(len(raw))
+        pairs += [(k, v) for k, v in defaults.items() if k not in names]
+        response = self.gateway.handle(HttpRequest(method.upper(), path, query, pairs, raw, source_ip))
+        if self.sync if sync is None else sync:
+            self.drain()
+        return LocalResponse(response.status, response.headers, response.body, response.cookies)
+
+    @property
+    def host(self) -> str:
+        """Host header value for in-process requests (the served address when serving)."""
+        return f"127.0.0.1:{self.port}" if self._http is not None else "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        """The port serve() listens on (0 when not serving)."""
+        return int(self._http.server_address[1]) if self._http is not None else 0
+
+    @property
+    def url(self) -> str:
+        """Base URL of the served API."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def _code_dir(self, function: str) -> str:
+        """A function's CodeUri from the template."""
+        props = self.template["Resources"][function].get("Properties") or {}
+        return str(props["CodeUri"]).rstrip("/")
+
+    def _deliver_stream_batch(self, event: dict[str, Any]) -> Any:
+        """The pump's delivery: invoke AttributeFunction (a raised error is a function error for the pump)."""
+        try:
+            return self.runtime.invoke(STREAM_FUNCTION, self._code_dir(STREAM_FUNCTION), event)
+        except InvocationError as exc:
+            raise RuntimeError(str(exc)) from exc.error
+
+    # -- HTTP ------------------------------------------------------------------------------------------
+    def serve(self, port: int = 3000, host: str = "127.0.0.1", background_stream: bool = True) -> int:
+        """Listen on host:port (0 picks a free port) with the same request path; return the port."""
+        if not self._started:
+            self.start()
+        stack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            """HTTP glue around LocalStack.request."""
+
+            server_version = "ordertrail-local"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                if length > MAX_PAYLOAD_BYTES:
+                    response = message_response(413, "Request Entity Too Large")
+                    self.close_connection = True  # the unread body must not be parsed as the next request
+                    self._send(LocalResponse(response.status, response.headers, response.body))
+                    return
+                body = self.rfile.read(length) if length else b""
+                path, _, query = self.path.partition("?")
+                try:
+                    answer = stack.request(self.command, path, body, list(self.headers.items()), query, source_ip=self.client_address[0])
+                except Exception:  # a harness bug must answer like API Gateway, not drop the connection
+                    log.exception("local API failed on %s %s", self.command, path)
+                    failed = message_response(500, "Internal Server Error")
+                    answer = LocalResponse(failed.status, failed.headers, failed.body)
+                self._send(answer)
+
+            def _send(self, answer: LocalResponse) -> None:
+                self.send_response(answer.status)
+                for key, value in answer.headers.items():
+                    if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(key, value)
+                for cookie in answer.cookies:
+                    self.send_header("set-cookie", cookie)
+                self.send_header("content-length", str(len(answer.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(answer.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """One access-log line per request at DEBUG."""
+                log.debug(format, *args)
+
+        self._http = ThreadingHTTPServer((host, port), Handler)
+        self._http.daemon_threads = True
+        self._http_thread = threading.Thread(target=self._http.serve_forever, args=(0.1,), name="local-http-api", daemon=True)
+        self._http_thread.start()
+        if background_stream and self.pump is not None:
+            # Requests already drain synchronously; the thread catches writes made any other way.
+            self.pump.start()
+        return self.port
+
+    # -- env -------------------------------------------------------------------------------------------
+    def _set_env(self, values: dict[str, str]) -> None:
+        """Set variables, remembering what stop() must put back."""
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+
+def reset_process_caches() -> None:
+    """Forget the clients and settings the layer and handlers cached, as a fresh Lambda container would.
+
+    They are built once per process (functools caches) from the environment; a second stack in the same process
+    (tests) has a new moto port and must not reach the previous, stopped server.
+    """
+    for name, module in list(sys.modules.items()):
+        if name != "ordertrail" and not name.startswith(("ordertrail.", "functions.")):
+            continue
+        for value in list(vars(module).values()):
+            # Cached functions of the module itself, and cached builders it keeps in a module-level list.
+            candidates = [value] if getattr(value, "__module__", None) == name else []
+            if isinstance(value, list):
+                candidates += value
+            for candidate in candidates:
+                clear = getattr(candidate, "cache_clear", None)
+                if callable(clear):
+                    clear()
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Harness messages on stderr (the handlers log through Powertools on stdout)."""
+    # Powertools warns on every invocation that publishes no metric (metrics are off locally); it is noise here.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("ordertrail_local")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
