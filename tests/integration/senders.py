@@ -58,9 +58,7 @@ def send_tiktok_webhook(api: Pipeline, tenant: str, payload: dict[str, Any], sig
     return api.call("POST", f"/v1/{tenant}/webhooks/tiktok-shop", raw, headers)
 
 
-def send_shopify_webhook(
-    api: Pipeline, tenant: str, order: dict[str, Any], topic: str = "orders/create", signer: str | None = None
-) -> Any:
+def send_shopify_webhook(api: Pipeline, tenant: str, order: dict[str, Any], topic: str = "orders/create", signer: str | None = None) -> Any:
     """POST /webhooks/shopify with Shopify's base64 HMAC (signed with `signer`'s client secret, default the tenant's)."""
     raw = body_bytes(order)
     secret = TENANTS[signer or tenant]["shopify"]["client_secret"]
@@ -71,6 +69,23 @@ def send_shopify_webhook(
         "X-Shopify-Webhook-Id": f"wh-{order['id']}-{order.get('updated_at', '')}",
     }
     return api.call("POST", f"/v1/{tenant}/webhooks/shopify", raw, headers)
+
+
+def send_signed_raw(api: Pipeline, tenant: str, route: str, raw: bytes) -> Any:
+    """POST these exact bytes to an ingest route ("orders", "touchpoints", "webhooks/tiktok-shop", "webhooks/shopify"),
+    correctly signed for the tenant the way that route's sender signs."""
+    secrets = TENANTS[tenant]
+    headers = {"Content-Type": "application/json"}
+    if route in ("orders", "touchpoints"):
+        headers["X-OrderTrail-Signature"] = sign_ordertrail(secrets["touchpoint_secret"], raw, int(time.time()))
+    elif route == "webhooks/tiktok-shop":
+        headers["Authorization"] = sign_tiktok_webhook(secrets["tiktok_shop"]["app_key"], secrets["tiktok_shop"]["app_secret"], raw)
+    elif route == "webhooks/shopify":
+        headers["X-Shopify-Hmac-Sha256"] = sign_shopify_webhook(secrets["shopify"]["client_secret"], raw)
+        headers["X-Shopify-Topic"] = "orders/create"
+    else:
+        raise ValueError(f"not an ingest route: {route}")
+    return api.call("POST", f"/v1/{tenant}/{route}", raw, headers)
 
 
 def serve_tiktok_orders(mock: responses.RequestsMock, orders: list[dict[str, Any]]) -> None:
@@ -143,7 +158,9 @@ def ad_click(tp_id: str, user: str, at: datetime, ttclid: str) -> dict[str, Any]
     return {"id": tp_id, "kind": "ad_click", "occurred_at": iso(at), "buyer": {"user_id": user}, "ttclid": ttclid}
 
 
-def journey(user: str, at: datetime, conversation: str = "conv-1", skus: tuple[str, ...] = ("SKU-1",), prefix: str = "") -> list[dict[str, Any]]:
+def journey(
+    user: str, at: datetime, conversation: str = "conv-1", skus: tuple[str, ...] = ("SKU-1",), prefix: str = ""
+) -> list[dict[str, Any]]:
     """Comment → DM → shop link, one minute apart, starting at `at`."""
     return [
         comment(f"{prefix}c-{user}", user, at),
@@ -182,8 +199,16 @@ def tiktok_order(order_id: str, user: str, created: datetime, updated: datetime,
         "paid_time": int(created.timestamp()) + 10,
         "update_time": int(updated.timestamp()),
         "line_items": [
-            {"id": f"{order_id}1", "sku_id": "1729382256910270001", "product_id": "P1", "product_name": "Glow Lip Oil",
-             "seller_sku": "SKU-1", "sale_price": "12.00", "original_price": "13.50", "currency": "USD"},
+            {
+                "id": f"{order_id}1",
+                "sku_id": "1729382256910270001",
+                "product_id": "P1",
+                "product_name": "Glow Lip Oil",
+                "seller_sku": "SKU-1",
+                "sale_price": "12.00",
+                "original_price": "13.50",
+                "currency": "USD",
+            },
         ],
         "payment": {"currency": "USD", "sub_total": "12.00", "shipping_fee": "4.99", "tax": "1.00", "total_amount": "17.99"},
         "recipient_address": {"name": "J*** D***", "address_line1": "1** M*** St", "postal_code": "90012", "region_code": "US"},

@@ -11,10 +11,20 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from pydantic import BaseModel
 
 from ordertrail.auth import require_key_tenant
-from ordertrail.errors import MalformedRequest, NotFound, OrderTrailError, PayloadTooLarge, Unprocessable, UpstreamError, field_path
+from ordertrail.errors import (
+    Conflict,
+    MalformedRequest,
+    NotFound,
+    OrderTrailError,
+    PayloadTooLarge,
+    Unprocessable,
+    UpstreamError,
+    field_path,
+)
 from ordertrail.observability import logger
 from ordertrail.responses import ErrorBody
 
@@ -66,6 +76,11 @@ def create_resolver() -> APIGatewayHttpResolver:
         logger.warning("upstream API failed", extra={"error": str(error)})
         body = {"error": {"code": "upstream_unavailable", "message": f"an upstream API failed: {error}"}}
         return Response(status_code=502, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def _in_progress(_: IdempotencyAlreadyInProgressError) -> Response[str]:
+        # The same webhook is being processed right now; a non-2xx makes the platform retry after it finished.
+        return error_response(Conflict("this delivery is already being processed; retry later", code="delivery_in_progress"))
 
     @app.not_found
     def _missing(_: Exception) -> Response[str]:

@@ -373,7 +373,20 @@ class Repository:
                     }
                 }
             )
-        self.client.transact_write_items(TransactItems=writes)
+        self._transact_releasing(writes)
+
+    def _transact_releasing(self, writes: list[dict[str, Any]]) -> None:
+        """Run a transaction whose last write may release an old claim; if only that release failed, run the rest.
+
+        The release is conditional on the claim still being ours: when an earlier order has taken it over meanwhile,
+        there is nothing of ours to release and the rest of the transaction must still happen.
+        """
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if "Delete" not in writes[-1] or not _cancelled_by_condition(exc, index=len(writes) - 1, only=True):
+                raise
+            self.client.transact_write_items(TransactItems=writes[:-1])
 
     def claim_holder(self, tenant: str, shop_link_id: str) -> CreditClaim | None:
         """The claim on a shop link, if any."""
@@ -424,7 +437,7 @@ class Repository:
                 }
             )
         try:
-            self.client.transact_write_items(TransactItems=writes)
+            self._transact_releasing(writes)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":
                 return False
@@ -480,11 +493,12 @@ def _key_id(key: dict[str, Any]) -> str:
     return f"{key['PK']}|{key['SK']}"
 
 
-def _cancelled_by_condition(exc: ClientError, index: int) -> bool:
-    """Whether a cancelled transaction failed because item `index`'s condition did not hold."""
+def _cancelled_by_condition(exc: ClientError, index: int, only: bool = False) -> bool:
+    """Whether a cancelled transaction failed because item `index`'s condition did not hold (`only`: and nothing else failed)."""
     if exc.response["Error"]["Code"] != "TransactionCanceledException":
         return False
     reasons = exc.response.get("CancellationReasons") or []
     if reasons:
-        return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
-    return "ConditionalCheckFailed" in str(exc)
+        failed = [i for i, reason in enumerate(reasons) if reason.get("Code") not in (None, "None")]
+        return index in failed and reasons[index].get("Code") == "ConditionalCheckFailed" and (not only or failed == [index])
+    return not only and "ConditionalCheckFailed" in str(exc)
