@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from ordertrail_local.apigw import HttpApiGateway, HttpRequest, HttpResponse, authorizer_config
 from ordertrail_local.lambda_runtime import LambdaRuntime
+from ordertrail_local.stack import reset_process_caches
 from ordertrail_local.streams import StreamPump, stream_source
 from ordertrail_local.template import create_table, http_routes, load_template, repo_root
 
@@ -22,16 +23,6 @@ ROOT = repo_root()
 TENANTS_FILE = ROOT / "tests" / "fixtures" / "tenants.json"
 TENANTS = json.loads(TENANTS_FILE.read_text())["tenants"]
 TABLE = "ordertrail-test"
-
-
-def reset_process_caches() -> None:
-    """Forget settings, clients and tenant files cached by an earlier test (each Lambda container starts clean too)."""
-    from ordertrail import idempotency, runtime, settings, tenants
-
-    settings.get_settings.cache_clear()
-    runtime.repository.cache_clear()
-    tenants.tenant_directory.cache_clear()
-    idempotency.forget_persistence_layers()
 
 
 @pytest.fixture
