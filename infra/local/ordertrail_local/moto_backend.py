@@ -74,15 +74,20 @@ class MotoBackend:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        restore_env(self._saved_env)
         self._saved_env = {}
 
     def _set_env(self, values: dict[str, str]) -> None:
         """Set variables, remembering the previous values once so stop() can put them back."""
         for name, value in values.items():
             self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+
+def restore_env(saved: dict[str, str | None]) -> None:
+    """Put environment variables back as they were (None: it was unset)."""
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
             os.environ[name] = value

@@ -18,7 +18,7 @@ from ordertrail_local import sample_day
 from ordertrail_local import template as tpl
 from ordertrail_local.apigw import MAX_PAYLOAD_BYTES, HttpApiGateway, HttpRequest, authorizer_config, message_response
 from ordertrail_local.lambda_runtime import InvocationError, LambdaRuntime, function_timeouts
-from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBackend
+from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBackend, restore_env
 from ordertrail_local.streams import StreamPump, stream_source
 from ordertrail_local.tiktok_shop_stand_in import TikTokShopStandIn, credentials_from_tenants
 
@@ -148,11 +148,7 @@ class LocalStack:
             self.stand_in.stop()
             self.stand_in = None
         self.moto.stop()
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        restore_env(self._saved_env)
         self._saved_env = {}
         self._started = False
 

@@ -236,14 +236,7 @@ class Repository:
             order_item = items.get(_key_id(keys.order_key(tenant, s, order_id)))
             if order_item is None:
                 continue
-            attr_item = items.get(_key_id(keys.attribution_key(tenant, s, order_id)))
-            views.append(
-                OrderView(
-                    Order.model_validate_json(order_item["data"]),
-                    datetime.fromisoformat(order_item["received_at"]),
-                    Attribution.model_validate_json(attr_item["data"]) if attr_item else None,
-                )
-            )
+            views.append(_order_view(order_item, items.get(_key_id(keys.attribution_key(tenant, s, order_id)))))
         return views
 
     def buyer_orders(self, tenant: str, buyer: str, at_from: datetime, at_to: datetime) -> list[OrderView]:
@@ -256,17 +249,7 @@ class Repository:
         )
         attr_keys = [{"PK": item["PK"], "SK": "ATTR"} for item in orders]
         attributions = self._batch_get(attr_keys) if attr_keys else {}
-        views = []
-        for item in orders:
-            attr = attributions.get(_key_id({"PK": item["PK"], "SK": "ATTR"}))
-            views.append(
-                OrderView(
-                    Order.model_validate_json(item["data"]),
-                    datetime.fromisoformat(item["received_at"]),
-                    Attribution.model_validate_json(attr["data"]) if attr else None,
-                )
-            )
-        return views
+        return [_order_view(item, attributions.get(_key_id({"PK": item["PK"], "SK": "ATTR"}))) for item in orders]
 
     # -- attribution ------------------------------------------------------------------------------------
     def load_candidates(self, tenant: str, order: Order, settings: AttributionSettings) -> Candidates:
@@ -487,6 +470,12 @@ class Repository:
                     found[_key_id(plain)] = plain
                 request = response.get("UnprocessedKeys") or {}
         return found
+
+
+def _order_view(order_item: dict[str, Any], attribution_item: dict[str, Any] | None) -> OrderView:
+    """An order item and its attribution item (if any) as an OrderView."""
+    attribution = Attribution.model_validate_json(attribution_item["data"]) if attribution_item else None
+    return OrderView(Order.model_validate_json(order_item["data"]), datetime.fromisoformat(order_item["received_at"]), attribution)
 
 
 def _key_id(key: dict[str, Any]) -> str:
