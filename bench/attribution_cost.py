@@ -138,7 +138,7 @@ def requests_per_order(other_touchpoints: int) -> dict[str, Any]:
         create_table(client, TABLE)
         _seed_other_touchpoints(client, other_touchpoints)
         repo = Repository(TABLE, client)
-        settings = repo.get_attribution_settings(TENANT)
+        settings = repo.get_tenant_settings(TENANT)
         for touchpoint in journey("buyer-1", 5, ORDER_AT - timedelta(days=2)):
             repo.put_touchpoint(TENANT, touchpoint, settings)
         order = order_for("buyer-1", "576000000000000001")

@@ -10,20 +10,22 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail import attribution, runtime
+from ordertrail import attribution, export, runtime, tenant_config
 from ordertrail.api import ERROR_RESPONSES, TenantId, create_resolver, json_response, require_team_key, resolve
 from ordertrail.errors import NotFound
+from ordertrail.export_runs import ExportRequest, ExportRun, ExportRunReport
 from ordertrail.models import Attribution, CouponMapping, OrderSource, ReviewStatus
 from ordertrail.observability import logger, metrics
 from ordertrail.order_report import CouponRequest, ReviewRequest, order_document
 from ordertrail.responses import CouponList, OrderDocument, ReviewList
 from ordertrail.settings import get_settings
-from ordertrail.tenant_settings import AttributionSettings
+from ordertrail.tenant_settings import TenantSettings, TenantSettingsView
 
 app = create_resolver()
 app.use(middlewares=[require_team_key])
 OrderId = Annotated[str, Path(min_length=1, max_length=200, description="The store's order id")]
 SourceQuery = Annotated[OrderSource | None, Query(description="Which store, when the id exists in several")]
+RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Export run id")]
 CouponCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,100}$", description="Coupon code (case-insensitive)")]
 
 
@@ -72,17 +74,36 @@ def delete_coupon(tenant: TenantId, code: CouponCode) -> Response[None]:
     return Response(status_code=204)
 
 
-@app.get("/v1/<tenant>/settings", summary="Attribution settings", tags=["config"], responses=ERROR_RESPONSES)
-def get_settings_route(tenant: TenantId) -> Response[AttributionSettings]:
-    """The tenant's windows, priority and time zone."""
-    return json_response(200, runtime.repository().get_attribution_settings(tenant))
+@app.get("/v1/<tenant>/settings", summary="Settings: attribution and export", tags=["config"], responses=ERROR_RESPONSES)
+def get_settings_route(tenant: TenantId) -> Response[TenantSettingsView]:
+    """The tenant's windows, priority, time zone and export settings (the token only as `access_token_set`)."""
+    return json_response(200, tenant_config.settings_view(runtime.repository(), runtime.tenants(), tenant))
 
 
-@app.put("/v1/<tenant>/settings", summary="Replace attribution settings", tags=["config"], responses=ERROR_RESPONSES)
-def put_settings(tenant: TenantId, body: Annotated[AttributionSettings, Body()]) -> Response[AttributionSettings]:
-    """Replace the tenant's attribution settings (later orders use them)."""
-    runtime.repository().put_attribution_settings(tenant, body)
-    return json_response(200, body)
+@app.put("/v1/<tenant>/settings", summary="Replace settings", tags=["config"], responses=ERROR_RESPONSES)
+def put_settings(tenant: TenantId, body: Annotated[TenantSettings, Body()]) -> Response[TenantSettingsView]:
+    """Replace the tenant's settings (later orders and exports use them); `export.access_token` is write-only."""
+    return json_response(200, tenant_config.replace_settings(runtime.repository(), runtime.tenants(), tenant, body))
+
+
+@app.post(
+    "/v1/<tenant>/conversions/export", summary="Start an export run to TikTok's Events API", tags=["export"], responses=ERROR_RESPONSES
+)
+def start_export(tenant: TenantId, body: Annotated[ExportRequest, Body()]) -> Response[ExportRun]:
+    """Start a run over [from, to) (default: from the watermark); 202 with the run's id."""
+    run = export.start_run(runtime.repository(), runtime.launcher(), tenant, body.from_, body.to, runtime.now())
+    return json_response(202, run)
+
+
+@app.get(
+    "/v1/<tenant>/conversions/runs/<run_id>",
+    summary="An export run: chunks, counts, per-event results, errors",
+    tags=["export"],
+    responses=ERROR_RESPONSES,
+)
+def get_export_run(tenant: TenantId, run_id: RunId) -> Response[ExportRunReport]:
+    """Everything a run did, for audit."""
+    return json_response(200, export.run_report(runtime.repository(), tenant, run_id))
 
 
 @app.get("/v1/openapi.json", summary="This API as OpenAPI 3", tags=["meta"], include_in_schema=False)

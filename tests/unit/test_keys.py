@@ -73,6 +73,37 @@ def test_tenant_settings() -> None:
     assert keys.settings_key("acme") == {"PK": "T#acme#SETTINGS", "SK": "SETTINGS"}
 
 
+def test_tenants_with_the_daily_export_on() -> None:
+    assert keys.exporting_tenants_gsi("acme") == {"GSI1PK": "EXPORT#ENABLED", "GSI1SK": "acme"}
+
+
+def test_conversions_are_bucketed_by_utc_day_and_sorted_by_time() -> None:
+    late_evening_pacific = datetime(2026, 11, 20, 23, 30, tzinfo=timezone(timedelta(hours=-8)))
+    key = keys.conversion_key("acme", late_evening_pacific, "tiktok_shop", "5766")
+    assert key == {"PK": "T#acme#CONVERSIONS#2026-11-21", "SK": "2026-11-21T07:30:00.000000Z#tiktok_shop#5766"}
+
+
+def test_export_watermark() -> None:
+    assert keys.watermark_key("acme") == {"PK": "T#acme#EXPORT", "SK": "WATERMARK"}
+
+
+def test_an_export_run_holds_its_chunks_and_event_results() -> None:
+    assert keys.run_key("acme", "r1") == {"PK": "T#acme#EXPORT#RUN#r1", "SK": "RUN"}
+    assert keys.chunk_key("acme", "r1", 3) == {"PK": "T#acme#EXPORT#RUN#r1", "SK": "CHUNK#0003"}
+    assert keys.run_event_key("acme", "r1", 3, "T1_2026-11-20", "tiktok_shop#5766") == {
+        "PK": "T#acme#EXPORT#RUN#r1",
+        "SK": "EVENT#0003#T1_2026-11-20",
+    }
+
+
+def test_latest_outcome_of_an_event_id() -> None:
+    assert keys.event_ledger_key("acme", "T1_2026-11-20") == {"PK": "T#acme#EXPORT#EVENT#T1_2026-11-20", "SK": "EVENT"}
+
+
+def test_a_users_first_conversion() -> None:
+    assert keys.first_conversion_key("acme", "tt-9") == {"PK": "T#acme#EXPORT#USER#tt-9", "SK": "FIRST"}
+
+
 def test_an_id_containing_hash_cannot_forge_another_key() -> None:
     """Given a buyer id crafted to look like another key, when keyed, then `#` is escaped and stays inside its part."""
     forged = keys.buyer_touchpoint_key("acme", "x#TP#2020", AT, "a#b")
@@ -85,4 +116,4 @@ def test_every_access_pattern_is_documented_in_the_readme() -> None:
     readme = (repo_root() / "README.md").read_text()
     section = readme.split("<!-- access-patterns:start -->\n", 1)[1].split("<!-- access-patterns:end -->", 1)[0]
     assert section.strip() == keys.access_pattern_table()
-    assert len(keys.ACCESS_PATTERNS) == 14
+    assert len(keys.ACCESS_PATTERNS) == 20

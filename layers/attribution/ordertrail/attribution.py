@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ordertrail import rules
+from ordertrail.conversions import conversion_for
 from ordertrail.errors import Conflict, NotFound, Unprocessable
 from ordertrail.models import AdClickTouchpoint, Attribution, CreatorClickTouchpoint, ShopLinkTouchpoint, Touchpoint
 from ordertrail.observability import logger, metrics
@@ -19,10 +20,11 @@ DECISIVE_KINDS = (ShopLinkTouchpoint, AdClickTouchpoint, CreatorClickTouchpoint)
 def attribute_order(repo: Repository, stored: StoredOrder, now: datetime, settings: AttributionSettings | None = None) -> Attribution:
     """Attribute one order: settings, one Query, one BatchGetItem, one transaction (4 requests, whatever the table size)."""
     tenant, order = stored.tenant, stored.order
-    settings = settings or repo.get_attribution_settings(tenant)
+    settings = settings or repo.get_tenant_settings(tenant)
     candidates = repo.load_candidates(tenant, order, settings)
     decision = rules.attribute(order, candidates, settings, now)
-    repo.save_attribution(tenant, decision, order, candidates.previous)
+    conversion = conversion_for(order, decision, candidates.touchpoints, candidates.click)
+    repo.save_attribution(tenant, decision, order, candidates.previous, conversion)
     _took_over_claim(repo, tenant, decision, candidates, now)
     metrics.add_metric(name="OrdersAttributed", unit="Count", value=1)
     logger.info(
@@ -47,7 +49,7 @@ def reattribute_after_touchpoint(repo: Repository, tenant: str, touchpoint: Touc
     buyer = touchpoint.buyer.matchable_user_id
     if not buyer or not isinstance(touchpoint, DECISIVE_KINDS):
         return []
-    settings = repo.get_attribution_settings(tenant)
+    settings = repo.get_tenant_settings(tenant)
     views = repo.buyer_orders(tenant, buyer, touchpoint.at, touchpoint.at + settings.longest_window)
     changed = []
     for view in views:

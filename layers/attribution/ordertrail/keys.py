@@ -123,6 +123,64 @@ def coupons_gsi(tenant: str, code: str) -> dict[str, str]:
     return {"GSI1PK": f"{tenant_prefix(tenant)}#COUPONS", "GSI1SK": code.upper()}
 
 
+def day(ts: datetime) -> str:
+    """The UTC calendar day of a time, `yyyy-mm-dd` (the export's bucket)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def exporting_tenants_gsi(tenant: str) -> dict[str, str]:
+    """GSI1 keys on a settings item that list the tenants whose daily export is on (the scheduler's one cross-tenant read)."""
+    return {"GSI1PK": EXPORTING_TENANTS, "GSI1SK": part(tenant)}
+
+
+EXPORTING_TENANTS = "EXPORT#ENABLED"
+
+
+def conversion_pk(tenant: str, on_day: str) -> str:
+    """The partition of one UTC day's attributed conversions."""
+    return f"{tenant_prefix(tenant)}#CONVERSIONS#{on_day}"
+
+
+def conversion_key(tenant: str, ordered_at: datetime, source: str, order_id: str) -> dict[str, str]:
+    """An attributed conversion (export input), bucketed by the order's UTC day and sorted by time."""
+    return {"PK": conversion_pk(tenant, day(ordered_at)), "SK": f"{iso(ordered_at)}#{order_ref(source, order_id)}"}
+
+
+def watermark_key(tenant: str) -> dict[str, str]:
+    """Where the tenant's export has fully succeeded up to."""
+    return {"PK": f"{tenant_prefix(tenant)}#EXPORT", "SK": "WATERMARK"}
+
+
+def run_pk(tenant: str, run_id: str) -> str:
+    """The partition of one export run: the run, its chunks and its per-event results."""
+    return f"{tenant_prefix(tenant)}#EXPORT#RUN#{part(run_id)}"
+
+
+def run_key(tenant: str, run_id: str) -> dict[str, str]:
+    """An export run's status, range and error."""
+    return {"PK": run_pk(tenant, run_id), "SK": "RUN"}
+
+
+def chunk_key(tenant: str, run_id: str, index: int) -> dict[str, str]:
+    """One ≤30-day chunk of a run."""
+    return {"PK": run_pk(tenant, run_id), "SK": f"CHUNK#{index:04d}"}
+
+
+def run_event_key(tenant: str, run_id: str, index: int, event_id: str, order: str) -> dict[str, str]:
+    """One conversion's result in one run (sent, accepted, rejected or skipped, and why)."""
+    return {"PK": run_pk(tenant, run_id), "SK": f"EVENT#{index:04d}#{part(event_id)}#{part(order)}"}
+
+
+def event_ledger_key(tenant: str, event_id: str) -> dict[str, str]:
+    """The latest outcome of one event id across runs (an accepted event is never sent again)."""
+    return {"PK": f"{tenant_prefix(tenant)}#EXPORT#EVENT#{part(event_id)}", "SK": "EVENT"}
+
+
+def first_conversion_key(tenant: str, user: str) -> dict[str, str]:
+    """Which conversion is a user's first (only that one is sent when the setting says so)."""
+    return {"PK": f"{tenant_prefix(tenant)}#EXPORT#USER#{part(user)}", "SK": "FIRST"}
+
+
 @dataclass(frozen=True)
 class AccessPattern:
     """One way the application reads or writes the table."""
@@ -149,6 +207,24 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
     AccessPattern("Tenant's coupon mappings", "GSI1", "T#<t>#COUPONS", "<CODE>", "Reports"),
     AccessPattern("Tenant's attribution settings", "table", "T#<t>#SETTINGS", "SETTINGS", "Attribute, Reports"),
     AccessPattern("Webhook idempotency record", "table", "idempotency#<function>", "<hash of tenant + natural id>", "Ingest"),
+    AccessPattern("Tenants with the daily export on", "GSI1", "EXPORT#ENABLED", "<tenant>", "ExportScheduler"),
+    AccessPattern(
+        "Attributed conversions of one day, by time",
+        "table",
+        "T#<t>#CONVERSIONS#<yyyy-mm-dd>",
+        "<iso>#<source>#<order>",
+        "Attribute, ExportChunk",
+    ),
+    AccessPattern("Export watermark", "table", "T#<t>#EXPORT", "WATERMARK", "ExportPlan, ExportFinalize"),
+    AccessPattern(
+        "Export run, its chunks and per-event results",
+        "table",
+        "T#<t>#EXPORT#RUN#<run>",
+        "RUN | CHUNK#<n> | EVENT#<n>#<event>#<order>",
+        "Export*, Reports",
+    ),
+    AccessPattern("Latest outcome of an event id", "table", "T#<t>#EXPORT#EVENT#<event>", "EVENT", "ExportChunk"),
+    AccessPattern("A user's first conversion", "table", "T#<t>#EXPORT#USER#<user>", "FIRST", "ExportChunk"),
 )
 
 

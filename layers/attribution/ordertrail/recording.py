@@ -22,7 +22,7 @@ def record_touchpoints(
     verify_ordertrail_signature(directory, settings, tenant, raw, headers)
     parsed = payloads.parse_touchpoints(parse_json(raw))
     payloads.single_or_raise(parsed)
-    attribution_settings = repo.get_attribution_settings(tenant) if parsed.items else None
+    attribution_settings = repo.get_tenant_settings(tenant) if parsed.items else None
     accepted = duplicates = 0
     for _, touchpoint in parsed.items:
         assert attribution_settings is not None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import boto3
@@ -13,6 +14,8 @@ from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
 from ordertrail import keys
+from ordertrail.conversions import Conversion
+from ordertrail.export_runs import ChunkRecord, EventResult, ExportRun
 from ordertrail.models import (
     AdClickTouchpoint,
     Attribution,
@@ -27,7 +30,7 @@ from ordertrail.models import (
     Touchpoint,
 )
 from ordertrail.rules import Candidates
-from ordertrail.tenant_settings import AttributionSettings
+from ordertrail.tenant_settings import MAX_EXPORT_LOOKBACK, AttributionSettings, TenantSettings
 
 TOUCHPOINT = TypeAdapter(Touchpoint)
 _serializer = TypeSerializer()
@@ -35,6 +38,9 @@ _deserializer = TypeDeserializer()
 # Conversations outlive any single window: keep them as long as the longest allowed window (90 days) plus grace.
 CONVERSATION_TTL = timedelta(days=92)
 BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+# Export audit is kept for 400 days: long enough to answer "what did we send last year?".
+AUDIT_TTL = timedelta(days=400)
 OrderWrite = Literal["stored", "stale"]
 
 
@@ -106,15 +112,24 @@ class Repository:
         return self._client
 
     # -- settings ---------------------------------------------------------------------------------------
-    def get_attribution_settings(self, tenant: str) -> AttributionSettings:
-        """The tenant's attribution settings, or the defaults."""
+    def get_tenant_settings(self, tenant: str) -> TenantSettings:
+        """The tenant's settings, or the defaults."""
         item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.settings_key(tenant))).get("Item")
-        return AttributionSettings.model_validate_json(deserialize(item)["data"]) if item else AttributionSettings()
+        return TenantSettings.model_validate_json(deserialize(item)["data"]) if item else TenantSettings()
 
-    def put_attribution_settings(self, tenant: str, settings: AttributionSettings) -> None:
-        """Replace the tenant's attribution settings."""
-        item = {**keys.settings_key(tenant), "type": "settings", "data": _data(settings)}
+    def put_tenant_settings(self, tenant: str, settings: TenantSettings) -> None:
+        """Replace the tenant's settings (never the export token: it is excluded from the model's dump)."""
+        item: dict[str, Any] = {**keys.settings_key(tenant), "type": "settings", "data": _data(settings)}
+        if settings.export.enabled:
+            item.update(keys.exporting_tenants_gsi(tenant))
         self.client.put_item(TableName=self.table_name, Item=serialize(item))
+
+    def exporting_tenants(self) -> list[str]:
+        """Tenants whose daily export is on: one GSI1 Query (paged)."""
+        items = self._query(
+            IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk", ExpressionAttributeValues=serialize({":pk": keys.EXPORTING_TENANTS})
+        )
+        return [tenant_of(item["PK"]) for item in items]
 
     # -- touchpoints ------------------------------------------------------------------------------------
     def put_touchpoint(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> bool:
@@ -257,8 +272,9 @@ class Repository:
         buyer = order.buyer.matchable_user_id
         touchpoints: list[Touchpoint] = []
         if buyer:
-            # A conversation's comment may predate its shop link by up to another window: read that far back once.
-            start = order.ordered_at - settings.longest_window - settings.conversation_window
+            # A conversation's comment may predate its shop link by up to another window, and the export credits touches
+            # up to 28 days back: read that far once.
+            start = order.ordered_at - max(settings.longest_window + settings.conversation_window, MAX_EXPORT_LOOKBACK)
             touchpoints = self.buyer_touchpoints(tenant, buyer, start, order.ordered_at + settings.settle_period)
         wanted = [keys.attribution_key(tenant, order.source, order.id)]
         wanted += [keys.coupon_key(tenant, code) for code in order.coupon_codes]
@@ -300,8 +316,10 @@ class Repository:
             previous=Attribution.model_validate_json(previous["data"]) if previous else None,
         )
 
-    def save_attribution(self, tenant: str, attribution: Attribution, order: Order, previous: Attribution | None) -> None:
-        """Write the attribution, its shop-link claim and the release of an old claim in ONE transaction."""
+    def save_attribution(
+        self, tenant: str, attribution: Attribution, order: Order, previous: Attribution | None, conversion: Conversion | None = None
+    ) -> None:
+        """Write the attribution, its conversion, its shop-link claim and the release of an old claim in ONE transaction."""
         order_ref = keys.order_ref(order.source, order.id)
         item: dict[str, Any] = {
             **keys.attribution_key(tenant, order.source, order.id),
@@ -323,6 +341,7 @@ class Repository:
                 }
             }
         ]
+        writes.append(self._conversion_write(tenant, order, conversion))
         link = attribution.claimed_shop_link_id
         if link:
             claim = CreditClaim(shop_link_id=link, order_key=order_ref, ordered_at=order.ordered_at)
@@ -371,6 +390,34 @@ class Repository:
                 raise
             self.client.transact_write_items(TransactItems=writes[:-1])
 
+    def _conversion_write(self, tenant: str, order: Order, conversion: Conversion | None) -> dict[str, Any]:
+        """Put the order's conversion, or delete it when the order no longer converts (organic, cancelled)."""
+        key = keys.conversion_key(tenant, order.ordered_at, order.source, order.id)
+        if conversion is None:
+            return {"Delete": {"TableName": self.table_name, "Key": serialize(key)}}
+        item = {
+            **key,
+            "type": "conversion",
+            "data": conversion.model_dump_json(exclude={"counts"}, exclude_none=True),
+            "counts": conversion.counts,
+        }
+        return {"Put": {"TableName": self.table_name, "Item": serialize(item)}}
+
+    def _conversion_review_write(self, tenant: str, order: Order, confirmed: bool) -> dict[str, Any]:
+        """A confirmed soft match's conversion starts to count; a rejected one's conversion goes away."""
+        key = serialize(keys.conversion_key(tenant, order.ordered_at, order.source, order.id))
+        if not confirmed:
+            return {"Delete": {"TableName": self.table_name, "Key": key}}
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": key,
+                "UpdateExpression": "SET counts = :yes",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": serialize({":yes": True}),
+            }
+        }
+
     def claim_holder(self, tenant: str, shop_link_id: str) -> CreditClaim | None:
         """The claim on a shop link, if any."""
         item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.claim_key(tenant, shop_link_id))).get("Item")
@@ -408,6 +455,7 @@ class Repository:
                 }
             }
         ]
+        writes.append(self._conversion_review_write(tenant, order, confirmed=after.method != "organic"))
         if after.method == "organic" and before.claimed_shop_link_id:
             writes.append(
                 {
@@ -426,6 +474,124 @@ class Repository:
                 return False
             raise
         return True
+
+    # -- export ---------------------------------------------------------------------------------------
+    def conversions_between(self, tenant: str, start: datetime, end: datetime) -> list[Conversion]:
+        """Attributed conversions placed in [start, end), oldest first: one Query per UTC day of the range."""
+        conversions: list[Conversion] = []
+        last = end - timedelta(microseconds=1)
+        on_day = start.astimezone(UTC).date()
+        while on_day <= last.astimezone(UTC).date():
+            items = self._query(
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+                ExpressionAttributeValues=serialize(
+                    {":pk": keys.conversion_pk(tenant, on_day.isoformat()), ":low": keys.iso(start), ":high": f"{keys.iso(last)}#\uffff"}
+                ),
+            )
+            conversions += [Conversion.model_validate({**json.loads(i["data"]), "counts": bool(i.get("counts"))}) for i in items]
+            on_day += timedelta(days=1)
+        return conversions
+
+    def accepted_event_ids(self, tenant: str, event_ids: Sequence[str]) -> frozenset[str]:
+        """Which of these event ids TikTok already accepted in an earlier run (BatchGetItem)."""
+        items = self._batch_get([keys.event_ledger_key(tenant, e) for e in event_ids])
+        return frozenset(item["event_id"] for item in items.values() if item.get("outcome") == "accepted")
+
+    def first_conversions(self, tenant: str, users: Sequence[str]) -> dict[str, str]:
+        """The order (`source#id`) recorded as each user's first conversion, for those that have one (BatchGetItem)."""
+        items = self._batch_get([keys.first_conversion_key(tenant, u) for u in users])
+        return {item["user"]: item["order"] for item in items.values()}
+
+    def record_results(self, tenant: str, run_id: str, results: Sequence[EventResult], first_claims: dict[str, str]) -> None:
+        """Store each result in the run, the outcome of each sent event id, and newly claimed first conversions."""
+        items: list[dict[str, Any]] = []
+        for result in results:
+            order = keys.order_ref(result.source, result.order_id)
+            items.append(
+                {
+                    **keys.run_event_key(tenant, run_id, result.chunk, result.event_id or "", order),
+                    "type": "export_event",
+                    "data": _data(result),
+                    "ttl": _epoch(result.at + AUDIT_TTL),
+                }
+            )
+            if result.event_id and result.outcome != "skipped":
+                items.append(
+                    {
+                        **keys.event_ledger_key(tenant, result.event_id),
+                        "type": "export_ledger",
+                        "event_id": result.event_id,
+                        "outcome": result.outcome,
+                        "run_id": run_id,
+                        "order": order,
+                        "ttl": _epoch(result.at + AUDIT_TTL),
+                    }
+                )
+        items += [
+            {**keys.first_conversion_key(tenant, user), "type": "export_first", "user": user, "order": order}
+            for user, order in first_claims.items()
+        ]
+        self._batch_write(items)
+
+    def get_watermark(self, tenant: str) -> datetime | None:
+        """Where the tenant's export last fully succeeded up to."""
+        item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.watermark_key(tenant))).get("Item")
+        return datetime.fromisoformat(deserialize(item)["at"]) if item else None
+
+    def advance_watermark(self, tenant: str, at: datetime) -> bool:
+        """Move the watermark forward to `at` (never back); False when it already was there or later."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize({**keys.watermark_key(tenant), "type": "watermark", "at": keys.iso(at)}),
+                ConditionExpression="attribute_not_exists(PK) OR #at < :at",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues=serialize({":at": keys.iso(at)}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def create_run(self, run: ExportRun) -> bool:
+        """Store a new run; False when a run with this id exists (a repeated schedule or request starts nothing twice)."""
+        item = {**keys.run_key(run.tenant, run.run_id), "type": "export_run", "data": _data(run), "ttl": _epoch(run.created_at + AUDIT_TTL)}
+        try:
+            self.client.put_item(TableName=self.table_name, Item=serialize(item), ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def save_run(self, run: ExportRun) -> None:
+        """Replace a run's record (status, range, error)."""
+        item = {**keys.run_key(run.tenant, run.run_id), "type": "export_run", "data": _data(run), "ttl": _epoch(run.created_at + AUDIT_TTL)}
+        self.client.put_item(TableName=self.table_name, Item=serialize(item))
+
+    def get_run(self, tenant: str, run_id: str) -> ExportRun | None:
+        """One run's record."""
+        item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.run_key(tenant, run_id))).get("Item")
+        return ExportRun.model_validate_json(deserialize(item)["data"]) if item else None
+
+    def save_chunk(self, tenant: str, run_id: str, chunk: ChunkRecord) -> None:
+        """Record a chunk's outcome."""
+        item = {
+            **keys.chunk_key(tenant, run_id, chunk.index),
+            "type": "export_chunk",
+            "data": _data(chunk),
+            "ttl": _epoch(chunk.finished_at + AUDIT_TTL),
+        }
+        self.client.put_item(TableName=self.table_name, Item=serialize(item))
+
+    def run_contents(self, tenant: str, run_id: str) -> tuple[ExportRun | None, list[ChunkRecord], list[EventResult]]:
+        """A run with its chunks and per-event results: one Query of the run's partition (paged)."""
+        items = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues=serialize({":pk": keys.run_pk(tenant, run_id)}))
+        run = next((ExportRun.model_validate_json(i["data"]) for i in items if i["SK"] == "RUN"), None)
+        chunks = [ChunkRecord.model_validate_json(i["data"]) for i in items if i["SK"].startswith("CHUNK#")]
+        events = [EventResult.model_validate_json(i["data"]) for i in items if i["SK"].startswith("EVENT#")]
+        return run, chunks, events
 
     # -- coupons ----------------------------------------------------------------------------------------
     def put_coupon(self, tenant: str, mapping: CouponMapping) -> None:
@@ -456,6 +622,13 @@ class Repository:
             if "LastEvaluatedKey" not in page or (limit and len(items) >= limit):
                 return items[:limit] if limit else items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _batch_write(self, items: Sequence[dict[str, Any]]) -> None:
+        """BatchWriteItem in pages of 25, retrying unprocessed items."""
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            request = {self.table_name: [{"PutRequest": {"Item": serialize(i)}} for i in items[start : start + BATCH_WRITE_LIMIT]]}
+            while request:
+                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
     def _batch_get(self, wanted: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
         """BatchGetItem with de-duplicated keys, chunked by 100, retrying unprocessed keys."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from ordertrail.executions import ExecutionLauncher
 from ordertrail.repository import Repository
 from ordertrail.settings import get_settings
 from ordertrail.tenants import TenantDirectory, tenant_directory
@@ -14,6 +15,15 @@ from ordertrail.tenants import TenantDirectory, tenant_directory
 def repository() -> Repository:
     """The table repository for this process."""
     return Repository(get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def launcher() -> ExecutionLauncher:
+    """Starts export runs on the state machine named by EXPORT_STATE_MACHINE_ARN."""
+    arn = get_settings().export_state_machine_arn
+    if not arn:
+        raise RuntimeError("EXPORT_STATE_MACHINE_ARN is not set: this function cannot start export runs")
+    return ExecutionLauncher(arn)
 
 
 def tenants() -> TenantDirectory:

@@ -22,6 +22,7 @@ class Settings(BaseModel):
     signature_tolerance_seconds: int = Field(default=300, ge=1, description="SIGNATURE_TOLERANCE_SECONDS: age limit of signed requests")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="MAX_BODY_BYTES: larger bodies get 413")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, description="IDEMPOTENCY_TTL_SECONDS: how long a webhook id is remembered")
+    export_state_machine_arn: str | None = Field(default=None, description="EXPORT_STATE_MACHINE_ARN: the export state machine")
     secret_cache_seconds: int = Field(default=300, ge=0, description="SECRET_CACHE_SECONDS: how long tenant secrets are cached")
 
     @classmethod

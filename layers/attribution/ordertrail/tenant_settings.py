@@ -1,12 +1,13 @@
-"""A tenant's attribution settings (windows, priority, time zone): validated, with SPEC defaults."""
+"""A tenant's settings (attribution windows, priority, time zone, conversion export): validated, with SPEC defaults."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from ordertrail.credit import DEFAULT_MODEL, CreditModel
 from ordertrail.models import DEFAULT_PRIORITY, RuleName
 
 
@@ -77,3 +78,59 @@ class AttributionSettings(BaseModel):
     def ttl_for(self, kind: str) -> timedelta:
         """How long to keep a touchpoint of this kind before TTL deletes it."""
         return self.window_for(kind) + timedelta(days=self.ttl_grace_days)
+
+
+MAX_EXPORT_LOOKBACK = timedelta(days=28)
+
+
+class ExportSettings(BaseModel):
+    """How a tenant's attributed conversions are sent to TikTok's Events API (SPEC §5)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=False, description="Run the daily export for this tenant")
+    event_name: str = Field(
+        default="Purchase",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="Events API event name (case-sensitive)",
+    )
+    pixel_code: str | None = Field(default=None, max_length=100, description="Pixel (event source) id; else the tenant secret's")
+    advertiser_id: str | None = Field(default=None, max_length=100, description="Advertiser account id (for reference)")
+    access_token: SecretStr | None = Field(
+        default=None, exclude=True, description="Write-only: stored in the tenant's secret, never returned or kept in the table"
+    )
+    lookback_days: int = Field(default=7, ge=1, le=28, description="Touches this long before the order share its credit")
+    model: CreditModel = Field(default=DEFAULT_MODEL, description="Multi-touch credit model for the exported value")
+    only_first_conversion: bool = Field(default=True, description="Send only each user's first conversion")
+    max_event_age_days: int = Field(default=7, ge=1, le=28, description="Older conversions are skipped as too old (never above 28)")
+    test_event_code: str | None = Field(default=None, max_length=100, description="Sends to Events Manager's test view when set")
+
+    @property
+    def lookback(self) -> timedelta:
+        """The credit lookback as a duration."""
+        return timedelta(days=self.lookback_days)
+
+    @property
+    def max_event_age(self) -> timedelta:
+        """The oldest event the export still sends."""
+        return timedelta(days=self.max_event_age_days)
+
+
+class TenantSettings(AttributionSettings):
+    """Everything a tenant configures: attribution windows and priority, time zone, and the conversion export."""
+
+    export: ExportSettings = Field(default_factory=ExportSettings)
+
+
+class ExportSettingsView(ExportSettings):
+    """Export settings as GET /settings shows them: the token is never returned, only whether one is set."""
+
+    access_token_set: bool = False
+
+
+class TenantSettingsView(AttributionSettings):
+    """GET /settings: the tenant's settings with secrets hidden."""
+
+    export: ExportSettingsView = Field(default_factory=ExportSettingsView)

@@ -72,12 +72,16 @@ class TenantDirectory(Protocol):
     def tenant_of_key(self, api_key: str) -> str | None:
         """The tenant an API key belongs to, if this directory can tell."""
 
+    def set_events_token(self, tenant: str, access_token: str) -> None:
+        """Store the tenant's Events API access token (write-only from the API's side)."""
+
 
 class FileTenantDirectory:
     """Tenants from a local JSON file in API.md's shape (read once)."""
 
     def __init__(self, path: Path) -> None:
-        raw = json.loads(Path(path).read_text())
+        self._path = Path(path)
+        raw = json.loads(self._path.read_text())
         self._tenants = {name: TenantSecrets.from_config(name, cfg) for name, cfg in raw.get("tenants", {}).items()}
         self._by_key = {h: name for name, t in self._tenants.items() for h in t.api_key_hashes}
 
@@ -92,6 +96,14 @@ class FileTenantDirectory:
     def tenant_of_key(self, api_key: str) -> str | None:
         """Look the key's hash up among all tenants."""
         return self._by_key.get(hash_api_key(api_key))
+
+    def set_events_token(self, tenant: str, access_token: str) -> None:
+        """Write the token into the tenants file (locally the file is the secret store) and into memory."""
+        raw = json.loads(self._path.read_text())
+        config = raw.setdefault("tenants", {}).setdefault(tenant, {})
+        config.setdefault("tiktok_events", {})["access_token"] = access_token
+        self._path.write_text(json.dumps(raw, indent=2) + "\n")
+        self._tenants[tenant] = TenantSecrets.from_config(tenant, config)
 
 
 class SecretsManagerTenantDirectory:
@@ -120,6 +132,17 @@ class SecretsManagerTenantDirectory:
         tenant = api_key.split(".", 1)[0] if "." in api_key else None
         secrets = self.get(tenant) if tenant else None
         return tenant if secrets and hash_api_key(api_key) in secrets.api_key_hashes else None
+
+    def set_events_token(self, tenant: str, access_token: str) -> None:
+        """Merge the token into the tenant's existing secret (a new secret version)."""
+        from aws_lambda_powertools.utilities import parameters
+
+        name = f"{self._prefix}{tenant}"
+        config = parameters.get_secret(name, transform="json", force_fetch=True)
+        config = dict(config) if isinstance(config, dict) else {}
+        config.setdefault("tiktok_events", {})["access_token"] = access_token
+        parameters.set_secret(name=name, value=json.dumps(config))
+        parameters.get_secret(name, transform="json", force_fetch=True)  # refresh this container's cache
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,113 @@
+"""Which conversions become events, with which value, and why the others are skipped (SPEC §5)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from ordertrail.conversions import Conversion, ConversionTouch
+from ordertrail.export_events import plan_events
+from ordertrail.tenant_settings import ExportSettings
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+ORDER_AT = NOW - timedelta(days=2)
+
+
+def click(ttclid: str, days_before: float, touch_id: str | None = None, base: datetime = ORDER_AT) -> ConversionTouch:
+    at = base - timedelta(days=days_before)
+    return ConversionTouch(id=touch_id or f"click-{ttclid}", kind="ad_click", at=at, arrival=at, ttclid=ttclid, ip="1.2.3.4")
+
+
+def other(kind: str, days_before: float) -> ConversionTouch:
+    at = ORDER_AT - timedelta(days=days_before)
+    return ConversionTouch(id=f"{kind}-{days_before}", kind=kind, at=at, arrival=at)
+
+
+def conversion(
+    order_id: str, touches: list[ConversionTouch], *, at: datetime = ORDER_AT, user: str = "tt-1", counts: bool = True, value: str = "40.00"
+) -> Conversion:
+    return Conversion(
+        order_id=order_id,
+        source="tiktok_shop",
+        ordered_at=at,
+        currency="USD",
+        value=Decimal(value),
+        method="ad_click",
+        counts=counts,
+        user_id=user,
+        email="Buyer@Example.com",
+        touches=touches,
+        contents=[{"content_id": "P1", "name": "Lip oil", "price": Decimal("20.00"), "quantity": 2}],
+    )
+
+
+def test_participation_sends_the_full_value_for_each_ttclid_with_a_deterministic_id() -> None:
+    """Given an order with an ad click and a comment in the 7-day lookback, then one event carries the full 40.00."""
+    plan = plan_events([conversion("o1", [click("T1", 1), other("comment", 2)])], ExportSettings(), NOW, frozenset(), {})
+    (event,) = plan.outgoing
+    assert event.event_id == f"T1_{ORDER_AT.date().isoformat()}"
+    assert event.value == Decimal("40.00")
+    assert event.event["properties"]["value"] == 40
+    assert event.event["user"]["ttclid"] == "T1"
+    assert event.event["event_time"] == int(ORDER_AT.timestamp())
+
+
+def test_linear_credits_the_ad_click_its_share_only() -> None:
+    """Given linear credit over an ad click and a comment, then the event's value is half the order (20.00)."""
+    plan = plan_events([conversion("o1", [click("T1", 1), other("comment", 2)])], ExportSettings(model="linear"), NOW, frozenset(), {})
+    assert [e.value for e in plan.outgoing] == [Decimal("20.00")]
+
+
+def test_a_click_outside_the_lookback_gives_no_ttclid() -> None:
+    plan = plan_events([conversion("o1", [click("T1", 8)])], ExportSettings(), NOW, frozenset(), {})
+    assert [(s.conversion.order_id, s.reason) for s in plan.skipped] == [("o1", "no_ttclid")]
+
+
+def test_too_old_pending_and_not_first_are_skipped_with_their_reason() -> None:
+    eight_days_ago = NOW - timedelta(days=8)
+    old = conversion("old", [click("T0", 1, "c0", base=eight_days_ago)], at=eight_days_ago, user="tt-9")
+    pending = conversion("soft", [click("T2", 1, "c2")], user="tt-2", counts=False)
+    first = conversion("first", [click("T3", 1, "c3")], user="tt-3", at=ORDER_AT - timedelta(hours=1))
+    second = conversion("second", [click("T4", 1, "c4")], user="tt-3")
+    plan = plan_events([second, pending, old, first], ExportSettings(), NOW, frozenset(), {})
+    assert sorted((s.conversion.order_id, s.reason) for s in plan.skipped) == [
+        ("old", "too_old"),
+        ("second", "not_first_conversion"),
+        ("soft", "pending_review"),
+    ]
+    assert [e.conversion.order_id for e in plan.outgoing] == ["first"]
+    assert set(plan.first_claims) == {"tt-3"}
+
+
+def test_a_user_whose_first_conversion_was_recorded_earlier_is_skipped() -> None:
+    plan = plan_events([conversion("o2", [click("T1", 1)])], ExportSettings(), NOW, frozenset(), {"tt-1": "tiktok_shop#o1"})
+    assert [s.reason for s in plan.skipped] == ["not_first_conversion"]
+    plan = plan_events(
+        [conversion("o2", [click("T1", 1)])], ExportSettings(only_first_conversion=False), NOW, frozenset(), {"tt-1": "tiktok_shop#o1"}
+    )
+    assert len(plan.outgoing) == 1
+
+
+def test_an_event_tiktok_already_accepted_is_never_sent_again() -> None:
+    event_id = f"T1_{ORDER_AT.date().isoformat()}"
+    plan = plan_events([conversion("o1", [click("T1", 1)])], ExportSettings(), NOW, frozenset({event_id}), {})
+    assert plan.outgoing == []
+    assert [(s.reason, s.event_id) for s in plan.skipped] == [("already_accepted", event_id)]
+
+
+def test_two_orders_with_one_ttclid_on_one_day_send_one_event() -> None:
+    """TikTok de-duplicates on the event id (ttclid + date), so the second is recorded as a duplicate, not sent."""
+    a = conversion("a", [click("T1", 1)], user="u-a", at=ORDER_AT - timedelta(hours=2))
+    b = conversion("b", [click("T1", 1)], user="u-b")
+    plan = plan_events([a, b], ExportSettings(), NOW, frozenset(), {})
+    assert [e.conversion.order_id for e in plan.outgoing] == ["a"]
+    assert [(s.conversion.order_id, s.reason) for s in plan.skipped] == [("b", "duplicate_event_id")]
+
+
+def test_identifiers_are_hashed_and_ip_stays_plain() -> None:
+    (event,) = plan_events([conversion("o1", [click("T1", 1)])], ExportSettings(), NOW, frozenset(), {}).outgoing
+    user = event.event["user"]
+    assert user["email"] == [hashlib.sha256(b"buyer@example.com").hexdigest()]
+    assert user["external_id"] == [hashlib.sha256(b"tt-1").hexdigest()]
+    assert user["ip"] == "1.2.3.4"
