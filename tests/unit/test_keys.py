@@ -92,7 +92,7 @@ def test_an_export_run_holds_its_chunks_and_event_results() -> None:
     assert keys.chunk_key("acme", "r1", 3) == {"PK": "T#acme#EXPORT#RUN#r1", "SK": "CHUNK#0003"}
     assert keys.run_event_key("acme", "r1", 3, "T1_2026-11-20", "tiktok_shop#5766") == {
         "PK": "T#acme#EXPORT#RUN#r1",
-        "SK": "EVENT#0003#T1_2026-11-20",
+        "SK": "EVENT#0003#T1_2026-11-20#tiktok_shop%235766",
     }
 
 
