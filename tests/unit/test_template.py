@@ -23,7 +23,17 @@ from ordertrail_local.template import (
     ttl_attribute,
 )
 
-FUNCTIONS = ("IngestOrderFunction", "RecordTouchpointFunction", "AttributeFunction", "ReportsFunction", "AuthorizerFunction")
+FUNCTIONS = (
+    "IngestOrderFunction",
+    "RecordTouchpointFunction",
+    "AttributeFunction",
+    "ReportsFunction",
+    "AuthorizerFunction",
+    "ExportPlanFunction",
+    "ExportChunkFunction",
+    "ExportFinalizeFunction",
+    "ExportSchedulerFunction",
+)
 
 # The exact DynamoDB actions each function may use. Changing a set here must be a deliberate, reviewed decision.
 EXPECTED_DYNAMODB_ACTIONS: dict[str, set[str]] = {
@@ -32,6 +42,10 @@ EXPECTED_DYNAMODB_ACTIONS: dict[str, set[str]] = {
     "AttributeFunction": {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
     "ReportsFunction": {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
     "AuthorizerFunction": set(),
+    "ExportPlanFunction": {"GetItem", "PutItem", "UpdateItem"},
+    "ExportChunkFunction": {"GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem", "BatchWriteItem"},
+    "ExportFinalizeFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    "ExportSchedulerFunction": {"Query"},
 }
 
 # Routes of API.md this template covers: (method, path) -> (function, needs an API key).
@@ -48,6 +62,8 @@ EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("DELETE", "/v1/{tenant}/coupons/{code}"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/settings"): ("ReportsFunction", True),
     ("PUT", "/v1/{tenant}/settings"): ("ReportsFunction", True),
+    ("POST", "/v1/{tenant}/conversions/export"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/conversions/runs/{run_id}"): ("ReportsFunction", True),
     ("GET", "/v1/openapi.json"): ("ReportsFunction", False),
 }
 
@@ -221,13 +237,12 @@ def test_api_key_authorizer_is_the_default_and_wired_to_its_function(template: d
 
 
 def test_no_iam_statement_grants_every_resource(template: dict[str, Any]) -> None:
-    """No statement anywhere in the template uses Resource "*" (tracing relies on SAM's managed X-Ray policy)."""
+    """No statement uses Resource "*" (tracing relies on SAM's managed X-Ray policy)."""
     statements = list(_walk_statements(template))
     assert statements
     for statement in statements:
         assert "NotResource" not in statement
-        for resource in _as_list(statement["Resource"]):
-            assert resource != "*", statement
+        assert "*" not in _as_list(statement["Resource"]), statement
 
 
 def test_each_function_has_exactly_its_dynamodb_actions(template: dict[str, Any]) -> None:
@@ -251,15 +266,22 @@ def test_each_function_has_exactly_its_dynamodb_actions(template: dict[str, Any]
 
 
 def test_tenant_secrets_are_read_only_under_the_prefix(template: dict[str, Any]) -> None:
-    """Functions that resolve tenant secrets may only GetSecretValue under TenantSecretPrefix."""
-    expected = {"IngestOrderFunction", "RecordTouchpointFunction", "AuthorizerFunction"}
+    """Functions that resolve tenant secrets may only GetSecretValue under TenantSecretPrefix; only ReportsFunction writes
+    (PUT /settings stores the write-only Events API token)."""
+    expected = {"IngestOrderFunction", "RecordTouchpointFunction", "AuthorizerFunction", "ExportChunkFunction", "ReportsFunction"}
+    writers = {"ReportsFunction"}
     readers = set()
     for function in FUNCTIONS:
         for statement in _statements(template, function):
             actions = _as_list(statement["Action"])
             if any(a.startswith("secretsmanager:") for a in actions):
                 readers.add(function)
-                assert actions == ["secretsmanager:GetSecretValue"]
+                allowed = (
+                    ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+                    if function in writers
+                    else ["secretsmanager:GetSecretValue"]
+                )
+                assert actions == allowed, function
                 assert statement["Resource"] == {
                     "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${TenantSecretPrefix}*"
                 }

@@ -17,8 +17,10 @@ from typing import Any
 from ordertrail_local import sample_day
 from ordertrail_local import template as tpl
 from ordertrail_local.apigw import MAX_PAYLOAD_BYTES, HttpApiGateway, HttpRequest, authorizer_config, message_response
+from ordertrail_local.events_api_sink import EventsApiSink
 from ordertrail_local.lambda_runtime import InvocationError, LambdaRuntime, function_timeouts
 from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBackend, restore_env
+from ordertrail_local.step_functions import STATE_MACHINE, StepFunctionsBackend
 from ordertrail_local.streams import StreamPump, stream_source
 from ordertrail_local.tiktok_shop_stand_in import TikTokShopStandIn, credentials_from_tenants
 
@@ -66,6 +68,7 @@ class LocalStack:
         sync: bool = True,
         log_level: str = "WARNING",
         preload: bool = True,
+        skip_retry_waits: bool = False,
     ) -> None:
         self.template = tpl.load_template(template_path)
         self.tenants_file = tenants_file_path(tenants_file)
@@ -77,6 +80,11 @@ class LocalStack:
         self.moto = MotoBackend(table_name, self.template)
         self.stand_in: TikTokShopStandIn | None = None
         self.tiktok_shop_api_url = ""
+        self.events_sink: EventsApiSink | None = None
+        self.tiktok_events_api_url = ""
+        # The export state machine, run by moto's interpreter with the real handlers (skip_retry_waits: record, don't sleep).
+        self.step_functions: StepFunctionsBackend | None = None
+        self.skip_retry_waits = skip_retry_waits
         self.runtime = LambdaRuntime(tpl.repo_root(), timeouts=function_timeouts(self.template))
         self.gateway = HttpApiGateway(tpl.http_routes(self.template), self.runtime, authorizer_config(self.template))
         self.pump: StreamPump | None = None
@@ -101,11 +109,18 @@ class LocalStack:
         else:
             self.stand_in = TikTokShopStandIn(credentials_from_tenants(tenants), self.sample.tiktok_orders).start()
             self.tiktok_shop_api_url = self.stand_in.url
+        configured_events = os.environ.get("TIKTOK_EVENTS_API_URL", "")
+        if configured_events:
+            self.tiktok_events_api_url = configured_events
+        else:
+            self.events_sink = EventsApiSink().start()
+            self.tiktok_events_api_url = self.events_sink.url
         # The handlers read these when they first run (Powertools at import): set them before anything loads.
         self._set_env(
             {
                 "ORDERTRAIL_TENANTS_FILE": str(self.tenants_file),
                 "TIKTOK_SHOP_API_URL": self.tiktok_shop_api_url,
+                "TIKTOK_EVENTS_API_URL": self.tiktok_events_api_url,
                 "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "ordertrail"),
                 "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderTrail"),
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", self.log_level),
@@ -120,6 +135,11 @@ class LocalStack:
             stream_source(self.template, STREAM_FUNCTION),
             REGION,
         )
+        if STATE_MACHINE in self.template["Resources"]:
+            self.step_functions = StepFunctionsBackend(
+                self.runtime, self.template, endpoint_url=self.moto.endpoint_url, skip_retry_waits=self.skip_retry_waits
+            ).start()
+            self._set_env({"EXPORT_STATE_MACHINE_ARN": self.step_functions.state_machine_arn})
         self._started = True
         if self.preload:
             self._preload()
@@ -147,6 +167,12 @@ class LocalStack:
         if self.stand_in is not None:
             self.stand_in.stop()
             self.stand_in = None
+        if self.events_sink is not None:
+            self.events_sink.stop()
+            self.events_sink = None
+        if self.step_functions is not None:  # before moto: it restores the server's config through its API
+            self.step_functions.stop()
+            self.step_functions = None
         self.moto.stop()
         restore_env(self._saved_env)
         self._saved_env = {}
