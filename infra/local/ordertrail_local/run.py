@@ -11,6 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -279,69 +280,72 @@ def summarise(orders: list[dict[str, Any]]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ export
-def export_unavailable(stack: LocalStack) -> str | None:
-    """Why the export cannot run here (no state machine, handlers not written or not importable), else None."""
-    if stack.step_functions is None:
-        return "the template has no export state machine"
-    for target in stack.step_functions.functions.values():
-        try:
-            stack.runtime.load(target.code_dir, target.handler)
-        except (ImportError, AttributeError) as exc:
-            return f"{target.name} ({target.code_dir}/{target.handler}) cannot be loaded: {exc}"
-    return None
+DEMO_EXPORT = {"enabled": True, "pixel_code": "DEMOPIXEL0001", "access_token": "demo-events-api-token", "max_event_age_days": 7}
 
 
-def export_demo(
-    stack: LocalStack, tenant: str = TENANT, start: str | None = None, end: str | None = None, timeout: float = 300.0
-) -> tuple[str, list[str]]:
-    """Run one export through the real state machine (moto's interpreter, real handlers); return (summary, problems).
+def export_demo(stack: LocalStack, api_key: str, start: datetime, end: datetime, timeout: float = 300.0) -> tuple[str, list[str]]:
+    """Export the replayed day through the API: turn the export on, POST a run, wait, and read its audit back.
 
-    Skipped, with the reason in the summary, while the export handlers are missing. The summary shows the run's
-    outcome and what reached the Events API sink (when the stack runs one rather than a TIKTOK_EVENTS_API_URL).
+    The run is the real state machine executed by moto's interpreter with the real handlers; events go to the local
+    Events API sink (which checks each request against the contract's JSON Schema) unless TIKTOK_EVENTS_API_URL is set.
     """
-    reason = export_unavailable(stack)
-    if reason is not None:
-        return f"\nConversion export: skipped ({reason})", []
-    assert stack.step_functions is not None
-    run_id = str(uuid.uuid4())
-    execution_input: dict[str, Any] = {"tenant": tenant, "run_id": run_id}
-    if start:
-        execution_input["from"] = start
-    if end:
-        execution_input["to"] = end
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    base = f"{stack.url}/v1/{TENANT}"
     sink = stack.events_sink
     already = len(sink.requests) if sink is not None else 0
-    result = stack.step_functions.run(execution_input, name=f"local-{run_id}", timeout=timeout)
-    output = result.output if isinstance(result.output, dict) else {}
-    lines = ["", f"Conversion export (run {run_id}, state machine executed by moto with the real handlers)"]
-    lines.append(f"  status: {result.status}" + (f"  watermark: {output.get('watermark')}" if output.get("watermark") else ""))
     problems: list[str] = []
-    if not result.succeeded:
-        lines.append(f"  error: {result.error}: {(result.cause or '')[:300]}")
-        problems.append(f"export run {run_id} ended {result.status}: {result.error}")
-    if sink is None:
-        lines.append(f"  events were sent to {stack.tiktok_events_api_url} (no local sink)")
-        return "\n".join(lines), problems
-    requests_ = sink.requests[already:]
-    accepted = [r for r in requests_ if r.accepted]
-    events = [event for r in accepted for event in r.events]
-    lines.append(
-        f"  Events API sink: {len(requests_)} request(s), {len(accepted)} accepted, {len(events)} event(s) accepted, "
-        f"every request checked against {sink.schema_path.name}"
-    )
-    for refused in (r for r in requests_ if not r.accepted):
-        lines.append(f"  refused: code {refused.response.get('code')}: {refused.response.get('message')}")
-        problems.append(f"the Events API sink refused a request: {refused.response.get('message')}")
-    if events:
-        lines.append(f"  {'event_id':<34} {'event':<10} {'event_time':>11} {'value':>10} currency  order")
-    for event in events[:20]:
-        props = event.get("properties") or {}
-        lines.append(
-            f"  {str(event.get('event_id'))[:34]:<34} {event.get('event')!s:<10} {event.get('event_time')!s:>11} "
-            f"{props.get('value')!s:>10} {props.get('currency')!s:<8}  {props.get('order_id')}"
+    with requests.Session() as session:
+        settings = session.get(f"{base}/settings", headers=headers, timeout=30).json()
+        settings["export"] = {**{k: v for k, v in settings["export"].items() if k != "access_token_set"}, **DEMO_EXPORT}
+        answer = session.put(f"{base}/settings", json=settings, headers=headers, timeout=30)
+        if answer.status_code != 200:
+            return "", [f"PUT /settings -> {answer.status_code} {answer.text[:300]}"]
+        answer = session.post(
+            f"{base}/conversions/export", json={"from": start.isoformat(), "to": end.isoformat()}, headers=headers, timeout=30
         )
-    if len(events) > 20:
-        lines.append(f"  ... and {len(events) - 20} more")
+        if answer.status_code != 202:
+            return "", [f"POST /conversions/export -> {answer.status_code} {answer.text[:300]}"]
+        run_id = answer.json()["run_id"]
+        deadline = time.monotonic() + timeout
+        report: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            report = session.get(f"{base}/conversions/runs/{run_id}", headers=headers, timeout=30).json()
+            if report.get("run", {}).get("status") in ("succeeded", "failed"):
+                break
+            time.sleep(0.2)
+    run = report.get("run", {})
+    totals = report.get("totals", {})
+    lines = ["", f"Conversion export to TikTok's Events API (run {run_id}: POST /conversions/export, the state machine run by moto)"]
+    lines.append(
+        f"  status {run.get('status')}, {len(report.get('chunks', []))} chunk(s), {totals.get('requests', 0)} request(s): "
+        f"{totals.get('accepted', 0)} accepted, {totals.get('rejected', 0)} rejected, {totals.get('skipped', 0)} skipped"
+    )
+    if run.get("status") != "succeeded":
+        problems.append(f"export run {run_id} ended {run.get('status')}: {run.get('error')}")
+    reasons: dict[str, int] = {}
+    for event in report.get("events", []):
+        if event["outcome"] == "skipped":
+            reasons[event["reason"]] = reasons.get(event["reason"], 0) + 1
+    if reasons:
+        lines.append("  skipped: " + ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items())))
+    sent = [e for e in report.get("events", []) if e["outcome"] != "skipped"]
+    if sent:
+        lines.append(f"  {'event_id':<40} {'value':>9} currency  order                 result")
+    for event in sent[:20]:
+        lines.append(
+            f"  {str(event.get('event_id'))[:40]:<40} {event.get('value')!s:>9} {event.get('currency')!s:<8}  "
+            f"{event['order_id']:<20}  {event['outcome']}"
+        )
+    if sink is not None:
+        received = sink.requests[already:]
+        refused = [r for r in received if not r.accepted]
+        lines.append(
+            f"  the local Events API sink received {len(received)} request(s), each checked against {sink.schema_path.name}"
+            + (f"; {len(refused)} refused" if refused else "")
+        )
+        problems += [f"the Events API sink refused a request: {r.response.get('message')}" for r in refused]
+    else:
+        lines.append(f"  events were sent to {stack.tiktok_events_api_url}")
     return "\n".join(lines), problems
 
 
@@ -393,6 +397,11 @@ def main(argv: list[str] | None = None) -> int:
         for order_id, method in before.items():
             print(f"Late touchpoints: order {order_id} was {method} before they arrived, {after.get(order_id)} after")
         problems += read_problems
+        now = datetime.now(UTC)
+        # The sample day ends just before now: export the last three days, up to now (a settle delay would exclude it).
+        export_summary, export_problems = export_demo(stack, api_key, now - timedelta(days=3), now)
+        print(export_summary)
+        problems += export_problems
         if stack.dead_letters:
             problems.append(f"{len(stack.dead_letters)} stream batch(es) were dropped after retries (see the log above)")
         if problems:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -71,7 +73,11 @@ class LocalStack:
         skip_retry_waits: bool = False,
     ) -> None:
         self.template = tpl.load_template(template_path)
-        self.tenants_file = tenants_file_path(tenants_file)
+        # The stack works on a private copy: PUT /settings writes the Events API token into the tenants file (locally
+        # the file is the secret store), and a run must never change the committed demo file.
+        self.source_tenants_file = tenants_file_path(tenants_file)
+        self.tenants_file = self.source_tenants_file
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self.table_name = table_name
         self.sample = sample
         self.sync = sync
@@ -100,6 +106,9 @@ class LocalStack:
             return self
         self.moto.start()
         reset_process_caches()
+        self._workdir = tempfile.TemporaryDirectory(prefix="ordertrail-local-")
+        self.tenants_file = Path(self._workdir.name) / "tenants.json"
+        shutil.copyfile(self.source_tenants_file, self.tenants_file)
         tenants = json.loads(self.tenants_file.read_text(encoding="utf-8"))
         if self.sample is None:
             self.sample = sample_day.load()
@@ -174,6 +183,9 @@ class LocalStack:
             self.step_functions.stop()
             self.step_functions = None
         self.moto.stop()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
         restore_env(self._saved_env)
         self._saved_env = {}
         self._started = False
