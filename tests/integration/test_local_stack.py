@@ -552,3 +552,10 @@ def test_run_replays_the_sample_day_with_every_method() -> None:
     assert "(cancelled)" in done.stdout and "(connector copy)" in done.stdout
     assert "Attributed revenue" in done.stdout and "Top posts" in done.stdout
     assert "was organic before they arrived, conversation after" in done.stdout  # the late touchpoint re-attributed
+    # The demo ends with an export run through the API and the real state machine, every request schema-checked.
+    export = done.stdout.split("Conversion export to TikTok's Events API", 1)[1]
+    assert "status succeeded" in export and "3 accepted, 0 rejected" in export, export
+    assert "skipped: no_ttclid" in export and "pending_review 1" in export
+    assert "; 0 refused" not in export and "refused" not in export
+    tenants_file = ROOT / "events" / "tenants.local.json"
+    assert "demo-events-api-token" not in tenants_file.read_text(), "the committed demo tenants file is never written"
