@@ -16,6 +16,7 @@ from moto import mock_aws
 from ordertrail_local.apigw import HttpApiGateway, HttpRequest, HttpResponse, authorizer_config
 from ordertrail_local.lambda_runtime import LambdaRuntime
 from ordertrail_local.stack import reset_process_caches
+from ordertrail_local.step_functions import EXECUTION_CONFIG, StepFunctionsBackend
 from ordertrail_local.streams import StreamPump, stream_source
 from ordertrail_local.template import create_table, http_routes, load_template, repo_root
 
@@ -26,8 +27,11 @@ TABLE = "ordertrail-test"
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Offline AWS settings and OrderTrail's environment, as template.yaml sets it."""
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Offline AWS settings and OrderTrail's environment, as template.yaml sets it (on a copy of the tenants fixture,
+    since PUT /settings writes the Events API token into the tenants file)."""
+    tenants_copy = tmp_path / "tenants.json"
+    tenants_copy.write_text(TENANTS_FILE.read_text())
     for name, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -37,7 +41,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_METRICS_DISABLED": "1",
         "TABLE_NAME": TABLE,
-        "ORDERTRAIL_TENANTS_FILE": str(TENANTS_FILE),
+        "ORDERTRAIL_TENANTS_FILE": str(tenants_copy),
         "TIKTOK_SHOP_API_URL": "https://tiktok-shop.test",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }.items():
@@ -98,6 +102,49 @@ def pipeline(aws_env: None) -> Iterator[Pipeline]:
         yield Pipeline(gateway, pump, client)
 
 
+EVENTS_API_URL = "https://events.test"
+
+
+@dataclass
+class ExportPipeline(Pipeline):
+    """`Pipeline` plus the export state machine, executed by moto's interpreter with the real handlers."""
+
+    sfn: StepFunctionsBackend | None = None
+    tenants_file: Path | None = None
+
+    def execution_arn(self, run_id: str) -> str:
+        """The execution a run started (executions are named by the run id)."""
+        assert self.sfn is not None
+        return f"{self.sfn.state_machine_arn.replace(':stateMachine:', ':execution:')}:{run_id}"
+
+
+@pytest.fixture
+def export_pipeline(aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ExportPipeline]:
+    """`pipeline` with the REAL export state machine: POST /conversions/export starts it in moto, whose interpreter
+    runs the real Plan/ExportChunk/Finalize handlers (Retry waits skipped and recorded). TikTok's Events API is at
+    EVENTS_API_URL (stand it in with `responses`); the tenants file is a copy, since PUT /settings writes the token."""
+    tenants_file = tmp_path / "tenants.json"
+    tenants_file.write_text(TENANTS_FILE.read_text())
+    monkeypatch.setenv("ORDERTRAIL_TENANTS_FILE", str(tenants_file))
+    monkeypatch.setenv("TIKTOK_EVENTS_API_URL", EVENTS_API_URL)
+    with mock_aws(config=EXECUTION_CONFIG):  # type: ignore[arg-type]
+        template = load_template()
+        client = boto3.client("dynamodb")
+        stream_arn = create_table(client, TABLE, template)
+        runtime = LambdaRuntime(ROOT)
+        with StepFunctionsBackend(runtime, template, skip_retry_waits=True) as sfn:
+            monkeypatch.setenv("EXPORT_STATE_MACHINE_ARN", sfn.state_machine_arn)
+            reset_process_caches()  # the handlers read the environment above on first use
+            gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))
+            pump = StreamPump(
+                boto3.client("dynamodbstreams"),
+                stream_arn,
+                lambda event: runtime.invoke("AttributeFunction", "functions/attribute", event),
+                stream_source(template),
+            )
+            yield ExportPipeline(gateway, pump, client, sfn=sfn, tenants_file=tenants_file)
+
+
 def now_seconds() -> int:
     """Unix time now, for signatures."""
     return int(time.time())
@@ -108,4 +155,4 @@ def tenant_path(tenant: str, rest: str) -> str:
     return f"/v1/{tenant}/{rest}"
 
 
-__all__ = ["TENANTS", "Path", "Pipeline", "now_seconds", "tenant_path"]
+__all__ = ["EVENTS_API_URL", "TENANTS", "ExportPipeline", "Path", "Pipeline", "now_seconds", "tenant_path"]
