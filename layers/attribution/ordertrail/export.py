@@ -13,6 +13,7 @@ from ordertrail.errors import NotFound, Unprocessable
 from ordertrail.executions import ExecutionLauncher
 from ordertrail.export_events import plan_events
 from ordertrail.export_runs import ChunkRecord, EventResult, ExportRun, ExportRunReport, RunError
+from ordertrail.keys import order_ref
 from ordertrail.observability import logger, metrics
 from ordertrail.repository import Repository
 from ordertrail.tenants import TenantDirectory
@@ -107,8 +108,15 @@ def export_chunk(
     users = sorted({c.user_key for c in conversions})
     firsts = repo.first_conversions(tenant, users) if settings.only_first_conversion and users else {}
     candidate_ids = _candidate_event_ids(conversions)
-    accepted = repo.accepted_event_ids(tenant, candidate_ids) if candidate_ids else frozenset()
-    decisions = plan_events(conversions, settings, now, accepted, firsts)
+    accepted = repo.accepted_events(tenant, candidate_ids) if candidate_ids else {}
+    decisions = plan_events(conversions, settings, now, frozenset(accepted), firsts)
+    # A Step Functions Retry of this chunk finds the batches THIS run already got accepted in the ledger: they are not
+    # sent again, and their `accepted` results stand (a `skipped` result must not overwrite them) and still count.
+    ours = {
+        s.event_id
+        for s in decisions.skipped
+        if s.reason == "already_accepted" and accepted.get(s.event_id) == (run_id, order_ref(s.conversion.source, s.conversion.order_id))
+    }
     results = [
         EventResult(
             chunk=chunk.index,
@@ -120,11 +128,12 @@ def export_chunk(
             at=now,
         )
         for s in decisions.skipped
+        if not (s.reason == "already_accepted" and s.event_id in ours)
     ]
     claims = {user: f"{c.source}#{c.order_id}" for user, c in decisions.first_claims.items() if user not in firsts}
     repo.record_results(tenant, run_id, results, claims)
     client = client_factory(events_api_url, token, pixel, test_event_code=settings.test_event_code)
-    counts = {"requests": 0, "accepted": 0, "rejected": 0, "skipped": len(results)}
+    counts = {"requests": 0, "accepted": len(ours), "rejected": 0, "skipped": len(results)}
     outgoing = decisions.outgoing
     for offset in range(0, len(outgoing), MAX_EVENTS_PER_REQUEST):
         batch = outgoing[offset : offset + MAX_EVENTS_PER_REQUEST]
@@ -186,7 +195,7 @@ def finalize(
     repo: Repository, tenant: str, run_id: str, planned: list[dict[str, Any]], error: dict[str, Any] | None, now: datetime
 ) -> dict[str, Any]:
     """Move the watermark to the end of the last chunk of the unbroken run of complete chunks; record how the run ended."""
-    run, chunks, _ = repo.run_contents(tenant, run_id)
+    run, chunks = repo.get_run(tenant, run_id), repo.run_chunks(tenant, run_id)
     complete = {c.index for c in chunks if c.status == "complete"}
     watermark = None
     for item in planned:

@@ -392,16 +392,10 @@ class Repository:
 
     def _conversion_write(self, tenant: str, order: Order, conversion: Conversion | None) -> dict[str, Any]:
         """Put the order's conversion, or delete it when the order no longer converts (organic, cancelled)."""
-        key = keys.conversion_key(tenant, order.ordered_at, order.source, order.id)
         if conversion is None:
+            key = keys.conversion_key(tenant, order.ordered_at, order.source, order.id)
             return {"Delete": {"TableName": self.table_name, "Key": serialize(key)}}
-        item = {
-            **key,
-            "type": "conversion",
-            "data": conversion.model_dump_json(exclude={"counts"}, exclude_none=True),
-            "counts": conversion.counts,
-        }
-        return {"Put": {"TableName": self.table_name, "Item": serialize(item)}}
+        return {"Put": {"TableName": self.table_name, "Item": serialize(conversion_item(tenant, conversion))}}
 
     def _conversion_review_write(self, tenant: str, order: Order, confirmed: bool) -> dict[str, Any]:
         """A confirmed soft match's conversion starts to count; a rejected one's conversion goes away."""
@@ -493,9 +487,17 @@ class Repository:
         return conversions
 
     def accepted_event_ids(self, tenant: str, event_ids: Sequence[str]) -> frozenset[str]:
-        """Which of these event ids TikTok already accepted in an earlier run (BatchGetItem)."""
+        """Which of these event ids TikTok already accepted (BatchGetItem)."""
+        return frozenset(self.accepted_events(tenant, event_ids))
+
+    def accepted_events(self, tenant: str, event_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Of these event ids, those TikTok already accepted, each with the run and the order (`source#id`) that sent it."""
         items = self._batch_get([keys.event_ledger_key(tenant, e) for e in event_ids])
-        return frozenset(item["event_id"] for item in items.values() if item.get("outcome") == "accepted")
+        return {
+            item["event_id"]: (str(item.get("run_id", "")), str(item.get("order", "")))
+            for item in items.values()
+            if item.get("outcome") == "accepted"
+        }
 
     def first_conversions(self, tenant: str, users: Sequence[str]) -> dict[str, str]:
         """The order (`source#id`) recorded as each user's first conversion, for those that have one (BatchGetItem)."""
@@ -585,6 +587,14 @@ class Repository:
         }
         self.client.put_item(TableName=self.table_name, Item=serialize(item))
 
+    def run_chunks(self, tenant: str, run_id: str) -> list[ChunkRecord]:
+        """A run's chunk records only (Finalize needs no per-event results): one Query on the CHUNK# prefix."""
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :chunk)",
+            ExpressionAttributeValues=serialize({":pk": keys.run_pk(tenant, run_id), ":chunk": "CHUNK#"}),
+        )
+        return [ChunkRecord.model_validate_json(i["data"]) for i in items]
+
     def run_contents(self, tenant: str, run_id: str) -> tuple[ExportRun | None, list[ChunkRecord], list[EventResult]]:
         """A run with its chunks and per-event results: one Query of the run's partition (paged)."""
         items = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues=serialize({":pk": keys.run_pk(tenant, run_id)}))
@@ -643,6 +653,16 @@ class Repository:
                     found[_key_id(plain)] = plain
                 request = response.get("UnprocessedKeys") or {}
         return found
+
+
+def conversion_item(tenant: str, conversion: Conversion) -> dict[str, Any]:
+    """A conversion as stored: `counts` apart from `data`, so a review can flip it without rewriting the rest."""
+    return {
+        **keys.conversion_key(tenant, conversion.ordered_at, conversion.source, conversion.order_id),
+        "type": "conversion",
+        "data": conversion.model_dump_json(exclude={"counts"}, exclude_none=True),
+        "counts": conversion.counts,
+    }
 
 
 def _order_view(order_item: dict[str, Any], attribution_item: dict[str, Any] | None) -> OrderView:
