@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -119,13 +120,11 @@ class ExportPipeline(Pipeline):
 
 
 @pytest.fixture
-def export_pipeline(aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ExportPipeline]:
+def export_pipeline(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[ExportPipeline]:
     """`pipeline` with the REAL export state machine: POST /conversions/export starts it in moto, whose interpreter
     runs the real Plan/ExportChunk/Finalize handlers (Retry waits skipped and recorded). TikTok's Events API is at
-    EVENTS_API_URL (stand it in with `responses`); the tenants file is a copy, since PUT /settings writes the token."""
-    tenants_file = tmp_path / "tenants.json"
-    tenants_file.write_text(TENANTS_FILE.read_text())
-    monkeypatch.setenv("ORDERTRAIL_TENANTS_FILE", str(tenants_file))
+    EVENTS_API_URL (stand it in with `responses`); `tenants_file` is aws_env's copy, where PUT /settings writes the token."""
+    tenants_file = Path(os.environ["ORDERTRAIL_TENANTS_FILE"])
     monkeypatch.setenv("TIKTOK_EVENTS_API_URL", EVENTS_API_URL)
     with mock_aws(config=EXECUTION_CONFIG):  # type: ignore[arg-type]
         template = load_template()

@@ -45,7 +45,7 @@ EXPECTED_DYNAMODB_ACTIONS: dict[str, set[str]] = {
     "ExportPlanFunction": {"GetItem", "PutItem", "UpdateItem"},
     "ExportChunkFunction": {"GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem", "BatchWriteItem"},
     "ExportFinalizeFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
-    "ExportSchedulerFunction": {"Query"},
+    "ExportSchedulerFunction": {"Query", "GetItem", "PutItem"},
 }
 
 # Routes of API.md this template covers: (method, path) -> (function, needs an API key).

@@ -261,9 +261,10 @@ def run_report(repo: Repository, tenant: str, run_id: str) -> ExportRunReport:
 
 
 def schedule_daily(repo: Repository, launcher: ExecutionLauncher, now: datetime) -> list[str]:
-    """Start today's run for every tenant with the export on (named per tenant and day, so a repeated trigger starts nothing)."""
+    """Start today's run for every tenant with the export on; returns the runs started (a repeated trigger starts none)."""
     started = []
     for tenant in repo.exporting_tenants():
-        run = start_run(repo, launcher, tenant, None, None, now, trigger="schedule", run_id=f"daily-{tenant}-{now:%Y%m%d}")
-        started.append(run.run_id)
+        run_id = f"daily-{tenant}-{now:%Y%m%d}"
+        if repo.get_run(tenant, run_id) is None:
+            started.append(start_run(repo, launcher, tenant, None, None, now, trigger="schedule", run_id=run_id).run_id)
     return started
