@@ -8,37 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for extra in ("layers/attribution", "infra/local"):
-    sys.path.insert(0, str(ROOT / extra))
+from offline import offline_env, use_repository_code
 
 TABLE = "ordertrail-bench"
 TENANT = "bench"
 ORDER_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-def _offline_env() -> None:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "TABLE_NAME": TABLE,
-        "POWERTOOLS_METRICS_DISABLED": "1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-    }.items():
-        os.environ.setdefault(name, value)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 def journey(buyer: str, touches: int, start: datetime) -> list[Any]:
@@ -179,7 +159,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,1000,100000", help="other touchpoints in the table, comma-separated")
     parser.add_argument("--seconds", type=float, default=2.0, help="time spent per engine measurement")
     args = parser.parse_args()
-    _offline_env()
+    use_repository_code()
+    offline_env(TABLE)
     sizes = [int(size) for size in args.sizes.split(",")]
     cost = [requests_per_order(size) for size in sizes]
     engine = [engine_rate(touches, args.seconds) for touches in (5, 50)]

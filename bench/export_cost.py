@@ -30,9 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for extra in ("layers/attribution", "infra/local"):
-    sys.path.insert(0, str(ROOT / extra))
+from offline import offline_env, use_repository_code
 
 TABLE = "ordertrail-bench"
 TENANT = "bench"
@@ -42,22 +40,6 @@ TOKEN = "bench-events-token"
 SPREAD = timedelta(days=5, hours=12)
 BATCH_WRITE_LIMIT = 25
 MAX_EVENTS_PER_REQUEST = 1000
-
-
-def _offline_env() -> None:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "TABLE_NAME": TABLE,
-        "POWERTOOLS_METRICS_DISABLED": "1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-    }.items():
-        os.environ.setdefault(name, value)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.pop("TIKTOK_EVENTS_API_URL", None)
 
 
 def conversion(index: int, ordered_at: datetime) -> Any:
@@ -335,7 +317,9 @@ def main() -> None:
     parser.add_argument("--run-days", type=int, default=35, help="days the run covers, ending at now minus the settle period")
     parser.add_argument("--plain-moto", action="store_true", help="keep moto's whole-table sort on every Query page (slow at 100,000)")
     args = parser.parse_args()
-    _offline_env()
+    use_repository_code()
+    offline_env(TABLE)
+    os.environ.pop("TIKTOK_EVENTS_API_URL", None)
     sizes = [int(size) for size in args.sizes.split(",")]
     rows = []
     for size in sizes:

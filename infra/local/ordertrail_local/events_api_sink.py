@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from ordertrail_local import template as tpl
+from ordertrail_local.loopback import start_server, stop_server
 
 log = logging.getLogger("ordertrail_local.events_api_sink")
 
@@ -114,21 +115,13 @@ class EventsApiSink:
                 """One access-log line per request at DEBUG."""
                 log.debug(format, *args)
 
-        self._server = ThreadingHTTPServer((self.host, self._port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="events-api-sink", daemon=True)
-        self._thread.start()
+        self._server, self._thread = start_server((self.host, self._port), Handler, "events-api-sink")
         return self
 
     def stop(self) -> None:
         """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_server(self._server, self._thread)
+        self._server = self._thread = None
 
     def __enter__(self) -> EventsApiSink:
         """Start on entering the block."""

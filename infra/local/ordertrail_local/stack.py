@@ -21,6 +21,7 @@ from ordertrail_local import template as tpl
 from ordertrail_local.apigw import MAX_PAYLOAD_BYTES, HttpApiGateway, HttpRequest, authorizer_config, message_response
 from ordertrail_local.events_api_sink import EventsApiSink
 from ordertrail_local.lambda_runtime import InvocationError, LambdaRuntime, function_timeouts
+from ordertrail_local.loopback import start_server, stop_server
 from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBackend, restore_env
 from ordertrail_local.step_functions import STATE_MACHINE, StepFunctionsBackend
 from ordertrail_local.streams import StreamPump, stream_source
@@ -164,13 +165,8 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop the HTTP server, the pump, the stand-in and moto; restore the environment."""
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-            self._http = None
-        if self._http_thread is not None:
-            self._http_thread.join(timeout=5)
-            self._http_thread = None
+        stop_server(self._http, self._http_thread)
+        self._http = self._http_thread = None
         if self.pump is not None:
             self.pump.stop()
         if self.stand_in is not None:
@@ -312,10 +308,7 @@ class LocalStack:
                 """One access-log line per request at DEBUG."""
                 log.debug(format, *args)
 
-        self._http = ThreadingHTTPServer((host, port), Handler)
-        self._http.daemon_threads = True
-        self._http_thread = threading.Thread(target=self._http.serve_forever, args=(0.1,), name="local-http-api", daemon=True)
-        self._http_thread.start()
+        self._http, self._http_thread = start_server((host, port), Handler, "local-http-api")
         if background_stream and self.pump is not None:
             # Requests already drain synchronously; the thread catches writes made any other way.
             self.pump.start()

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ordertrail.sources.signatures import tiktok_api_sign
+from ordertrail_local.loopback import start_server, stop_server
 
 log = logging.getLogger("ordertrail_local.tiktok_shop")
 
@@ -130,18 +131,10 @@ class TikTokShopStandIn:
                 """Quiet: requests are kept in stand_in.requests instead of printed."""
                 log.debug(format, *args)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="tiktok-shop-stand-in", daemon=True)
-        self._thread.start()
+        self._server, self._thread = start_server(("127.0.0.1", 0), Handler, "tiktok-shop-stand-in")
         return self
 
     def stop(self) -> None:
         """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_server(self._server, self._thread)
+        self._server = self._thread = None
