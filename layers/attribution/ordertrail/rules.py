@@ -265,34 +265,12 @@ class _Engine:
             )
         token_click = self.c.token_click
         if landing.token and token_click is not None and token_click.at <= self.ordered_at:
-            return _Match(
-                RuleOutcome(
-                    rule="creator_link",
-                    matched=True,
-                    reason="matched",
-                    detail=f"the order's cart token came from creator {token_click.creator}'s link",
-                    touchpoint_ids=[token_click.id],
-                ),
-                first_touch_at=token_click.at,
-                creator=token_click.creator,
-                link_id=token_click.link_id,
-            )
+            return _creator_click_match(token_click, f"the order's cart token came from creator {token_click.creator}'s link")
         clicks = self._of_kind(CreatorClickTouchpoint)
         recent = [t for t in clicks if in_window(t.at, self.ordered_at, self.settings.creator_window)]
         if recent:
             click = recent[-1]
-            return _Match(
-                RuleOutcome(
-                    rule="creator_link",
-                    matched=True,
-                    reason="matched",
-                    detail=f"the buyer clicked creator {click.creator}'s link {self._age(click.at)} before the order",
-                    touchpoint_ids=[click.id],
-                ),
-                first_touch_at=click.at,
-                creator=click.creator,
-                link_id=click.link_id,
-            )
+            return _creator_click_match(click, f"the buyer clicked creator {click.creator}'s link {self._age(click.at)} before the order")
         if landing.link_id or landing.token:
             return RuleOutcome(
                 rule="creator_link",
@@ -354,6 +332,12 @@ class _Engine:
         days, rest = divmod(seconds, 86_400)
         hours, rest = divmod(rest, 3600)
         return f"{days}d {hours}h" if days else f"{hours}h {rest // 60}m"
+
+
+def _creator_click_match(click: CreatorClickTouchpoint, detail: str) -> _Match:
+    """A creator_link match on one creator click (by cart token or by the buyer's recent click)."""
+    outcome = RuleOutcome(rule="creator_link", matched=True, reason="matched", detail=detail, touchpoint_ids=[click.id])
+    return _Match(outcome, first_touch_at=click.at, creator=click.creator, link_id=click.link_id)
 
 
 def attribute(order: Order, candidates: Candidates, settings: AttributionSettings, now: datetime) -> Attribution:
