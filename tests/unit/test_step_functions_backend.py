@@ -72,18 +72,8 @@ DEFINITION = {
 
 
 @pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Dummy credentials, one region, and moto with definition execution and Docker-free Lambda."""
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def offline(aws_env: None) -> Iterator[None]:
+    """The shared offline environment, and moto with definition execution and Docker-free Lambda."""
     with mock_aws(config=EXECUTION_CONFIG):  # type: ignore[arg-type]
         yield
 
