@@ -18,7 +18,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 def record_handler(record: DynamoDBRecord) -> str:
     """Attribute the order (or re-attribute the buyer's orders) one stream record is about."""
     image = record.dynamodb.new_image if record.dynamodb else None
-    return attribution.on_stream_image(runtime.repository(), image or {}, runtime.now())
+    return attribution.on_stream_image(runtime.repository(), image or {}, runtime.now(), runtime.address_salt)
 
 
 @logger.inject_lambda_context

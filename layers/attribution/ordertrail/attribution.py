@@ -2,29 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from ordertrail import rules
+from ordertrail.addresses import address_hash
 from ordertrail.conversions import conversion_for
 from ordertrail.errors import Conflict, NotFound, Unprocessable
 from ordertrail.models import AdClickTouchpoint, Attribution, CreatorClickTouchpoint, ShopLinkTouchpoint, Touchpoint
 from ordertrail.observability import logger, metrics
-from ordertrail.repository import OrderView, Repository, StoredOrder, decode_item
+from ordertrail.order_tally import tally_order, tally_review
+from ordertrail.repository import ConcurrentChange, OrderView, Repository, StoredOrder, decode_item
 from ordertrail.tenant_settings import AttributionSettings
 
 # Only these kinds can change an order's attribution when they arrive late; comments and DMs only add context.
 DECISIVE_KINDS = (ShopLinkTouchpoint, AdClickTouchpoint, CreatorClickTouchpoint)
+# Two writers racing on one order, customer or address re-read and try again; past this the stream record is retried.
+ATTEMPTS = 3
+SaltLookup = Callable[[str], str | None]
 
 
-def attribute_order(repo: Repository, stored: StoredOrder, now: datetime, settings: AttributionSettings | None = None) -> Attribution:
-    """Attribute one order: settings, one Query, one BatchGetItem, one transaction (4 requests, whatever the table size)."""
+def attribute_order(
+    repo: Repository, stored: StoredOrder, now: datetime, settings: AttributionSettings | None = None, salt: str | None = None
+) -> Attribution:
+    """Attribute one order and move its report counters: settings, one Query, one BatchGetItem, one transaction."""
     tenant, order = stored.tenant, stored.order
     settings = settings or repo.get_tenant_settings(tenant)
-    candidates = repo.load_candidates(tenant, order, settings)
-    decision = rules.attribute(order, candidates, settings, now)
-    conversion = conversion_for(order, decision, candidates.touchpoints, candidates.click)
-    repo.save_attribution(tenant, decision, order, candidates.previous, conversion)
+    address_key = address_hash(order.shipping_address, salt) if salt and order.shipping_address else None
+    for attempt in range(1, ATTEMPTS + 1):
+        inputs = repo.load_candidates(tenant, order, settings, address_key)
+        candidates = inputs.candidates
+        decision = rules.attribute(order, candidates, settings, now)
+        conversion = conversion_for(order, decision, candidates.touchpoints, candidates.click)
+        tally = tally_order(order, decision, inputs.report, settings.time_zone, address_key)
+        try:
+            repo.save_attribution(tenant, decision, order, candidates.previous, conversion, tally, inputs.revisions)
+            break
+        except ConcurrentChange:
+            if attempt == ATTEMPTS:
+                raise
+            logger.info("order changed while it was attributed; reading it again", extra={"tenant": tenant, "order_id": order.id})
     _took_over_claim(repo, tenant, decision, candidates, now)
     metrics.add_metric(name="OrdersAttributed", unit="Count", value=1)
     logger.info(
@@ -44,7 +62,9 @@ def _took_over_claim(repo: Repository, tenant: str, decision: Attribution, candi
         repo.request_reattribution(tenant, source, order_id, now)
 
 
-def reattribute_after_touchpoint(repo: Repository, tenant: str, touchpoint: Touchpoint, now: datetime) -> list[Attribution]:
+def reattribute_after_touchpoint(
+    repo: Repository, tenant: str, touchpoint: Touchpoint, now: datetime, salt: str | None = None
+) -> list[Attribution]:
     """A late touchpoint re-attributes the buyer's still-organic orders that arrived within the settle period."""
     buyer = touchpoint.buyer.matchable_user_id
     if not buyer or not isinstance(touchpoint, DECISIVE_KINDS):
@@ -54,7 +74,7 @@ def reattribute_after_touchpoint(repo: Repository, tenant: str, touchpoint: Touc
     changed = []
     for view in views:
         if _may_reattribute(view, settings, now):
-            changed.append(attribute_order(repo, StoredOrder(tenant, view.order, view.received_at), now, settings))
+            changed.append(attribute_order(repo, StoredOrder(tenant, view.order, view.received_at), now, settings, salt))
     return changed
 
 
@@ -66,17 +86,17 @@ def _may_reattribute(view: OrderView, settings: AttributionSettings, now: dateti
     return attribution is None or (attribution.method == "organic" and attribution.review_status is None)
 
 
-def on_stream_image(repo: Repository, image: dict[str, Any], now: datetime) -> str:
+def on_stream_image(repo: Repository, image: dict[str, Any], now: datetime, salts: SaltLookup = lambda _: None) -> str:
     """Handle one stream record's new image: an order (new or changed) or a newly stored buyer touchpoint."""
     decoded = decode_item(image)
     if decoded is None:
         return "ignored"
     kind, value = decoded
     if kind == "order":
-        attribute_order(repo, value, now)
+        attribute_order(repo, value, now, salt=salts(value.tenant))
         return "attributed"
     tenant, touchpoint = value
-    changed = reattribute_after_touchpoint(repo, tenant, touchpoint, now)
+    changed = reattribute_after_touchpoint(repo, tenant, touchpoint, now, salts(tenant))
     return f"reattributed {len(changed)}"
 
 
@@ -104,7 +124,9 @@ def review(repo: Repository, tenant: str, order_id: str, source: str | None, dec
     if decision not in ("confirm", "reject"):
         raise Unprocessable("decision must be confirm or reject", field="decision", code="invalid_value")
     after = rules.review(current, decision, now)
-    if not repo.replace_attribution(tenant, view.order, current, after):
+    time_zone = repo.get_tenant_settings(tenant).time_zone
+    contribution, delta, labels = tally_review(view.order, after, view.contribution or {}, time_zone)
+    if not repo.replace_attribution(tenant, view, after, contribution, delta, labels):
         raise Conflict("the attribution changed while you reviewed it; fetch it again", code="attribution_changed")
     logger.info("soft match reviewed", extra={"tenant": tenant, "order_id": order_id, "decision": decision})
     return after

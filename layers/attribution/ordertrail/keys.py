@@ -181,6 +181,46 @@ def first_conversion_key(tenant: str, user: str) -> dict[str, str]:
     return {"PK": f"{tenant_prefix(tenant)}#EXPORT#USER#{part(user)}", "SK": "FIRST"}
 
 
+def counter_pk(tenant: str, dimension: str, day: str) -> str:
+    """The partition of one dimension's counters for one local day (or ALL for all time): one Query reads a day."""
+    return f"{tenant_prefix(tenant)}#AGG#{dimension}#{'ALL' if day == 'ALL' else 'D#' + day}"
+
+
+def counter_key(tenant: str, dimension: str, day: str, ident: str) -> dict[str, str]:
+    """One counter item: a dimension's id (post, keyword, ...) on one local day, or for all time."""
+    return {"PK": counter_pk(tenant, dimension, day), "SK": part(ident)}
+
+
+def counter_id(sort_key: str) -> str:
+    """The id a counter item's sort key stands for."""
+    return sort_key.replace("%23", "#").replace("%25", "%")
+
+
+def customer_key(tenant: str, buyer: str) -> dict[str, str]:
+    """A TikTok customer's profile: the days they ordered on, name and address (customers report and CSV)."""
+    return {"PK": buyer_pk(tenant, buyer), "SK": "CUSTOMER"}
+
+
+def customers_gsi(tenant: str, first_order_at: datetime, buyer: str) -> dict[str, str]:
+    """GSI1 keys that list a tenant's TikTok customers by first order."""
+    return {"GSI1PK": f"{tenant_prefix(tenant)}#CUSTOMERS", "GSI1SK": f"{iso(first_order_at)}#{part(buyer)}"}
+
+
+def address_profile_key(tenant: str, address_hash: str) -> dict[str, str]:
+    """The orders of every store shipped to one hashed address key (crossover)."""
+    return {"PK": f"{tenant_prefix(tenant)}#ADDR#{address_hash}", "SK": "PROFILE"}
+
+
+def crossover_gsi(tenant: str, first_other_at: datetime, address_hash: str) -> dict[str, str]:
+    """GSI1 keys that list crossover customers by when they first bought elsewhere."""
+    return {"GSI1PK": f"{tenant_prefix(tenant)}#CROSSOVER", "GSI1SK": f"{iso(first_other_at)}#{address_hash}"}
+
+
+def flow_step_marker_key(tenant: str, conversation_id: str, flow_id: str, step: int) -> dict[str, str]:
+    """Marks that a conversation reached a flow step, so each conversation counts once per step."""
+    return {"PK": f"{tenant_prefix(tenant)}#CONV#{part(conversation_id)}", "SK": f"STEP#{part(flow_id)}#{step:04d}"}
+
+
 @dataclass(frozen=True)
 class AccessPattern:
     """One way the application reads or writes the table."""
@@ -225,6 +265,15 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
     ),
     AccessPattern("Latest outcome of an event id", "table", "T#<t>#EXPORT#EVENT#<event>", "EVENT", "ExportChunk"),
     AccessPattern("A user's first conversion", "table", "T#<t>#EXPORT#USER#<user>", "FIRST", "ExportChunk"),
+    AccessPattern("A dimension's counters for one local day", "table", "T#<t>#AGG#<dimension>#D#<yyyy-mm-dd>", "<id>", "Reports"),
+    AccessPattern("A dimension's all-time counters", "table", "T#<t>#AGG#<dimension>#ALL", "<id>", "Reports"),
+    AccessPattern(
+        "A conversation reached a flow step (counted once)", "table", "T#<t>#CONV#<conversation>", "STEP#<flow>#<n>", "RecordTouchpoint"
+    ),
+    AccessPattern("A TikTok customer's order days, name, address", "table", "T#<t>#B#<buyer>", "CUSTOMER", "Attribute, Reports"),
+    AccessPattern("TikTok customers by first order", "GSI1", "T#<t>#CUSTOMERS", "<iso>#<buyer>", "Reports (customers.csv)"),
+    AccessPattern("Orders of every store at one hashed address", "table", "T#<t>#ADDR#<hash>", "PROFILE", "Attribute"),
+    AccessPattern("Crossover customers by first other-store order", "GSI1", "T#<t>#CROSSOVER", "<iso>#<hash>", "Reports"),
 )
 
 

@@ -316,6 +316,8 @@ class Attribution(_Model):
     comment_id: str | None = None
     comment_text: str | None = None
     flow: Flow | None = None
+    flow_step: int | None = Field(default=None, description="The deepest flow step the conversation had reached by the order")
+    flow_step_name: str | None = None
     keywords: list[str] = Field(default_factory=list)
     creator: str | None = None
     link_id: str | None = None

@@ -13,8 +13,11 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
-from ordertrail import keys
+from ordertrail import counters, keys
 from ordertrail.conversions import Conversion
+from ordertrail.counters import Counts, Labels
+from ordertrail.crossover import AddressProfile
+from ordertrail.customers import CustomerActivity
 from ordertrail.export_runs import ChunkRecord, EventResult, ExportRun
 from ordertrail.models import (
     AdClickTouchpoint,
@@ -25,10 +28,12 @@ from ordertrail.models import (
     CreatorClickTouchpoint,
     CreditClaim,
     DmTouchpoint,
+    FlowStepTouchpoint,
     Order,
     ShopLinkTouchpoint,
     Touchpoint,
 )
+from ordertrail.order_tally import OrderTally, ReportState
 from ordertrail.rules import Candidates
 from ordertrail.tenant_settings import MAX_EXPORT_LOOKBACK, AttributionSettings, TenantSettings
 
@@ -42,6 +47,13 @@ BATCH_WRITE_LIMIT = 25
 # Export audit is kept for 400 days: long enough to answer "what did we send last year?".
 AUDIT_TTL = timedelta(days=400)
 OrderWrite = Literal["stored", "stale"]
+# DynamoDB's limit on the actions of one TransactWriteItems.
+TRANSACTION_LIMIT = 100
+COUNTER_META = frozenset({"PK", "SK", "type", "dim", "cid", "day"})
+
+
+class ConcurrentChange(Exception):
+    """Someone changed the attribution, customer or address profile between our read and our write: read again."""
 
 
 def _epoch(ts: datetime) -> int:
@@ -79,6 +91,36 @@ class OrderView:
     order: Order
     received_at: datetime
     attribution: Attribution | None
+    contribution: Counts | None = None
+    revision: int = 0
+    order_updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """Optimistic-lock revisions read with an order's inputs (None: the item did not exist)."""
+
+    attribution: int | None = None
+    customer: int | None = None
+    address: int | None = None
+
+
+@dataclass(frozen=True)
+class AttributionInputs:
+    """Everything attributing one order reads: the engine's candidates and the report state with its revisions."""
+
+    candidates: Candidates
+    report: ReportState
+    revisions: Revisions
+
+
+@dataclass(frozen=True)
+class CounterItem:
+    """One counter item as read: its id, numbers and labels."""
+
+    id: str
+    values: dict[str, Any]
+    labels: dict[str, str]
 
 
 def tenant_of(pk: str) -> str:
@@ -156,17 +198,37 @@ class Repository:
         if isinstance(touchpoint, CreatorClickTouchpoint) and touchpoint.token:
             key = keys.creator_token_key(tenant, touchpoint.token)
             writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common, "type": "token_click"})}})
+        conversation = None
         if isinstance(touchpoint, DmTouchpoint):
             conversation = self._conversation_for(tenant, touchpoint)
             key = keys.conversation_key(tenant, touchpoint.conversation_id)
             item = {**key, "type": "conversation", "data": _data(conversation), "ttl": _epoch(touchpoint.at + CONVERSATION_TTL)}
             writes.append({"Put": {"TableName": self.table_name, "Item": serialize(item)}})
+        # Counted in the same transaction as the id's marker, so a touchpoint is counted exactly once.
+        tally = counters.touchpoint_contribution(touchpoint, conversation, settings.time_zone)
+        counted = self._counter_writes(tenant, tally.counts, tally.labels)
+        marker = None
+        if isinstance(touchpoint, FlowStepTouchpoint):
+            # Users at a step are conversations: a second event for the same conversation and step is not another user.
+            marker = len(writes)
+            marker_key = keys.flow_step_marker_key(tenant, touchpoint.conversation_id, touchpoint.flow.id, touchpoint.step)
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": serialize({**marker_key, "type": "flow_step_marker", "ttl": _epoch(touchpoint.at + CONVERSATION_TTL)}),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
         try:
-            self.client.transact_write_items(TransactItems=writes)
+            self.client.transact_write_items(TransactItems=writes + counted)
         except ClientError as exc:
             if _cancelled_by_condition(exc, index=0):
                 return False
-            raise
+            if marker is None or not _cancelled_by_condition(exc, index=marker, only=True):
+                raise
+            self.client.transact_write_items(TransactItems=writes[:marker])
         return True
 
     def _conversation_for(self, tenant: str, dm: DmTouchpoint) -> Conversation:
@@ -267,8 +329,10 @@ class Repository:
         return [_order_view(item, attributions.get(_key_id({"PK": item["PK"], "SK": "ATTR"}))) for item in orders]
 
     # -- attribution ------------------------------------------------------------------------------------
-    def load_candidates(self, tenant: str, order: Order, settings: AttributionSettings) -> Candidates:
-        """Everything the engine needs for one order: one Query of the buyer's window and one BatchGetItem."""
+    def load_candidates(
+        self, tenant: str, order: Order, settings: AttributionSettings, address_key: str | None = None
+    ) -> AttributionInputs:
+        """Everything attributing one order needs: one Query of the buyer's window and one (consistent) BatchGetItem."""
         buyer = order.buyer.matchable_user_id
         touchpoints: list[Touchpoint] = []
         if buyer:
@@ -285,10 +349,14 @@ class Repository:
         links = [t for t in touchpoints if isinstance(t, ShopLinkTouchpoint)]
         wanted += [keys.conversation_key(tenant, c) for c in dict.fromkeys(t.conversation_id for t in links)]
         wanted += [keys.claim_key(tenant, t.id) for t in links]
-        items = self._batch_get(wanted)
+        customer_key = keys.customer_key(tenant, buyer) if buyer and order.source == "tiktok_shop" else None
+        address_key_item = keys.address_profile_key(tenant, address_key) if address_key else None
+        wanted += [k for k in (customer_key, address_key_item) if k]
+        # Consistent: the counters' deltas are computed from these items, and a stale read would only fail the write.
+        items = self._batch_get(wanted, consistent=True)
 
-        def get(key: dict[str, str]) -> dict[str, Any] | None:
-            return items.get(_key_id(key))
+        def get(key: dict[str, str] | None) -> dict[str, Any] | None:
+            return items.get(_key_id(key)) if key else None
 
         previous = get(keys.attribution_key(tenant, order.source, order.id))
         click = get(keys.click_key(tenant, order.landing.ttclid)) if order.landing.ttclid else None
@@ -306,7 +374,7 @@ class Repository:
         claims = {t.id: CreditClaim.model_validate_json(item["data"]) for t in links if (item := get(keys.claim_key(tenant, t.id)))}
         click_tp = TOUCHPOINT.validate_json(click["data"]) if click else None
         token_tp = TOUCHPOINT.validate_json(token["data"]) if token else None
-        return Candidates(
+        candidates = Candidates(
             touchpoints=touchpoints,
             coupons=coupons,
             conversations=conversations,
@@ -315,11 +383,35 @@ class Repository:
             token_click=token_tp if isinstance(token_tp, CreatorClickTouchpoint) else None,
             previous=Attribution.model_validate_json(previous["data"]) if previous else None,
         )
+        customer = get(customer_key)
+        profile = get(address_key_item)
+        report = ReportState(
+            contribution=counters.load(previous.get("contrib")) if previous else {},
+            customer=CustomerActivity.model_validate_json(customer["data"]) if customer else None,
+            address=AddressProfile.model_validate_json(profile["data"]) if profile else None,
+        )
+        revisions = Revisions(
+            attribution=_revision(previous),
+            customer=_revision(customer),
+            address=_revision(profile),
+        )
+        return AttributionInputs(candidates, report, revisions)
 
     def save_attribution(
-        self, tenant: str, attribution: Attribution, order: Order, previous: Attribution | None, conversion: Conversion | None = None
+        self,
+        tenant: str,
+        attribution: Attribution,
+        order: Order,
+        previous: Attribution | None,
+        conversion: Conversion | None,
+        tally: OrderTally,
+        revisions: Revisions,
     ) -> None:
-        """Write the attribution, its conversion, its shop-link claim and the release of an old claim in ONE transaction."""
+        """Write an order's attribution and everything that follows from it in ONE transaction.
+
+        That is: the attribution, its conversion, its claim, the customer, the address profile, the counter changes and
+        the release of an old claim. ConcurrentChange when a locked item moved since it was read.
+        """
         order_ref = keys.order_ref(order.source, order.id)
         item: dict[str, Any] = {
             **keys.attribution_key(tenant, order.source, order.id),
@@ -327,20 +419,20 @@ class Repository:
             "data": _data(attribution),
             "method": attribution.method,
             "order_updated_at": keys.iso(order.updated_at),
+            "contrib": counters.dump(tally.contribution),
+            "rev": (revisions.attribution or 0) + 1,
         }
         if attribution.method == "conversation_soft" and attribution.review_status:
             item.update(keys.review_gsi(tenant, attribution.review_status, order.ordered_at, order.source, order.id))
-        writes: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": serialize(item),
-                    # An older order state processed late must not overwrite the attribution of a newer one.
-                    "ConditionExpression": "attribute_not_exists(PK) OR order_updated_at <= :updated",
-                    "ExpressionAttributeValues": serialize({":updated": keys.iso(order.updated_at)}),
-                }
-            }
-        ]
+        # The revision is the exactly-once marker: a redelivered record re-reads it and writes a zero difference, and
+        # two writers racing on one order cannot both apply theirs. An older order state must not overwrite a newer one.
+        lock, values = _revision_condition(revisions.attribution)
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item), "ConditionExpression": lock}
+        if revisions.attribution is not None:
+            put["ConditionExpression"] = f"({lock}) AND order_updated_at <= :updated"
+            put["ExpressionAttributeValues"] = serialize({**values, ":updated": keys.iso(order.updated_at)})
+        writes: list[dict[str, Any]] = [{"Put": put}]
+        locked = [0]
         writes.append(self._conversion_write(tenant, order, conversion))
         link = attribution.claimed_shop_link_id
         if link:
@@ -363,6 +455,13 @@ class Repository:
                     }
                 }
             )
+        if tally.customer_changed and tally.customer is not None:
+            locked.append(len(writes))
+            writes.append(self._customer_write(tenant, tally.customer, revisions.customer))
+        if tally.address_changed and tally.address is not None:
+            locked.append(len(writes))
+            writes.append(self._address_write(tenant, tally.address, revisions.address))
+        writes += self._counter_writes(tenant, tally.delta, tally.labels)
         old_link = previous.claimed_shop_link_id if previous else None
         if old_link and old_link != link:
             writes.append(
@@ -375,7 +474,76 @@ class Repository:
                     }
                 }
             )
-        self._transact_releasing(writes)
+        if len(writes) > TRANSACTION_LIMIT:
+            raise ValueError(f"one order would change {len(writes)} items; the counters' caps must keep it within {TRANSACTION_LIMIT}")
+        try:
+            self._transact_releasing(writes)
+        except ClientError as exc:
+            if any(_cancelled_by_condition(exc, index=i) for i in locked):
+                raise ConcurrentChange(f"{order_ref} changed while it was attributed") from exc
+            raise
+
+    def _customer_write(self, tenant: str, customer: CustomerActivity, revision: int | None) -> dict[str, Any]:
+        """Put a customer's activity, listed by first order while they have one, under its revision lock."""
+        item: dict[str, Any] = {
+            **keys.customer_key(tenant, customer.user_id),
+            "type": "customer",
+            "data": _data(customer),
+            "rev": (revision or 0) + 1,
+        }
+        if customer.first_order_at is not None:
+            item.update(keys.customers_gsi(tenant, customer.first_order_at, customer.user_id))
+        return self._locked_put(item, revision)
+
+    def _address_write(self, tenant: str, profile: AddressProfile, revision: int | None) -> dict[str, Any]:
+        """Put an address profile, listed as a crossover customer once it has crossed, under its revision lock."""
+        item: dict[str, Any] = {
+            **keys.address_profile_key(tenant, profile.address_hash),
+            "type": "address_profile",
+            "data": _data(profile),
+            "rev": (revision or 0) + 1,
+        }
+        crossed = profile.first_other
+        if crossed is not None:
+            item.update(keys.crossover_gsi(tenant, crossed.ordered_at, profile.address_hash))
+        return self._locked_put(item, revision)
+
+    def _locked_put(self, item: dict[str, Any], revision: int | None) -> dict[str, Any]:
+        """A transaction Put that only succeeds when the item is still at the revision we read."""
+        condition, values = _revision_condition(revision)
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item), "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = serialize(values)
+        return {"Put": put}
+
+    def _counter_writes(self, tenant: str, delta: Counts, labels: Labels) -> list[dict[str, Any]]:
+        """One ADD update per counter item that changes (labels, e.g. a post's URL, are set beside the numbers)."""
+        writes = []
+        for key, values in sorted(delta.items()):
+            names = {"#type": "type", "#day": "day"}
+            expression_values: dict[str, Any] = {":type": "counter", ":dim": key.dimension, ":cid": key.id, ":day": key.day}
+            sets = ["#type = :type", "dim = :dim", "cid = :cid", "#day = :day"]
+            for index, (name, text) in enumerate(sorted(labels.get(key, {}).items())):
+                names[f"#l{index}"] = name
+                expression_values[f":l{index}"] = text
+                sets.append(f"#l{index} = :l{index}")
+            adds = []
+            for index, (name, value) in enumerate(sorted(values.items())):
+                names[f"#f{index}"] = name
+                expression_values[f":f{index}"] = value
+                adds.append(f"#f{index} :f{index}")
+            writes.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": serialize(keys.counter_key(tenant, key.dimension, key.day, key.id)),
+                        "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": serialize(expression_values),
+                    }
+                }
+            )
+        return writes
 
     def _transact_releasing(self, writes: list[dict[str, Any]]) -> None:
         """Run a transaction whose last write may release an old claim; if only that release failed, run the rest.
@@ -427,14 +595,23 @@ class Repository:
         )
         return [Attribution.model_validate_json(item["data"]) for item in items]
 
-    def replace_attribution(self, tenant: str, order: Order, before: Attribution, after: Attribution) -> bool:
-        """Store a person's review decision, only if nobody changed the attribution meanwhile; releases a rejected claim."""
+    def replace_attribution(
+        self, tenant: str, view: OrderView, after: Attribution, contribution: Counts, delta: Counts, labels: Labels
+    ) -> bool:
+        """Store a person's review decision and move its counters, only if nobody changed the attribution meanwhile.
+
+        A rejected match also releases its claim on the shop link.
+        """
+        order, before = view.order, view.attribution
+        assert before is not None
         item: dict[str, Any] = {
             **keys.attribution_key(tenant, order.source, order.id),
             "type": "attribution",
             "data": _data(after),
             "method": after.method,
-            "order_updated_at": keys.iso(order.updated_at),
+            "order_updated_at": view.order_updated_at or keys.iso(order.updated_at),
+            "contrib": counters.dump(contribution),
+            "rev": view.revision + 1,
         }
         if after.review_status and after.rule == "conversation_soft":
             item.update(keys.review_gsi(tenant, after.review_status, order.ordered_at, order.source, order.id))
@@ -450,6 +627,7 @@ class Repository:
             }
         ]
         writes.append(self._conversion_review_write(tenant, order, confirmed=after.method != "organic"))
+        writes += self._counter_writes(tenant, delta, labels)
         if after.method == "organic" and before.claimed_shop_link_id:
             writes.append(
                 {
@@ -603,6 +781,64 @@ class Repository:
         events = [EventResult.model_validate_json(i["data"]) for i in items if i["SK"].startswith("EVENT#")]
         return run, chunks, events
 
+    # -- reports --------------------------------------------------------------------------------------
+    def counters_on_days(self, tenant: str, dimension: str, days: Sequence[str]) -> dict[str, list[CounterItem]]:
+        """Every id's counters of one dimension on each day: one Query per day (paged by ids, never by orders)."""
+        found: dict[str, list[CounterItem]] = {}
+        for on_day in days:
+            items = self._query(
+                KeyConditionExpression="PK = :pk", ExpressionAttributeValues=serialize({":pk": keys.counter_pk(tenant, dimension, on_day)})
+            )
+            found[on_day] = [_counter_item(item) for item in items]
+        return found
+
+    def counters_for(self, tenant: str, dimension: str, days: Sequence[str], ids: Sequence[str]) -> dict[str, dict[str, CounterItem]]:
+        """Known ids' counters on each day (day ALL for all time): BatchGetItem, 100 counters per request."""
+        wanted = [keys.counter_key(tenant, dimension, on_day, ident) for on_day in days for ident in ids]
+        items = self._batch_get(wanted)
+        found: dict[str, dict[str, CounterItem]] = {on_day: {} for on_day in days}
+        for item in items.values():
+            counter = _counter_item(item)
+            found[str(item["day"])][counter.id] = counter
+        return found
+
+    def list_customers(self, tenant: str) -> list[CustomerActivity]:
+        """The tenant's TikTok customers with a counted order, by first order: one GSI1 Query (paged)."""
+        items = self._query(
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues=serialize({":pk": f"{keys.tenant_prefix(tenant)}#CUSTOMERS"}),
+        )
+        return [CustomerActivity.model_validate_json(item["data"]) for item in items]
+
+    def crossover_profiles(self, tenant: str) -> list[AddressProfile]:
+        """Address profiles that crossed from TikTok Shop to another store, by first other-store order: one GSI1 Query."""
+        items = self._query(
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues=serialize({":pk": f"{keys.tenant_prefix(tenant)}#CROSSOVER"}),
+        )
+        return [AddressProfile.model_validate_json(item["data"]) for item in items]
+
+    def attributed_orders_between(self, tenant: str, start: datetime, end: datetime) -> list[OrderView]:
+        """Attributed, uncancelled orders placed in [start, end) with their attributions.
+
+        The conversions' day Queries, then BatchGetItem of the orders and attributions: an export reads what it returns.
+        """
+        conversions = self.conversions_between(tenant, start, end)
+        wanted = [
+            k
+            for c in conversions
+            for k in (keys.order_key(tenant, c.source, c.order_id), keys.attribution_key(tenant, c.source, c.order_id))
+        ]
+        items = self._batch_get(wanted)
+        views = []
+        for c in conversions:
+            order_item = items.get(_key_id(keys.order_key(tenant, c.source, c.order_id)))
+            if order_item is not None:
+                views.append(_order_view(order_item, items.get(_key_id(keys.attribution_key(tenant, c.source, c.order_id)))))
+        return views
+
     # -- coupons ----------------------------------------------------------------------------------------
     def put_coupon(self, tenant: str, mapping: CouponMapping) -> None:
         """Create or replace a coupon mapping."""
@@ -640,12 +876,13 @@ class Repository:
             while request:
                 request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
-    def _batch_get(self, wanted: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
+    def _batch_get(self, wanted: Sequence[dict[str, str]], consistent: bool = False) -> dict[str, dict[str, Any]]:
         """BatchGetItem with de-duplicated keys, chunked by 100, retrying unprocessed keys."""
         unique = list({_key_id(k): k for k in wanted}.values())
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(unique), BATCH_GET_LIMIT):
-            request = {self.table_name: {"Keys": [serialize(k) for k in unique[start : start + BATCH_GET_LIMIT]]}}
+            keys_page = [serialize(k) for k in unique[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self.table_name: {"Keys": keys_page, "ConsistentRead": consistent}}
             while request:
                 response = self.client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self.table_name, []):
@@ -668,7 +905,35 @@ def conversion_item(tenant: str, conversion: Conversion) -> dict[str, Any]:
 def _order_view(order_item: dict[str, Any], attribution_item: dict[str, Any] | None) -> OrderView:
     """An order item and its attribution item (if any) as an OrderView."""
     attribution = Attribution.model_validate_json(attribution_item["data"]) if attribution_item else None
-    return OrderView(Order.model_validate_json(order_item["data"]), datetime.fromisoformat(order_item["received_at"]), attribution)
+    return OrderView(
+        Order.model_validate_json(order_item["data"]),
+        datetime.fromisoformat(order_item["received_at"]),
+        attribution,
+        contribution=counters.load(attribution_item.get("contrib")) if attribution_item else None,
+        revision=int(attribution_item.get("rev", 0)) if attribution_item else 0,
+        order_updated_at=attribution_item.get("order_updated_at") if attribution_item else None,
+    )
+
+
+def _counter_item(item: dict[str, Any]) -> CounterItem:
+    """A stored counter item as numbers and labels."""
+    values = {name: value for name, value in item.items() if name not in COUNTER_META and not isinstance(value, str)}
+    labels = {name: value for name, value in item.items() if name not in COUNTER_META and isinstance(value, str)}
+    return CounterItem(id=str(item.get("cid") or keys.counter_id(item["SK"])), values=values, labels=labels)
+
+
+def _revision(item: dict[str, Any] | None) -> int | None:
+    """An item's revision: None when it does not exist, 0 when it predates revisions."""
+    return None if item is None else int(item.get("rev", 0))
+
+
+def _revision_condition(revision: int | None) -> tuple[str, dict[str, Any]]:
+    """The condition (and its values) that an item is still at the revision that was read."""
+    if revision is None:
+        return "attribute_not_exists(PK)", {}
+    if revision == 0:
+        return "attribute_exists(PK) AND attribute_not_exists(rev)", {}
+    return "rev = :rev", {":rev": revision}
 
 
 def _key_id(key: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from ordertrail.models import (
     CreatorClickTouchpoint,
     CreditClaim,
     DmTouchpoint,
+    FlowStepTouchpoint,
     Method,
     Order,
     RuleName,
@@ -309,6 +310,15 @@ class _Engine:
             self._conversations[conversation_id] = self._build_conversation(conversation_id)
         return self._conversations[conversation_id]
 
+    def deepest_step(self, conversation_id: str) -> FlowStepTouchpoint | None:
+        """The furthest flow step the conversation had reached by the order (ties: the later one)."""
+        steps = [
+            t
+            for t in self.touchpoints
+            if isinstance(t, FlowStepTouchpoint) and t.conversation_id == conversation_id and t.at <= self.ordered_at
+        ]
+        return max(steps, key=lambda t: (t.step, t.at), default=None)
+
     def _build_conversation(self, conversation_id: str) -> Conversation:
         stored = self.c.conversations.get(conversation_id)
         if stored is not None and stored.comment_id and stored.comment_at:
@@ -394,6 +404,7 @@ def attribute(order: Order, candidates: Candidates, settings: AttributionSetting
             method="organic", review_status="rejected", rule=rule, conversation_id=match.conversation_id, claimed_shop_link_id=None, **base
         )
     context = engine.conversation(match.conversation_id) if match.conversation_id else None
+    step = engine.deepest_step(match.conversation_id) if match.conversation_id else None
     first = match.first_touch_at
     return Attribution(
         method=METHOD_OF_RULE[rule],
@@ -405,6 +416,8 @@ def attribute(order: Order, candidates: Candidates, settings: AttributionSetting
         comment_id=context.comment_id if context else None,
         comment_text=context.comment_text if context else None,
         flow=context.flow if context else None,
+        flow_step=step.step if step else None,
+        flow_step_name=step.step_name if step else None,
         keywords=context.keywords if context else [],
         creator=match.creator,
         link_id=match.link_id,

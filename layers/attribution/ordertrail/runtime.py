@@ -31,6 +31,12 @@ def tenants() -> TenantDirectory:
     return tenant_directory(get_settings())
 
 
+def address_salt(tenant: str) -> str | None:
+    """The tenant's crossover address-hash key (None: addresses of this tenant are not matched)."""
+    secrets = tenants().get(tenant)
+    return secrets.crossover_salt if secrets else None
+
+
 def now() -> datetime:
     """The current time in UTC (one place to read the clock)."""
     return datetime.now(UTC)

@@ -118,9 +118,21 @@ class ExportSettings(BaseModel):
         return timedelta(days=self.max_event_age_days)
 
 
-class TenantSettings(AttributionSettings):
-    """Everything a tenant configures: attribution windows and priority, time zone, and the conversion export."""
+class ReportSettings(BaseModel):
+    """Thresholds that make report rows stand out."""
 
+    model_config = ConfigDict(extra="forbid")
+
+    dead_keyword_min_fires: int = Field(
+        default=20, ge=1, le=1_000_000, description="A keyword that fired this often and sold nothing is flagged"
+    )
+    flow_drop_off_alert: float = Field(default=0.6, gt=0, le=1, description="A flow step losing at least this share of users stands out")
+
+
+class TenantSettings(AttributionSettings):
+    """Everything a tenant configures: attribution windows and priority, time zone, reports and the conversion export."""
+
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
 
 
@@ -133,4 +145,5 @@ class ExportSettingsView(ExportSettings):
 class TenantSettingsView(AttributionSettings):
     """GET /settings: the tenant's settings with secrets hidden."""
 
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     export: ExportSettingsView = Field(default_factory=ExportSettingsView)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -52,6 +53,17 @@ class TenantSecrets(BaseModel):
     tiktok_shop: TikTokShopSecrets | None = None
     shopify: ShopifySecrets | None = None
     tiktok_events: TikTokEventsSecrets | None = None
+    address_salt: str | None = Field(default=None, description="Key of the crossover address hashes (else derived from touchpoint_secret)")
+
+    @property
+    def crossover_salt(self) -> str | None:
+        """The key that hashes this tenant's addresses for crossover; None when the tenant has no secret to derive it from."""
+        if self.address_salt:
+            return self.address_salt
+        if self.touchpoint_secret:
+            # Derived, not reused: the hashes must not reveal anything about the signing secret.
+            return hmac.new(self.touchpoint_secret.encode(), b"ordertrail/crossover-address-salt", hashlib.sha256).hexdigest()
+        return None
 
     @classmethod
     def from_config(cls, tenant: str, config: dict[str, Any]) -> TenantSecrets:
