@@ -17,7 +17,7 @@ export POWERTOOLS_TRACE_DISABLED := 1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/attribution:$(CURDIR)/infra/local:$(CURDIR)
 
-.PHONY: help run serve test lint unit build openapi bench clean
+.PHONY: help run serve test lint unit build openapi bench clean chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,9 +46,12 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam 
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
 
-test: lint ## set up everything, lint, run the whole test suite, then sam build when Python 3.13 is here
-	$(PY) -m pytest
+test: lint chromium ## set up everything, lint, run the whole test suite, then sam build when Python 3.13 is here
+	ORDERTRAIL_REQUIRE_BROWSER=1 $(PY) -m pytest
 	@if [ -n "$(PYENV_313)" ]; then $(MAKE) --no-print-directory build; else echo "no Python 3.13: sam build skipped"; fi
+
+chromium: ## install the system chromium the browser tests drive, when it is missing (apt-get; needs root or sudo)
+	@infra/local/install_chromium.sh
 
 openapi: $(VENV)/.installed ## regenerate the committed OpenAPI document from the code
 	$(PY) -m ordertrail_local.openapi

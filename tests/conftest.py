@@ -16,10 +16,11 @@ from moto import mock_aws
 
 from ordertrail_local.apigw import HttpApiGateway, HttpRequest, HttpResponse, authorizer_config
 from ordertrail_local.lambda_runtime import LambdaRuntime
+from ordertrail_local.moto_patches import copy_tables_once_per_transaction
 from ordertrail_local.stack import reset_process_caches
 from ordertrail_local.step_functions import EXECUTION_CONFIG, StepFunctionsBackend
 from ordertrail_local.streams import StreamPump, stream_source
-from ordertrail_local.template import create_table, http_routes, load_template, repo_root
+from ordertrail_local.template import create_exports_bucket, create_table, http_routes, load_template, repo_root
 
 ROOT = repo_root()
 TENANTS_FILE = ROOT / "tests" / "fixtures" / "tenants.json"
@@ -45,6 +46,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
         "ORDERTRAIL_TENANTS_FILE": str(tenants_copy),
         "TIKTOK_SHOP_API_URL": "https://tiktok-shop.test",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "EXPORTS_BUCKET": "ordertrail-exports-test",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -88,10 +90,12 @@ class Pipeline:
 @pytest.fixture
 def pipeline(aws_env: None) -> Iterator[Pipeline]:
     """The real pipeline on an empty moto table created from template.yaml."""
+    copy_tables_once_per_transaction()
     with mock_aws():
         template = load_template()
         client = boto3.client("dynamodb")
         stream_arn = create_table(client, TABLE, template)
+        create_exports_bucket(boto3.client("s3"), template, os.environ["EXPORTS_BUCKET"])
         runtime = LambdaRuntime(ROOT)
         gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))
         pump = StreamPump(

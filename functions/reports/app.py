@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from importlib import resources
 from typing import Annotated, Any
 
@@ -10,13 +11,23 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail import attribution, export, runtime, tenant_config
+from ordertrail import attribution, csv_reports, dashboard, export, reports, runtime, tenant_config
 from ordertrail.api import ERROR_RESPONSES, TenantId, create_resolver, json_response, require_team_key, resolve
 from ordertrail.errors import NotFound
 from ordertrail.export_runs import ExportRequest, ExportRun, ExportRunReport
 from ordertrail.models import Attribution, CouponMapping, OrderSource, ReviewStatus
 from ordertrail.observability import logger, metrics
 from ordertrail.order_report import CouponRequest, ReviewRequest, order_document
+from ordertrail.report_models import (
+    CouponsReport,
+    CreatorsReport,
+    CrossoverReport,
+    FlowsReport,
+    InsightsReport,
+    KeywordsReport,
+    PostsReport,
+    TimeToOrderReport,
+)
 from ordertrail.responses import CouponList, OrderDocument, ReviewList
 from ordertrail.settings import get_settings
 from ordertrail.tenant_settings import TenantSettings, TenantSettingsView
@@ -27,6 +38,11 @@ OrderId = Annotated[str, Path(min_length=1, max_length=200, description="The sto
 SourceQuery = Annotated[OrderSource | None, Query(description="Which store, when the id exists in several")]
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Export run id")]
 CouponCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,100}$", description="Coupon code (case-insensitive)")]
+FromDay = Annotated[date | None, Query(alias="from", description="First local day (yyyy-mm-dd), default 29 days before `to`")]
+ToDay = Annotated[date | None, Query(description="Last local day, inclusive (default today in the tenant's zone)")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many rows")]
+SortBy = Annotated[reports.Sort, Query(description="revenue (driven, default) | orders | comments | dms | fires | clicks")]
+Weeks = Annotated[int | None, Query(ge=1, le=104, description="Whole weeks before the current one (default 6)")]
 
 
 @app.get("/v1/<tenant>/orders/<order_id>", summary="An order, its attribution and why", tags=["read"], responses=ERROR_RESPONSES)
@@ -104,6 +120,102 @@ def start_export(tenant: TenantId, body: Annotated[ExportRequest, Body()]) -> Re
 def get_export_run(tenant: TenantId, run_id: RunId) -> Response[ExportRunReport]:
     """Everything a run did, for audit."""
     return json_response(200, export.run_report(runtime.repository(), tenant, run_id))
+
+
+@app.get("/v1/<tenant>/reports/posts", summary="Posts by attributed revenue", tags=["reports"], responses=ERROR_RESPONSES)
+def posts_report(
+    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
+) -> Response[PostsReport]:
+    """Per post: comments, DMs triggered, orders and revenue attributed."""
+    return json_response(200, reports.posts_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+
+
+@app.get("/v1/<tenant>/reports/flows", summary="Flows: users per step and drop-off", tags=["reports"], responses=ERROR_RESPONSES)
+def flows_report(
+    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
+) -> Response[FlowsReport]:
+    """Per flow: conversations, users at each step, drop-off, orders and revenue."""
+    return json_response(200, reports.flows_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+
+
+@app.get("/v1/<tenant>/reports/keywords", summary="Keywords by revenue", tags=["reports"], responses=ERROR_RESPONSES)
+def keywords_report(
+    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
+) -> Response[KeywordsReport]:
+    """Per keyword: fires, DMs, orders, revenue, and whether it fires often and never sells."""
+    return json_response(200, reports.keywords_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+
+
+@app.get("/v1/<tenant>/reports/creators", summary="Creators: clicks, orders, revenue", tags=["reports"], responses=ERROR_RESPONSES)
+def creators_report(
+    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
+) -> Response[CreatorsReport]:
+    """Per creator: link clicks, orders and revenue."""
+    return json_response(200, reports.creators_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+
+
+@app.get("/v1/<tenant>/reports/coupons", summary="Coupon codes: orders, revenue", tags=["reports"], responses=ERROR_RESPONSES)
+def coupons_report(
+    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
+) -> Response[CouponsReport]:
+    """Per coupon code: orders and revenue."""
+    return json_response(200, reports.coupons_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+
+
+@app.get("/v1/<tenant>/reports/time-to-order", summary="Time from first touch to order", tags=["reports"], responses=ERROR_RESPONSES)
+def time_to_order_report(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[TimeToOrderReport]:
+    """Median, quartiles, histogram, and the weekly median with its week-on-week change."""
+    return json_response(200, reports.time_to_order_report(runtime.repository(), tenant, from_, to, runtime.now()))
+
+
+@app.get("/v1/<tenant>/reports/insights", summary="TikTok Shop insights", tags=["reports"], responses=ERROR_RESPONSES)
+def insights_report(tenant: TenantId, weeks: Weeks = None, from_: FromDay = None, to: ToDay = None) -> Response[InsightsReport]:
+    """Orders, net receipts, AOV, customers: all time, the last 7 full days, and whole weeks."""
+    return json_response(200, reports.insights_report(runtime.repository(), tenant, weeks, from_, to, runtime.now()))
+
+
+@app.get("/v1/<tenant>/reports/crossover", summary="TikTok customers who bought elsewhere", tags=["reports"], responses=ERROR_RESPONSES)
+def crossover_report(
+    tenant: TenantId, weeks: Annotated[int, Query(ge=1, le=104, description="Weeks in the series, this one included")] = 12
+) -> Response[CrossoverReport]:
+    """Crossover totals, the weekly cumulative series, the breakdown by orders and the list."""
+    return json_response(200, reports.crossover_report(runtime.repository(), tenant, weeks, runtime.now()))
+
+
+@app.get("/v1/<tenant>/exports/attributed-orders.csv", summary="Attributed orders as CSV", tags=["exports"], responses=ERROR_RESPONSES)
+def attributed_orders_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[str]:
+    """Attributed orders with their evidence (comment text, video URL, flow, keyword, creator, method, time-to-order)."""
+    table = csv_reports.attributed_orders(runtime.repository(), tenant, from_, to, runtime.now())
+    return csv_response(tenant, table)
+
+
+@app.get("/v1/<tenant>/exports/customers.csv", summary="TikTok customers as CSV", tags=["exports"], responses=ERROR_RESPONSES)
+def customers_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[str]:
+    """TikTok customers (id, name, address) for marketing; from/to keep those who ordered on those days."""
+    return csv_response(tenant, csv_reports.customers(runtime.repository(), tenant, from_, to))
+
+
+@app.get("/v1/<tenant>/exports/crossover.csv", summary="Crossover customers as CSV", tags=["exports"], responses=ERROR_RESPONSES)
+def crossover_csv(tenant: TenantId) -> Response[str]:
+    """Customers who first bought on TikTok Shop and later at another store."""
+    return csv_response(tenant, csv_reports.crossover_customers(runtime.repository(), tenant))
+
+
+def csv_response(tenant: str, table: csv_reports.CsvTable) -> Response[str]:
+    """The CSV itself (200), or a 303 to a presigned S3 link when it is too large for a response."""
+    delivered = csv_reports.deliver(tenant, table, runtime.export_files(), get_settings().inline_csv_bytes)
+    if delivered.link is not None:
+        link = delivered.link
+        return Response(303, content_types.APPLICATION_JSON, link.model_dump_json(), headers={"Location": link.url})
+    disposition = f'attachment; filename="{delivered.filename}"'
+    return Response(200, "text/csv; charset=utf-8", delivered.text, headers={"Content-Disposition": disposition})
+
+
+@app.get("/v1/<tenant>/dashboard", summary="The dashboard: one self-contained HTML page", tags=["reports"], responses=ERROR_RESPONSES)
+def dashboard_page(tenant: TenantId) -> Response[str]:
+    """Charts of the reports (server-rendered SVG, no scripts, nothing fetched from elsewhere)."""
+    page = dashboard.render(reports.dashboard_data(runtime.repository(), tenant, runtime.now()))
+    return Response(200, "text/html; charset=utf-8", page, headers={"Cache-Control": "no-store"})
 
 
 @app.get("/v1/openapi.json", summary="This API as OpenAPI 3", tags=["meta"], include_in_schema=False)

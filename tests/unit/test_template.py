@@ -64,6 +64,18 @@ EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("PUT", "/v1/{tenant}/settings"): ("ReportsFunction", True),
     ("POST", "/v1/{tenant}/conversions/export"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/conversions/runs/{run_id}"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reports/posts"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reports/flows"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reports/keywords"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reports/creators"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reports/coupons"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reports/time-to-order"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reports/insights"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reports/crossover"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/exports/attributed-orders.csv"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/exports/customers.csv"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/exports/crossover.csv"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/dashboard"): ("ReportsFunction", True),
     ("GET", "/v1/openapi.json"): ("ReportsFunction", False),
 }
 
@@ -268,7 +280,15 @@ def test_each_function_has_exactly_its_dynamodb_actions(template: dict[str, Any]
 def test_tenant_secrets_are_read_only_under_the_prefix(template: dict[str, Any]) -> None:
     """Functions that resolve tenant secrets may only GetSecretValue under TenantSecretPrefix; only ReportsFunction writes
     (PUT /settings stores the write-only Events API token)."""
-    expected = {"IngestOrderFunction", "RecordTouchpointFunction", "AuthorizerFunction", "ExportChunkFunction", "ReportsFunction"}
+    # AttributeFunction reads the key its crossover address hashes are made with.
+    expected = {
+        "IngestOrderFunction",
+        "RecordTouchpointFunction",
+        "AuthorizerFunction",
+        "ExportChunkFunction",
+        "ReportsFunction",
+        "AttributeFunction",
+    }
     writers = {"ReportsFunction"}
     readers = set()
     for function in FUNCTIONS:

@@ -8,6 +8,7 @@ import urllib.request
 from typing import Any
 
 from ordertrail_local import template as tpl
+from ordertrail_local.moto_patches import copy_tables_once_per_transaction
 
 DEFAULT_TABLE_NAME = "ordertrail-local"
 REGION = "us-east-1"
@@ -45,6 +46,7 @@ class MotoBackend:
 
         # werkzeug logs every request at INFO; the local stack's output should stay readable.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        copy_tables_once_per_transaction()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         server.start()
         self._server = server

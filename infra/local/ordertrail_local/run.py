@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from ordertrail.sources.signatures import sign_ordertrail, sign_shopify_webhook, sign_tiktok_webhook
-from ordertrail_local import sample_day
+from ordertrail_local import report_summary, sample_day
 from ordertrail_local.serve import wait_for_shutdown
 from ordertrail_local.stack import LocalStack, configure_logging
 
@@ -397,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
         for order_id, method in before.items():
             print(f"Late touchpoints: order {order_id} was {method} before they arrived, {after.get(order_id)} after")
         problems += read_problems
+        report_bodies, report_problems = report_summary.fetch_reports(stack.url, TENANT, api_key)
+        print(report_summary.render(report_bodies))
+        problems += report_problems
         now = datetime.now(UTC)
         # The sample day ends just before now: export the last three days, up to now (a settle delay would exclude it).
         export_summary, export_problems = export_demo(stack, api_key, now - timedelta(days=3), now)
@@ -411,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_serve:
             return 1 if problems else 0
         print(f"\nready: http://127.0.0.1:{port}", flush=True)
+        print(f"dashboard: http://127.0.0.1:{port}/v1/{TENANT}/dashboard (send Authorization: Bearer {api_key})", flush=True)
         wait_for_shutdown()
         return 0
     finally:

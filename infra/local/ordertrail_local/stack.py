@@ -31,6 +31,7 @@ log = logging.getLogger("ordertrail_local.stack")
 
 DEFAULT_TENANTS_FILE = Path("events") / "tenants.local.json"
 STREAM_FUNCTION = "AttributeFunction"
+LOCAL_EXPORTS_BUCKET = "ordertrail-exports-local"
 
 
 @dataclass
@@ -138,6 +139,8 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
             }
         )
+        bucket = tpl.create_exports_bucket(self.moto.client("s3"), self.template, LOCAL_EXPORTS_BUCKET)
+        self._set_env({"EXPORTS_BUCKET": bucket})
         self.pump = StreamPump(
             self.moto.client("dynamodbstreams"),
             self.moto.stream_arn,

@@ -223,3 +223,29 @@ def authorizer_code_dir(template: dict[str, Any]) -> str:
             if function is not None:
                 return _code_dir(template, function)
     raise ValueError("template has no HttpApi Lambda authorizer")
+
+
+EXPORTS_BUCKET = "ExportsBucket"
+
+
+def create_exports_bucket(s3: Any, template: dict[str, Any], bucket_name: str) -> str:
+    """Create the CSV exports bucket as the template declares it (its 7-day expiry rule included); returns its name."""
+    props = _properties(template, EXPORTS_BUCKET)
+    s3.create_bucket(Bucket=bucket_name)
+    rules = (props.get("LifecycleConfiguration") or {}).get("Rules") or []
+    if rules:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket_name,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": r["Id"],
+                        "Status": r["Status"],
+                        "Filter": {"Prefix": r.get("Prefix", "")},
+                        "Expiration": {"Days": r["ExpirationInDays"]},
+                    }
+                    for r in rules
+                ]
+            },
+        )
+    return bucket_name

@@ -28,6 +28,8 @@ from ordertrail.models import (
 from ordertrail.time_to_order import bucket_field
 
 ALL_TIME = "ALL"
+# Only these are reported for all time; the rest are read by day only, so they keep no all-time item (fewer writes).
+ALL_TIME_DIMENSIONS = frozenset({"orders", "customers", "crossover"})
 HARD_METHODS = frozenset({"coupon", "conversation", "ad_click", "creator_link"})
 # Caps keep one order's counter writes inside a single DynamoDB transaction (100 actions); the rest is pooled.
 MAX_KEYWORDS_PER_ITEM = 10
@@ -73,9 +75,10 @@ class Tally:
         values: Mapping[str, Decimal | int],
         labels: Mapping[str, str | None] | None = None,
     ) -> None:
-        """Add the same numbers to a dimension's counter for one day and for all time."""
+        """Add numbers to a dimension's counter for one day (and for all time, when the dimension is reported so)."""
         self.add(CounterKey(dimension, ident, day), values, labels)
-        self.add(CounterKey(dimension, ident, ALL_TIME), values, labels)
+        if dimension in ALL_TIME_DIMENSIONS:
+            self.add(CounterKey(dimension, ident, ALL_TIME), values, labels)
 
 
 def local_day(ts: datetime, time_zone: str) -> str:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from ordertrail.executions import ExecutionLauncher
+from ordertrail.file_store import ExportFiles
 from ordertrail.repository import Repository
 from ordertrail.settings import get_settings
 from ordertrail.tenants import TenantDirectory, tenant_directory
@@ -24,6 +25,12 @@ def launcher() -> ExecutionLauncher:
     if not arn:
         raise RuntimeError("EXPORT_STATE_MACHINE_ARN is not set: this function cannot start export runs")
     return ExecutionLauncher(arn)
+
+
+def export_files() -> ExportFiles | None:
+    """The exports bucket for large CSV files (None: not configured, large exports are refused)."""
+    bucket = get_settings().exports_bucket
+    return ExportFiles(bucket) if bucket else None
 
 
 def tenants() -> TenantDirectory:

@@ -23,6 +23,8 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="MAX_BODY_BYTES: larger bodies get 413")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, description="IDEMPOTENCY_TTL_SECONDS: how long a webhook id is remembered")
     export_state_machine_arn: str | None = Field(default=None, description="EXPORT_STATE_MACHINE_ARN: the export state machine")
+    exports_bucket: str | None = Field(default=None, description="EXPORTS_BUCKET: where CSV exports too large for a response go")
+    inline_csv_bytes: int = Field(default=4_000_000, ge=1, description="INLINE_CSV_BYTES: larger CSV exports become presigned S3 links")
     secret_cache_seconds: int = Field(default=300, ge=0, description="SECRET_CACHE_SECONDS: how long tenant secrets are cached")
 
     @classmethod

@@ -1,0 +1,87 @@
+"""The main reports, read through the team API after the local demo and printed as short tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+REPORTS = ("posts", "flows", "keywords", "creators", "time-to-order", "insights", "crossover")
+
+
+def fetch_reports(base_url: str, tenant: str, api_key: str) -> tuple[dict[str, Any], list[str]]:
+    """GET every report once; returns the bodies by name and the problems met."""
+    bodies: dict[str, Any] = {}
+    problems: list[str] = []
+    with requests.Session() as session:
+        session.headers["authorization"] = f"Bearer {api_key}"
+        for name in REPORTS:
+            response = session.get(f"{base_url}/v1/{tenant}/reports/{name}", timeout=60)
+            if response.status_code != 200:
+                problems.append(f"GET reports/{name} -> {response.status_code} {response.text[:200]}")
+                continue
+            bodies[name] = response.json()
+    return bodies, problems
+
+
+def _duration(seconds: float | None) -> str:
+    """Seconds as `3h 05m` (or `-`)."""
+    if seconds is None:
+        return "-"
+    minutes = int(seconds) // 60
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def _share(value: float | None) -> str:
+    """A fraction as a percentage (or `-`)."""
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def render(bodies: dict[str, Any], limit: int = 5) -> str:
+    """The reports as the short tables `make run` prints."""
+    lines = ["", "Reports (GET /v1/demo/reports/..., counters kept exactly once by AttributeFunction)"]
+    if "posts" in bodies:
+        lines.append(f"  Posts by driven revenue       {'comments':>8} {'DMs':>4} {'orders':>6} {'revenue':>9}  soft pending")
+        for row in bodies["posts"]["rows"][:limit]:
+            lines.append(
+                f"    {row['post_id'][-26:]:<27} {row['comments']:>8} {row['dms']:>4} {row['driven_orders']:>6} "
+                f"{row['driven_revenue']:>9}  {row['soft_pending_orders']}"
+            )
+    if "keywords" in bodies:
+        lines.append(f"  Keywords                      {'fires':>8} {'DMs':>4} {'orders':>6} {'revenue':>9}")
+        for row in bodies["keywords"]["rows"][:limit]:
+            flag = "  fires, never sells" if row["never_sells"] else ""
+            lines.append(
+                f"    {row['keyword']:<27} {row['fires']:>8} {row['dms']:>4} {row['driven_orders']:>6} {row['driven_revenue']:>9}{flag}"
+            )
+    if "flows" in bodies:
+        for row in bodies["flows"]["rows"][:limit]:
+            steps = "  ".join(
+                f"{s['step']}:{s['users']}" + (f" (-{_share(s['drop_off'])})" if s["drop_off"] else "") + ("!" if s["stands_out"] else "")
+                for s in row["steps"]
+            )
+            lines.append(f"  Flow {row['name'] or row['flow_id']}: {row['dms']} DM(s); users per step {steps or '-'}")
+    if "creators" in bodies:
+        creators = ", ".join(
+            f"{r['creator']} {r['driven_orders']} order(s) {r['driven_revenue']}" for r in bodies["creators"]["rows"][:limit]
+        )
+        lines.append(f"  Creators: {creators or '-'}")
+    if "time-to-order" in bodies:
+        tto = bodies["time-to-order"]
+        lines.append(
+            f"  Time to order: {tto['orders']} driven order(s), median {_duration(tto['median_seconds'])} "
+            f"(quartiles {_duration(tto['p25_seconds'])} – {_duration(tto['p75_seconds'])}), mean {_duration(tto['mean_seconds'])}"
+        )
+    if "insights" in bodies:
+        for label, figures in (("all time", bodies["insights"]["all_time"]), ("last 7 days", bodies["insights"]["last_7_days"]["totals"])):
+            lines.append(
+                f"  TikTok Shop, {label}: {figures['orders']} order(s), net receipts {figures['net_receipts']}, "
+                f"AOV {figures['average_order_value'] or '-'}, {figures['customers']} customer(s), share {_share(figures['tiktok_share'])}"
+            )
+    if "crossover" in bodies:
+        cross = bodies["crossover"]
+        lines.append(
+            f"  Crossover: {cross['crossover_customers']} of {cross['sourced_customers']} TikTok-sourced customer(s) "
+            f"({_share(cross['crossover_share'])}) later bought elsewhere, for {cross['other_net_receipts']} net"
+        )
+    return "\n".join(lines)

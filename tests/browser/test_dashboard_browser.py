@@ -1,0 +1,135 @@
+"""The dashboard in a real browser (the machine's chromium through playwright).
+
+1. Rendered from hand-made data with `page.set_content`: it draws with no console or page error and loads nothing.
+2. Served by the local stack after the sample day is replayed: GET /v1/<tenant>/dashboard with the tenant's API key
+   answers text/html; nothing on the page fails; and every `data-figure` whose name starts with a report (insights,
+   posts, flows, keywords, creators, time_to_order, crossover, pending_reviews) holds exactly the value the matching
+   endpoint answers through the same server with the same key, found by walking the figure's path in its JSON.
+Screenshots go to tests/artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ordertrail.dashboard import render
+from ordertrail_local import run, sample_day
+from ordertrail_local.stack import LocalStack
+from tests.browser.conftest import WatchedPage
+from tests.unit.test_dashboard import dashboard_data
+
+pytestmark = pytest.mark.browser
+TENANT = run.TENANT
+# The first part of a figure's name → (the endpoint under /v1/<tenant>/ that answers it, the member its path starts in).
+ENDPOINTS: dict[str, tuple[str, str]] = {
+    "insights": ("reports/insights", ""),
+    "posts": ("reports/posts", ""),
+    "flows": ("reports/flows", ""),
+    "keywords": ("reports/keywords", ""),
+    "creators": ("reports/creators", ""),
+    "time_to_order": ("reports/time-to-order", ""),
+    "crossover": ("reports/crossover", ""),
+    "pending_reviews": ("reviews?status=pending", "items"),
+}
+MUST_COMPARE = ("insights", "posts", "time_to_order", "crossover")
+FIGURES_JS = "els => els.map(e => [e.getAttribute('data-figure'), e.getAttribute('data-value')])"
+
+
+def walk(doc: Any, path: str) -> Any:
+    """The value at `a.b[2].c` (or `[0].c`) in a JSON document."""
+    for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        doc = doc[int(index)] if index else doc[key]
+    return doc
+
+
+def as_api_shows(value: Any) -> str:
+    """A JSON value as data-value holds it: a string as it is, anything else as JSON text."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def split_figure(name: str) -> tuple[str, str]:
+    """`posts.rows[0].driven_revenue` → ("posts", "rows[0].driven_revenue"); `pending_reviews[0].revenue` → (…, "[0].revenue")."""
+    head = re.match(r"[^.\[]+", name)
+    prefix = head.group(0) if head else name
+    return prefix, name[len(prefix) :].lstrip(".")
+
+
+# ------------------------------------------------------------------------------------------------ hand-made data
+def test_the_rendered_page_draws_without_errors(open_page: Callable[..., WatchedPage]) -> None:
+    # given the dashboard of a small hand-made tenant (with hostile comment text), when chromium draws it
+    watched = open_page()
+    html = render(dashboard_data())
+    watched.page.set_content(html, wait_until="load")
+    # then nothing went wrong, no script ran, and every figure of the markup is in the DOM
+    shot = watched.screenshot("dashboard_sample.png")
+    assert watched.problems() == []
+    assert watched.page.title() == "OrderTrail · demo · dashboard"
+    assert watched.page.evaluate("document.scripts.length") == 0
+    assert watched.page.locator("[data-figure]").count() == html.count("data-figure=")
+    assert watched.page.locator("svg[role=img]").count() > 20
+    # and the page fits the window across (no sideways scrolling), and the hostile text shows as text
+    assert watched.page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert watched.page.get_by_text('<script>alert("x")</script>', exact=False).count() >= 1
+    assert shot.stat().st_size > 10_000
+    # and on a phone-sized window it still fits across
+    watched.page.set_viewport_size({"width": 390, "height": 800})
+    assert watched.page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+# ------------------------------------------------------------------------------------------------ through the local stack
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[LocalStack, str]]:
+    """The local stack serving over HTTP with the sample day replayed; yields it and the demo tenant's API key."""
+    sample = sample_day.load()
+    with LocalStack(sample=sample) as stack:
+        stack.serve(0)
+        tenants = json.loads(stack.tenants_file.read_text(encoding="utf-8"))
+        problems = run.replay(stack.url, run.plan(sample, tenants))
+        assert problems == [] and stack.dead_letters == [], problems
+        yield stack, tenants["tenants"][TENANT]["api_keys"][0]
+
+
+@pytest.mark.slow
+def test_the_served_dashboard_shows_what_the_report_endpoints_answer(
+    served: tuple[LocalStack, str], open_page: Callable[..., WatchedPage]
+) -> None:
+    # given the sample day replayed into the local stack, and a browser sending the tenant's API key
+    stack, key = served
+    watched = open_page(extra_http_headers={"Authorization": f"Bearer {key}"})
+    # when it opens the dashboard
+    response = watched.page.goto(f"{stack.url}/v1/{TENANT}/dashboard", wait_until="load")
+    assert response is not None
+    assert response.status == 200, f"GET /v1/{TENANT}/dashboard answered {response.status}: {response.text()[:500]}"
+    assert response.headers.get("content-type", "").startswith("text/html"), response.headers
+    watched.screenshot("dashboard.png")
+    # then nothing on the page failed
+    assert watched.problems() == []
+    assert watched.page.evaluate("document.scripts.length") == 0
+    # and every figure that belongs to a report equals that report's answer (same server, same key)
+    figures: list[list[str]] = watched.page.eval_on_selector_all("[data-figure]", FIGURES_JS)
+    answers: dict[str, Any] = {}
+    mismatches, compared = [], dict.fromkeys(ENDPOINTS, 0)
+    for name, shown in figures:
+        prefix, path = split_figure(name)
+        if prefix not in ENDPOINTS:
+            continue
+        endpoint, member = ENDPOINTS[prefix]
+        if prefix not in answers:
+            api = watched.context.request.get(f"{stack.url}/v1/{TENANT}/{endpoint}")
+            assert api.status == 200, f"GET /v1/{TENANT}/{endpoint} answered {api.status}: {api.text()[:500]}"
+            answers[prefix] = api.json()[member] if member else api.json()
+        try:
+            expected = as_api_shows(walk(answers[prefix], path))
+        except (KeyError, IndexError, TypeError):
+            mismatches.append(f"{name}: shown {shown!r}, not in GET /v1/{TENANT}/{endpoint}")
+            continue
+        compared[prefix] += 1
+        if shown != expected:
+            mismatches.append(f"{name}: shown {shown!r}, GET /v1/{TENANT}/{endpoint} says {expected!r}")
+    assert mismatches == []
+    assert all(compared[prefix] > 0 for prefix in MUST_COMPARE), compared
