@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ordertrail import rules
+from ordertrail import keys, rules
 from ordertrail.addresses import address_hash
 from ordertrail.conversions import conversion_for
 from ordertrail.errors import Conflict, NotFound, Unprocessable
@@ -33,6 +33,10 @@ def attribute_order(
     for attempt in range(1, ATTEMPTS + 1):
         inputs = repo.load_candidates(tenant, order, settings, address_key)
         candidates = inputs.candidates
+        if candidates.previous is not None and inputs.attributed_state and inputs.attributed_state > keys.iso(order.updated_at):
+            # A redelivered record of an older order state: the newer state's attribution stands.
+            logger.info("older order state skipped", extra={"tenant": tenant, "order_id": order.id})
+            return candidates.previous
         decision = rules.attribute(order, candidates, settings, now)
         conversion = conversion_for(order, decision, candidates.touchpoints, candidates.click)
         tally = tally_order(order, decision, inputs.report, settings.time_zone, address_key)

@@ -112,6 +112,7 @@ class AttributionInputs:
     candidates: Candidates
     report: ReportState
     revisions: Revisions
+    attributed_state: str | None = None  # `updated_at` of the order state the stored attribution was made from
 
 
 @dataclass(frozen=True)
@@ -395,7 +396,7 @@ class Repository:
             customer=_revision(customer),
             address=_revision(profile),
         )
-        return AttributionInputs(candidates, report, revisions)
+        return AttributionInputs(candidates, report, revisions, previous.get("order_updated_at") if previous else None)
 
     def save_attribution(
         self,
