@@ -6,6 +6,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,8 @@ TENANTS = json.loads(TENANTS_FILE.read_text())["tenants"]
 TABLE = "ordertrail-test"
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+@contextmanager
+def offline_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Offline AWS settings and OrderTrail's environment, as template.yaml sets it (on a copy of the tenants fixture,
     since PUT /settings writes the Events API token into the tenants file)."""
     tenants_copy = tmp_path / "tenants.json"
@@ -52,8 +53,17 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     reset_process_caches()
-    yield
-    reset_process_caches()
+    try:
+        yield
+    finally:
+        reset_process_caches()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """The offline environment for one test."""
+    with offline_environment(monkeypatch, tmp_path):
+        yield
 
 
 @dataclass
@@ -87,9 +97,9 @@ class Pipeline:
         return [deserialize(item) for page in pages for item in page["Items"]]
 
 
-@pytest.fixture
-def pipeline(aws_env: None) -> Iterator[Pipeline]:
-    """The real pipeline on an empty moto table created from template.yaml."""
+@contextmanager
+def moto_pipeline() -> Iterator[Pipeline]:
+    """The real pipeline on an empty moto table created from template.yaml (needs the offline environment)."""
     copy_tables_once_per_transaction()
     with mock_aws():
         template = load_template()
@@ -105,6 +115,13 @@ def pipeline(aws_env: None) -> Iterator[Pipeline]:
             stream_source(template),
         )
         yield Pipeline(gateway, pump, client)
+
+
+@pytest.fixture
+def pipeline(aws_env: None) -> Iterator[Pipeline]:
+    """The real pipeline for one test."""
+    with moto_pipeline() as api:
+        yield api
 
 
 EVENTS_API_URL = "https://events.test"
