@@ -43,13 +43,14 @@ def test_order_with_landing_path_carries_ttclid_coupon_and_cart_attributes() -> 
         ("BALM-MINT", "8123456789013", "Mint Lip Balm", 1, Decimal("8.50")),
     ]
     assert (order.subtotal, order.tax, order.shipping, order.discounts, order.total) == (
-        Decimal("27.62"),
+        Decimal("32.50"),
         Decimal("2.28"),
         Decimal("4.99"),
         Decimal("4.88"),
         Decimal("34.89"),
     )
-    assert order.subtotal + order.shipping + order.tax == order.total
+    # API.md: subtotal is goods before discounts, so the total is what remains after them.
+    assert order.subtotal + order.shipping + order.tax - order.discounts == order.total
     assert order.shipping_address is not None
     address = order.shipping_address
     assert (address.line1, address.line2, address.city, address.region, address.postal_code, address.country) == (

@@ -176,14 +176,15 @@ def test_normal_order_has_one_unit_per_line_item_and_exact_money() -> None:
     assert order.line_items[0].name == "Glow Lip Oil"
     assert order.currency == "USD"
     assert (order.subtotal, order.tax, order.shipping, order.discounts, order.total) == (
-        Decimal("32.50"),
+        Decimal("36.50"),
         Decimal("2.68"),
         Decimal("4.99"),
         Decimal("4.00"),
         Decimal("40.17"),
     )
     assert str(order.total) == "40.17"
-    assert order.subtotal + order.shipping + order.tax == order.total
+    # API.md: subtotal is goods before discounts (original_total_product_price), so the total is what remains after them.
+    assert order.subtotal + order.shipping + order.tax - order.discounts == order.total
     assert order.shipping_address is not None
     address = order.shipping_address
     assert (address.name, address.line1, address.line2, address.city, address.region, address.postal_code, address.country) == (

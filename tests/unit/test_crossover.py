@@ -62,7 +62,7 @@ def order(
             "tax": tax,
             "shipping": shipping,
             "credits": credits,
-            "discounts": "5.00",  # already taken off the subtotal on both stores: never subtracted again
+            "discounts": "0.00",
             "total": "0",
             "shipping_address": address,
             "connector_copy_of": copy_of,

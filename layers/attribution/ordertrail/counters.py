@@ -87,8 +87,8 @@ def local_day(ts: datetime, time_zone: str) -> str:
 
 
 def net_receipts(order: Order) -> Decimal:
-    """Goods + tax + customer-paid shipping − coupons and credits (both stores' subtotals are after discounts)."""
-    return order.subtotal + order.tax + order.shipping - order.credits
+    """Goods + tax + customer-paid shipping − coupons and credits (API.md: the subtotal is goods before discounts)."""
+    return order.subtotal + order.tax + order.shipping - order.discounts - order.credits
 
 
 def counts_in_reports(order: Order) -> bool:

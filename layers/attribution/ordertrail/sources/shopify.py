@@ -190,7 +190,10 @@ def normalise_order(raw: dict[str, Any]) -> Order:
         ),
         currency=(text(raw.get("currency")) or "USD").upper(),
         line_items=line_items,
-        subtotal=money(raw.get("subtotal_price")),
+        # API.md's subtotal is goods before discounts; Shopify's subtotal_price is after them.
+        subtotal=money(raw.get("total_line_items_price"))
+        if raw.get("total_line_items_price") is not None
+        else money(raw.get("subtotal_price")) + money(raw.get("total_discounts")),
         tax=money(raw.get("total_tax")),
         shipping=_shipping(raw),
         discounts=money(raw.get("total_discounts")),

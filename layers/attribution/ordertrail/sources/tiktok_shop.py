@@ -194,7 +194,11 @@ def normalise_order(raw: dict[str, Any]) -> Order:
         buyer=Buyer(user_id=text(raw.get("user_id")), email=text(raw.get("buyer_email")), phone=text(recipient.get("phone_number"))),
         currency=currency.upper(),
         line_items=line_items,
-        subtotal=money(payment.get("sub_total")),
+        # API.md's subtotal is goods before discounts (total = subtotal + tax + shipping − discounts); TikTok's
+        # sub_total is after them, original_total_product_price before.
+        subtotal=money(payment.get("original_total_product_price"))
+        if payment.get("original_total_product_price") is not None
+        else money(payment.get("sub_total")) + money(payment.get("seller_discount")) + money(payment.get("platform_discount")),
         tax=money(payment.get("tax")),
         shipping=money(payment.get("shipping_fee")),
         discounts=money(payment.get("seller_discount")) + money(payment.get("platform_discount")),
