@@ -17,6 +17,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ordertrail import auth, runtime
 from ordertrail.observability import logger
 
+DASHBOARD_ROUTE = "GET /v1/{tenant}/dashboard"
+
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -24,4 +26,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = APIGatewayAuthorizerEventV2(event)
     path_tenant = (request.path_parameters or {}).get("tenant", "")
     key_tenant = auth.tenant_of_api_key(runtime.tenants(), path_tenant, auth.header(request.headers, "Authorization"))
+    if key_tenant is None and request.route_key == DASHBOARD_ROUTE:
+        # A browser opening the dashboard carries a signed, expiring link instead of a key.
+        # API Gateway leaves queryStringParameters out when there is none (Powertools' property would raise).
+        link = (request.raw_event.get("queryStringParameters") or {}).get("link")
+        key_tenant = auth.tenant_of_dashboard_link(runtime.tenants(), path_tenant, link, runtime.now())
     return APIGatewayAuthorizerResponseV2(authorize=True, context={"tenant": key_tenant or ""}).asdict()

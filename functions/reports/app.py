@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail import attribution, csv_reports, dashboard, export, reports, runtime, tenant_config
+from ordertrail import attribution, auth, csv_reports, dashboard, dashboard_links, export, reports, runtime, tenant_config
 from ordertrail.api import ERROR_RESPONSES, TenantId, create_resolver, json_response, require_team_key, resolve
 from ordertrail.errors import NotFound
 from ordertrail.export_runs import ExportRequest, ExportRun, ExportRunReport
@@ -22,6 +22,7 @@ from ordertrail.report_models import (
     CouponsReport,
     CreatorsReport,
     CrossoverReport,
+    DashboardLink,
     FlowsReport,
     InsightsReport,
     KeywordsReport,
@@ -216,6 +217,17 @@ def dashboard_page(tenant: TenantId) -> Response[str]:
     """Charts of the reports (server-rendered SVG, no scripts, nothing fetched from elsewhere)."""
     page = dashboard.render(reports.dashboard_data(runtime.repository(), tenant, runtime.now()))
     return Response(200, "text/html; charset=utf-8", page, headers={"Cache-Control": "no-store"})
+
+
+@app.post(
+    "/v1/<tenant>/dashboard/links", summary="A signed link to open the dashboard in a browser", tags=["reports"], responses=ERROR_RESPONSES
+)
+def create_dashboard_link(
+    tenant: TenantId, hours: Annotated[int, Query(ge=1, le=24, description="How long the link works (hours)")] = 1
+) -> Response[DashboardLink]:
+    """A browser cannot send the key: this link, signed with the caller's key, opens GET /dashboard until it expires."""
+    key = auth.bearer_token(app.current_event.headers.get("authorization"))
+    return json_response(201, dashboard_links.link_for(tenant, key, hours, runtime.now()))
 
 
 @app.get("/v1/openapi.json", summary="This API as OpenAPI 3", tags=["meta"], include_in_schema=False)

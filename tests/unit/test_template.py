@@ -76,6 +76,7 @@ EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/v1/{tenant}/exports/customers.csv"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/exports/crossover.csv"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/dashboard"): ("ReportsFunction", True),
+    ("POST", "/v1/{tenant}/dashboard/links"): ("ReportsFunction", True),
     ("GET", "/v1/openapi.json"): ("ReportsFunction", False),
 }
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from ordertrail import dashboard_links
 from ordertrail.sources.signatures import sign_ordertrail, sign_shopify_webhook, sign_tiktok_webhook
 from ordertrail_local import report_summary, sample_day
 from ordertrail_local.serve import wait_for_shutdown
@@ -414,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_serve:
             return 1 if problems else 0
         print(f"\nready: http://127.0.0.1:{port}", flush=True)
-        print(f"dashboard: http://127.0.0.1:{port}/v1/{TENANT}/dashboard (send Authorization: Bearer {api_key})", flush=True)
+        # The same signed link POST /v1/demo/dashboard/links?hours=24 would hand out: a browser cannot send the key.
+        link = dashboard_links.link_for(TENANT, api_key, 24, datetime.now(UTC))
+        print(f"dashboard (open in a browser, valid 24 h): http://127.0.0.1:{port}{link.path}", flush=True)
         wait_for_shutdown()
         return 0
     finally:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
+from ordertrail import dashboard_links
 from ordertrail.errors import Forbidden, OrderTrailError, Unauthorized
 from ordertrail.tenants import TenantDirectory, TenantSecrets, hash_api_key
 
@@ -25,6 +27,14 @@ def tenant_of_api_key(directory: TenantDirectory, path_tenant: str, authorizatio
     if secrets is not None and hash_api_key(token) in secrets.api_key_hashes:
         return path_tenant
     return directory.tenant_of_key(token)
+
+
+def tenant_of_dashboard_link(directory: TenantDirectory, path_tenant: str, token: str | None, now: datetime) -> str | None:
+    """The path's tenant when a dashboard link token signed with one of its current API keys is valid now."""
+    secrets = directory.get(path_tenant)
+    if secrets is None or not dashboard_links.verify(token, path_tenant, secrets.api_key_hashes, now):
+        return None
+    return path_tenant
 
 
 def require_key_tenant(path_tenant: str, key_tenant: str | None) -> None:

@@ -278,6 +278,13 @@ class ExportLink(BaseModel):
     rows: int
 
 
+class DashboardLink(BaseModel):
+    """A signed link that opens the tenant's dashboard in a browser, without a key, until it expires."""
+
+    path: str = Field(description="Append to the API's base URL: /v1/{tenant}/dashboard?link=...")
+    expires_at: datetime
+
+
 class DashboardData(BaseModel):
     """Everything the dashboard draws, read through the same functions as the report endpoints."""
 
