@@ -59,6 +59,7 @@ openapi: $(VENV)/.installed ## regenerate the committed OpenAPI document from th
 bench: $(VENV)/.installed ## run the benchmarks and print their figures (about 8 minutes: 100,000-row tables in moto)
 	$(PY) bench/attribution_cost.py
 	$(PY) bench/export_cost.py
+	$(PY) bench/report_cost.py
 
 build: $(SAM_VENV)/.installed ## sam build for python3.13/arm64 without Docker, then precompile
 	@test -n "$(PYENV_313)" || { echo "sam build needs a Python 3.13 interpreter (pyenv install 3.13)"; exit 1; }
