@@ -16,6 +16,7 @@ from ordertrail import counters
 from ordertrail.addresses import address_hash
 from ordertrail.counters import ALL_TIME, CounterKey
 from ordertrail.crossover import (
+    MAX_PROFILE_ORDERS,
     AddressProfile,
     ProfileOrder,
     crossover_contribution,
@@ -331,3 +332,21 @@ def test_a_profile_order_ref_names_its_store() -> None:
     # given a ref that names another store, then the profile order is refused
     with pytest.raises(ValueError, match="ref must be"):
         ProfileOrder(ref="shopify#1", source="tiktok_shop", ordered_at=TIKTOK.ordered_at, net=Decimal(1), day="2024-03-04")
+
+
+def test_an_address_past_the_profile_limit_takes_no_more_orders_but_cancellations_apply() -> None:
+    # given a forwarder's address with MAX_PROFILE_ORDERS TikTok orders (one DynamoDB item must hold them)
+    address = hashed(TIKTOK_ADDRESS)
+    assert address is not None
+    profile = AddressProfile(address_hash=address)
+    for index in range(MAX_PROFILE_ORDERS):
+        entry = ProfileOrder(
+            ref=f"tiktok_shop#F{index}", source="tiktok_shop", ordered_at=TIKTOK.ordered_at, net=Decimal(1), day="2024-03-04"
+        )
+        profile = profile.with_order(entry, True, "forwarder")
+    # when a Shopify order arrives for it
+    crossed = add(profile, SHOPIFY)
+    # then it is left out (the address does not cross), while a tracked order's cancellation is still applied
+    assert crossed == profile and not crossed.crossed
+    first = profile.orders["tiktok_shop#F0"]
+    assert len(profile.with_order(first, False).orders) == MAX_PROFILE_ORDERS - 1

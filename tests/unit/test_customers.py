@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from ordertrail.counters import ALL_TIME, CounterKey, Counts, counts_in_reports, difference, local_day
-from ordertrail.customers import CustomerActivity, customer_contribution, new_customers, unique_customers
+from ordertrail.customers import MAX_TRACKED_ORDERS, CustomerActivity, customer_contribution, new_customers, unique_customers
 from ordertrail.models import Address, Buyer, Order
 from ordertrail.rules import order_ref
 
@@ -237,3 +237,15 @@ def test_an_order_at_23_30_local_on_sunday_counts_on_that_sunday() -> None:
     assert unique_customers(days, d("2024-03-18"), d("2024-03-24")) == 0
     # and in UTC it would have been Monday's
     assert local_day(order.ordered_at, "UTC") == "2024-03-18"
+
+
+def test_a_reseller_past_the_tracked_orders_keeps_its_activity_and_cancellations_still_apply() -> None:
+    # given a buyer with MAX_TRACKED_ORDERS orders on Monday (one DynamoDB item must hold them)
+    activity = CustomerActivity(user_id="reseller")
+    for index in range(MAX_TRACKED_ORDERS):
+        activity = activity.with_order(f"tiktok_shop#r{index}", MON, at(MON), True)
+    # when one more order arrives on Wednesday
+    more = activity.with_order("tiktok_shop#extra", WED, at(WED), True)
+    # then it is left out (nothing changes), while cancelling a tracked order still removes it
+    assert more == activity
+    assert activity.with_order("tiktok_shop#r0", MON, at(MON), False).orders == MAX_TRACKED_ORDERS - 1

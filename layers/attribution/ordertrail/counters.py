@@ -33,7 +33,6 @@ ALL_TIME_DIMENSIONS = frozenset({"orders", "customers", "crossover"})
 HARD_METHODS = frozenset({"coupon", "conversation", "ad_click", "creator_link"})
 # Caps keep one order's counter writes inside a single DynamoDB transaction (100 actions); the rest is pooled.
 MAX_KEYWORDS_PER_ITEM = 10
-MAX_COUPONS_PER_ORDER = 5
 MAX_PRODUCTS_PER_ORDER = 25
 OTHER_PRODUCTS = "(other products)"
 

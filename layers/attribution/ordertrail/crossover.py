@@ -28,6 +28,9 @@ TIKTOK: Final = "tiktok_shop"
 MAX_OTHER_ORDERS: Final = 5
 BREAKDOWN_ROWS: Final = ("1", "2", "3", "4", "5+")
 ADDRESS_KEY_LENGTH: Final = 16
+# One profile is one DynamoDB item (400 KB at most): an address with more orders than this is a freight forwarder or
+# a business, not one household; further orders are left out rather than failing the order's attribution.
+MAX_PROFILE_ORDERS: Final = 1000
 DEFAULT_WEEKS: Final = 12
 MAX_WEEKS: Final = 104
 
@@ -92,8 +95,11 @@ class AddressProfile(BaseModel):
         """A new profile with the order in its latest state: kept (or replaced) when counted, removed when not.
 
         Adding the same order twice changes nothing. The TikTok customer id is taken from TikTok orders only and a
-        known one is replaced only by a new non-empty one; a masked name (`*`) never replaces an unmasked one.
+        known one is replaced only by a new non-empty one; a masked name (`*`) never replaces an unmasked one. A new
+        order past MAX_PROFILE_ORDERS changes nothing.
         """
+        if counted and order.ref not in self.orders and len(self.orders) >= MAX_PROFILE_ORDERS:
+            return self
         orders = dict(self.orders)
         if counted:
             orders[order.ref] = order

@@ -26,6 +26,9 @@ from ordertrail.models import Address
 DIMENSION = "customers"
 TIKTOK_SHOP = "tiktok_shop"
 GAP_PREFIX = "gap#"
+# One customer is one DynamoDB item (400 KB at most): past this many orders a buyer is a reseller, not a shopper, and
+# further orders are left out of its activity rather than failing the order's attribution.
+MAX_TRACKED_ORDERS = 1000
 
 
 class CustomerActivity(BaseModel):
@@ -53,8 +56,11 @@ class CustomerActivity(BaseModel):
 
         Idempotent: an order already kept on that day at that time changes nothing (a redelivered event is harmless).
         An order that stops counting (cancelled) is removed from whatever day holds it, and a day left without orders
-        is removed. A name or address given replaces the one kept (the latest seen wins).
+        is removed. A name or address given replaces the one kept (the latest seen wins). A new order past
+        MAX_TRACKED_ORDERS changes nothing.
         """
+        if counted and ref not in self.ordered_at and len(self.ordered_at) >= MAX_TRACKED_ORDERS:
+            return self
         days = {d: [r for r in refs if r != ref] for d, refs in self.days.items()}
         times = {r: t for r, t in self.ordered_at.items() if r != ref}
         if counted:
