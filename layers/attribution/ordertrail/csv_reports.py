@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -120,8 +120,7 @@ def crossover_customers(repo: Repository, tenant: str) -> CsvTable:
 
 def deliver(tenant: str, table: CsvTable, files: ExportFiles | None, inline_limit: int) -> CsvDelivery:
     """The CSV in the response when it fits, else written to the exports bucket and handed out as a link."""
-    chunks: Iterable[str] = rows_to_csv(table.header, table.rows)
-    text = "".join(chunks)
+    text = "".join(rows_to_csv(table.header, table.rows))
     if len(text.encode("utf-8")) <= inline_limit:
         return CsvDelivery(table.filename, text=text)
     if files is None:
@@ -131,5 +130,5 @@ def deliver(tenant: str, table: CsvTable, files: ExportFiles | None, inline_limi
             code="export_too_large",
         )
     key = f"exports/{tenant}/{uuid.uuid4().hex}/{table.filename}"
-    url = files.publish(key, [text], table.filename)
+    url = files.publish(key, text, table.filename)
     return CsvDelivery(table.filename, link=ExportLink(url=url, expires_in_seconds=LINK_SECONDS, rows=len(table.rows)))

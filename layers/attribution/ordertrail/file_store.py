@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import boto3
@@ -24,9 +23,9 @@ class ExportFiles:
             self._client = boto3.client("s3")
         return self._client
 
-    def publish(self, key: str, chunks: Iterable[str], filename: str) -> str:
+    def publish(self, key: str, text: str, filename: str) -> str:
         """Store the file and return a presigned GET link valid for LINK_SECONDS."""
-        body = "".join(chunks).encode("utf-8")
+        body = text.encode("utf-8")
         disposition = f'attachment; filename="{filename}"'
         self.client.put_object(
             Bucket=self.bucket, Key=key, Body=body, ContentType="text/csv; charset=utf-8", ContentDisposition=disposition
