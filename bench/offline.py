@@ -16,9 +16,9 @@ def use_repository_code() -> None:
             sys.path.insert(0, str(ROOT / extra))
 
 
-def offline_env(table: str) -> None:
-    """Dummy credentials, no endpoint override, quiet Powertools: moto in-process answers everything."""
-    for name, value in {
+def environment(table: str) -> dict[str, str]:
+    """Dummy credentials, the table's name and quiet Powertools: what a benchmark needs so moto answers everything."""
+    return {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -27,6 +27,11 @@ def offline_env(table: str) -> None:
         "POWERTOOLS_METRICS_DISABLED": "1",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
         "POWERTOOLS_TRACE_DISABLED": "1",
-    }.items():
+    }
+
+
+def offline_env(table: str) -> None:
+    """Set environment(table) where unset and drop any endpoint override: moto in-process answers everything."""
+    for name, value in environment(table).items():
         os.environ.setdefault(name, value)
     os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -15,17 +15,6 @@ from ordertrail_local.template import repo_root
 SIZES = (50, 500)
 POSTS, KEYWORDS, PRODUCTS = 3, 3, 5
 SOURCES = 3  # the insights report reads the `orders` counters of tiktok_shop, shopify and other
-# What bench/offline.py's offline_env would otherwise set for good in this process.
-ENVIRONMENT = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "TABLE_NAME": "ordertrail-bench",
-    "POWERTOOLS_METRICS_DISABLED": "1",
-    "POWERTOOLS_LOG_LEVEL": "ERROR",
-    "POWERTOOLS_TRACE_DISABLED": "1",
-}
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +22,12 @@ def result() -> dict[str, Any]:
     """One run of the bench's main with 50 and 500 orders and a small catalogue, as JSON."""
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(repo_root() / "bench"))
-        for name, value in ENVIRONMENT.items():
+        bench = importlib.import_module("report_cost")
+        # The bench's own offline environment, set for this module only (offline_env would set it for good).
+        for name, value in importlib.import_module("offline").environment(bench.TABLE).items():
             patch.setenv(name, value)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         patch.delenv("AWS_PROFILE", raising=False)
-        bench = importlib.import_module("report_cost")
         argv = [
             "--json",
             "--sizes",
