@@ -38,10 +38,14 @@ def test_order_with_landing_path_carries_ttclid_coupon_and_cart_attributes() -> 
     assert order.coupon_codes == ["MAYA15"]
     assert order.buyer.user_id == "7494012345678901234"
     assert (order.buyer.email, order.buyer.phone, order.buyer.name) == ("jane.doe@example.com", "+12133734253", "Jane Doe")
-    assert [(li.sku, li.product_id, li.name, li.quantity, li.unit_price) for li in order.line_items] == [
-        ("LIPOIL-ROSE", "8123456789012", "Glow Lip Oil", 2, Decimal("12.00")),
-        ("BALM-MINT", "8123456789013", "Mint Lip Balm", 1, Decimal("8.50")),
+    assert [(li.sku, li.variant_id, li.product_id, li.name, li.quantity, li.unit_price) for li in order.line_items] == [
+        ("LIPOIL-ROSE", "44123456789012", "8123456789012", "Glow Lip Oil", 2, Decimal("12.00")),
+        ("BALM-MINT", "44123456789013", "8123456789013", "Mint Lip Balm", 1, Decimal("8.50")),
     ]
+    assert sum(li.unit_price * li.quantity for li in order.line_items) == order.subtotal
+    assert order.buyer.customer_id == "7012345678901"
+    assert order.client is not None and order.client.ip == "203.0.113.42"
+    assert order.client.user_agent is not None and order.client.user_agent.startswith("Mozilla/5.0 (iPhone;")
     assert (order.subtotal, order.tax, order.shipping, order.discounts, order.total) == (
         Decimal("32.50"),
         Decimal("2.28"),
@@ -157,3 +161,33 @@ def test_webhook_headers_accept_order_topics_only() -> None:
     assert parse_webhook_headers({"x-shopify-topic": "orders/updated"}).is_order_topic
     assert not parse_webhook_headers({"X-Shopify-Topic": "products/update"}).is_order_topic
     assert not parse_webhook_headers({}).is_order_topic
+
+
+@pytest.mark.parametrize(
+    ("landing_site", "domain", "expected"),
+    [
+        ("/products/glow?ttclid=abc", "glowhouse.myshopify.com", "https://glowhouse.myshopify.com/products/glow?ttclid=abc"),
+        ("products/glow", "Glowhouse.MyShopify.com", "https://glowhouse.myshopify.com/products/glow"),
+        ("https://glow.example/p?ttclid=abc", "glowhouse.myshopify.com", "https://glow.example/p?ttclid=abc"),
+        ("/products/glow", None, "/products/glow"),
+        ("/products/glow", "not a domain/../x", "/products/glow"),
+        ("//evil.example/p", "glowhouse.myshopify.com", "//evil.example/p"),
+    ],
+)
+def test_a_landing_path_becomes_a_full_url_on_the_shops_domain(landing_site: str, domain: str | None, expected: str) -> None:
+    """Given a landing_site (a path or a full URL) and the X-Shopify-Shop-Domain header, when normalised, then the landing
+    URL is the full URL the buyer landed on; without a usable domain the path is kept as it is."""
+    raw = {**load("shopify_order.json"), "landing_site": landing_site}
+
+    assert normalise_order(raw, domain).landing.url == expected
+
+
+def test_client_details_that_are_not_an_ip_keep_only_the_user_agent() -> None:
+    """Given client_details whose browser_ip is not an IP address, when normalised, then the order is still read and its
+    client keeps the user agent without the ip; without client_details there is no client."""
+    raw = {**load("shopify_order.json"), "client_details": {"browser_ip": "unknown", "user_agent": "UA/1"}}
+    order = normalise_order(raw)
+    assert order.client is not None and (order.client.ip, order.client.user_agent) == (None, "UA/1")
+
+    bare = {k: v for k, v in load("shopify_order.json").items() if k != "client_details"}
+    assert normalise_order(bare).client is None

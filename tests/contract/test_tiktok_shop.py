@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -157,7 +158,8 @@ def test_transport_failures_raise_upstream_error(reply: dict[str, Any]) -> None:
 
 
 def test_normal_order_has_one_unit_per_line_item_and_exact_money() -> None:
-    """Given a 3-line order (two lines of the same SKU), when normalised, then there are 3 one-unit lines and exact Decimals."""
+    """Given a 3-line order (two lines of the same SKU), when normalised, then there are 3 one-unit lines at their price before
+    discounts (`original_price`), exact Decimals, and the lines add up to the subtotal."""
     order = normalise_order(load("tiktok_order_detail_response.json")["data"]["orders"][0])
 
     assert order.id == "576653688135258178"
@@ -168,9 +170,9 @@ def test_normal_order_has_one_unit_per_line_item_and_exact_money() -> None:
     assert order.buyer.user_id == "7494012345678901234"
     assert order.buyer.email == "v2x8f3k9q1b7aa@scs.tiktokw.us"
     assert [(li.sku, li.quantity, li.unit_price) for li in order.line_items] == [
-        ("LIPOIL-ROSE", 1, Decimal("12.00")),
-        ("LIPOIL-ROSE", 1, Decimal("12.00")),
-        ("BALM-MINT", 1, Decimal("8.50")),
+        ("LIPOIL-ROSE", 1, Decimal("13.50")),
+        ("LIPOIL-ROSE", 1, Decimal("13.50")),
+        ("BALM-MINT", 1, Decimal("9.50")),
     ]
     assert order.line_items[0].product_id == "1729382256910200001"
     assert order.line_items[0].name == "Glow Lip Oil"
@@ -185,6 +187,7 @@ def test_normal_order_has_one_unit_per_line_item_and_exact_money() -> None:
     assert str(order.total) == "40.17"
     # API.md: subtotal is goods before discounts (original_total_product_price), so the total is what remains after them.
     assert order.subtotal + order.shipping + order.tax - order.discounts == order.total
+    assert sum(li.unit_price * li.quantity for li in order.line_items) == order.subtotal
     assert order.shipping_address is not None
     address = order.shipping_address
     assert (address.name, address.line1, address.line2, address.city, address.region, address.postal_code, address.country) == (
@@ -227,3 +230,16 @@ def test_missing_optional_parts_default_sensibly() -> None:
     """Given a bare order (no payment, address or update_time), then money is zero, currency USD and updated_at = created_at."""
     order = normalise_order({"id": "1", "status": "UNPAID", "create_time": 1718305585, "line_items": []})
     assert (order.total, order.currency, order.shipping_address, order.updated_at) == (Decimal(0), "USD", None, order.created_at)
+
+
+def test_a_line_without_original_price_is_priced_before_its_discounts() -> None:
+    """Given a line item with only `sale_price` and its own seller and platform discounts, when normalised, then its unit
+    price is the sale price plus those discounts, so the lines still add up to the subtotal before discounts."""
+    raw = copy.deepcopy(load("tiktok_order_detail_response.json")["data"]["orders"][0])
+    for item in raw["line_items"]:
+        del item["original_price"]
+
+    order = normalise_order(raw)
+
+    assert [li.unit_price for li in order.line_items] == [Decimal("13.50"), Decimal("13.50"), Decimal("9.50")]
+    assert sum(li.unit_price for li in order.line_items) == order.subtotal

@@ -58,7 +58,14 @@ def send_tiktok_webhook(api: Pipeline, tenant: str, payload: dict[str, Any], sig
     return api.call("POST", f"/v1/{tenant}/webhooks/tiktok-shop", raw, headers)
 
 
-def send_shopify_webhook(api: Pipeline, tenant: str, order: dict[str, Any], topic: str = "orders/create", signer: str | None = None) -> Any:
+def send_shopify_webhook(
+    api: Pipeline,
+    tenant: str,
+    order: dict[str, Any],
+    topic: str = "orders/create",
+    signer: str | None = None,
+    shop_domain: str | None = None,
+) -> Any:
     """POST /webhooks/shopify with Shopify's base64 HMAC (signed with `signer`'s client secret, default the tenant's)."""
     raw = body_bytes(order)
     secret = TENANTS[signer or tenant]["shopify"]["client_secret"]
@@ -68,6 +75,8 @@ def send_shopify_webhook(api: Pipeline, tenant: str, order: dict[str, Any], topi
         "X-Shopify-Topic": topic,
         "X-Shopify-Webhook-Id": f"wh-{order['id']}-{order.get('updated_at', '')}",
     }
+    if shop_domain:
+        headers["X-Shopify-Shop-Domain"] = shop_domain
     return api.call("POST", f"/v1/{tenant}/webhooks/shopify", raw, headers)
 
 

@@ -6,8 +6,9 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from ordertrail.conversions import Conversion, ConversionTouch
+from ordertrail.conversions import Conversion, ConversionTouch, conversion_for
 from ordertrail.export_events import plan_events
+from ordertrail.models import AdClickTouchpoint, Attribution, Buyer, Client, Landing, LineItem, Order
 from ordertrail.tenant_settings import ExportSettings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -111,3 +112,92 @@ def test_identifiers_are_hashed_and_ip_stays_plain() -> None:
     assert user["email"] == [hashlib.sha256(b"buyer@example.com").hexdigest()]
     assert user["external_id"] == [hashlib.sha256(b"tt-1").hexdigest()]
     assert user["ip"] == "1.2.3.4"
+
+
+# ------------------------------------------------------------------------------------------------ from the order itself
+def order_with(**overrides: object) -> Order:
+    """A Shopify order with a ttclid on its landing, placed at ORDER_AT."""
+    fields: dict[str, object] = {
+        "id": "5001",
+        "source": "shopify",
+        "status": "paid",
+        "created_at": ORDER_AT,
+        "updated_at": ORDER_AT,
+        "buyer": Buyer(customer_id="7012345678901", email="jane@example.com"),
+        "line_items": [
+            LineItem(
+                sku="LIPOIL-ROSE", variant_id="44123", product_id="8123", name="Glow Lip Oil", quantity=2, unit_price=Decimal("12.00")
+            ),
+            LineItem(variant_id="44124", product_id="8124", name="Mint Balm", quantity=1, unit_price=Decimal("8.50")),
+            LineItem(name="Gift wrap", quantity=1, unit_price=Decimal("0")),
+        ],
+        "subtotal": Decimal("32.50"),
+        "total": Decimal("32.50"),
+        "landing": Landing(ttclid="E.C.P.landing", url="https://glowhouse.myshopify.com/products/glow?ttclid=E.C.P.landing"),
+        "client": Client(ip="203.0.113.42", user_agent="Mozilla/5.0 (iPhone)"),
+        **overrides,
+    }
+    return Order.model_validate(fields)
+
+
+def event_for(order: Order, touchpoints: list[AdClickTouchpoint] | None = None) -> dict[str, object]:
+    """The one event the export sends for an ad-attributed order."""
+    attribution = Attribution(
+        order_id=order.id, source=order.source, method="ad_click", rule="ad_click", ordered_at=ORDER_AT, attributed_at=ORDER_AT
+    )
+    converted = conversion_for(order, attribution, touchpoints or [], None)
+    assert converted is not None
+    (outgoing,) = plan_events([converted], ExportSettings(), NOW, frozenset(), {}).outgoing
+    return outgoing.event
+
+
+def test_a_ttclid_on_the_order_carries_the_checkout_browser_landing_page_skus_and_customer() -> None:
+    """Given a Shopify order with a ttclid on its landing, client_details, SKUs (one line with only a variant, one with no
+    id) and a customer without a TikTok user id, when exported, then the event has the checkout ip and user agent, the
+    full landing URL, one content per identified line by SKU (else variant) with name, price and quantity, and the
+    customer's hashed store id as external_id."""
+    event = event_for(order_with())
+
+    assert event["user"] == {
+        "ttclid": "E.C.P.landing",
+        "email": [hashlib.sha256(b"jane@example.com").hexdigest()],
+        "external_id": [hashlib.sha256(b"7012345678901").hexdigest()],
+        "ip": "203.0.113.42",
+        "user_agent": "Mozilla/5.0 (iPhone)",
+    }
+    assert event["page"] == {"url": "https://glowhouse.myshopify.com/products/glow?ttclid=E.C.P.landing"}
+    properties = event["properties"]
+    assert isinstance(properties, dict)
+    assert properties["contents"] == [
+        {"content_id": "LIPOIL-ROSE", "content_name": "Glow Lip Oil", "price": 12, "quantity": 2},
+        {"content_id": "44124", "content_name": "Mint Balm", "price": 8.5, "quantity": 1},
+    ]
+
+
+def test_a_tiktok_user_id_wins_over_the_store_customer_id() -> None:
+    """Given a buyer with both a TikTok user id and a store customer id, then external_id is the TikTok user id, hashed."""
+    event = event_for(order_with(buyer=Buyer(user_id="tt-7", customer_id="7012345678901")))
+    user = event["user"]
+    assert isinstance(user, dict) and user["external_id"] == [hashlib.sha256(b"tt-7").hexdigest()]
+
+
+def test_a_click_without_browser_details_falls_back_to_the_orders_and_keeps_its_own_page() -> None:
+    """Given the order's ttclid was seen as an ad click with a landing URL but no ip or user agent, then the event takes
+    the page from the click and the ip and user agent from the order's checkout."""
+    clicked = AdClickTouchpoint(
+        kind="ad_click",
+        id="clk-1",
+        occurred_at=ORDER_AT - timedelta(hours=1),
+        ttclid="E.C.P.landing",
+        url="https://glow.example/lp?ttclid=E.C.P.landing",
+    )
+    event = event_for(order_with(), [clicked])
+    user = event["user"]
+    assert isinstance(user, dict) and (user["ip"], user["user_agent"]) == ("203.0.113.42", "Mozilla/5.0 (iPhone)")
+    assert event["page"] == {"url": "https://glow.example/lp?ttclid=E.C.P.landing"}
+
+
+def test_a_landing_that_is_only_a_path_sends_no_page() -> None:
+    """Given a landing URL that is a bare path (no shop domain was known), then the event has no `page` at all."""
+    event = event_for(order_with(landing=Landing(ttclid="E.C.P.landing", url="/products/glow?ttclid=E.C.P.landing")))
+    assert "page" not in event

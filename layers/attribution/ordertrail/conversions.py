@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from ordertrail.models import AdClickTouchpoint, Attribution, Method, Order, Touchpoint, is_masked
+from ordertrail.models import AdClickTouchpoint, Attribution, Client, Method, Order, Touchpoint, is_masked
 
 # ISO-4217 currencies without minor units (credits are rounded in whole units there).
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -59,9 +59,18 @@ class Conversion(BaseModel):
     counts: bool = Field(description="Counts as attributed (a soft match only once confirmed)")
     contents: list[ContentLine] = Field(default_factory=list)
     user_id: str | None = None
+    customer_id: str | None = Field(default=None, description="The store's customer id, for a buyer without a TikTok user id")
     email: str | None = None
     phone: str | None = None
+    ip: str | None = Field(default=None, description="The buyer's browser at checkout, as the store saw it")
+    user_agent: str | None = None
+    landing_url: str | None = Field(default=None, description="Where the buyer landed before ordering, as the store recorded it")
     touches: list[ConversionTouch] = Field(default_factory=list)
+
+    @property
+    def external_id(self) -> str | None:
+        """Who the buyer is to TikTok (hashed when sent): the TikTok user id, else the store's stable customer id."""
+        return self.user_id or self.customer_id
 
     @property
     def user_key(self) -> str:
@@ -81,6 +90,7 @@ def conversion_for(
     if attribution.method == "organic" or order.is_cancelled:
         return None
     touches = [_touch(t) for t in touchpoints if t.at <= order.ordered_at]
+    client = order.client or Client()
     ttclid = order.landing.ttclid
     if ttclid and not any(t.ttclid == ttclid for t in touches):
         # The order carries a ttclid: its click (if we saw it) or the landing itself is a touch at checkout.
@@ -93,12 +103,16 @@ def conversion_for(
                 at=order.ordered_at,
                 arrival=order.ordered_at,
                 ttclid=ttclid,
+                ip=client.ip,
+                user_agent=client.user_agent,
                 url=order.landing.url,
             )
         )
+    # TikTok matches `content_type: product` events to the catalog by SKU; a line with no id at all is left out.
     contents = [
-        ContentLine(content_id=line.product_id or line.sku or "unknown", name=line.name, price=line.unit_price, quantity=line.quantity)
+        ContentLine(content_id=line.catalog_id, name=line.name, price=line.unit_price, quantity=line.quantity)
         for line in order.line_items
+        if line.catalog_id
     ]
     return Conversion(
         order_id=order.id,
@@ -110,8 +124,12 @@ def conversion_for(
         counts=attribution.counts_as_attributed,
         contents=contents,
         user_id=order.buyer.matchable_user_id,
+        customer_id=_usable(order.buyer.customer_id),
         email=_usable(order.buyer.email),
         phone=_usable(order.buyer.phone),
+        ip=client.ip,
+        user_agent=client.user_agent,
+        landing_url=order.landing.url,
         touches=touches,
     )
 

@@ -104,6 +104,7 @@ def plan_events(
 
 
 def _event(conversion: Conversion, settings: ExportSettings, event_id: str, ttclid: str, value: Decimal) -> dict[str, Any]:
+    """The event for one credited ttclid: its click's browser and landing page, else the order's own."""
     click = next((t for t in conversion.touches if t.ttclid == ttclid), None)
     return build_event(
         event_name=settings.event_name,
@@ -116,8 +117,8 @@ def _event(conversion: Conversion, settings: ExportSettings, event_id: str, ttcl
         contents=[(line.content_id, line.name, line.price, line.quantity) for line in conversion.contents],
         email=conversion.email,
         phone=conversion.phone,
-        external_id=conversion.user_id,
-        ip=click.ip if click else None,
-        user_agent=click.user_agent if click else None,
-        url=click.url if click else None,
+        external_id=conversion.external_id,
+        ip=(click.ip if click else None) or conversion.ip,
+        user_agent=(click.user_agent if click else None) or conversion.user_agent,
+        url=(click.url if click else None) or conversion.landing_url,
     )

@@ -101,7 +101,7 @@ def shopify_webhook(
     if not isinstance(body, dict):
         raise MalformedRequest("a Shopify order webhook carries an order object", code="wrong_type")
     try:
-        order = shopify.normalise_order(body)
+        order = shopify.normalise_order(body, auth.header(headers, "X-Shopify-Shop-Domain"))
     except ValidationError as exc:
         raise from_validation(exc) from exc
     except (ValueError, TypeError, KeyError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -39,6 +40,17 @@ def _plausible(ts: datetime) -> datetime:
 Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
+def _ip_address(value: str) -> str:
+    """Refuse anything but an IPv4 or IPv6 address (it is sent to TikTok as the buyer's ip)."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("not an IPv4 or IPv6 address") from None
+
+
+IpAddress = Annotated[str, Field(max_length=64), AfterValidator(_ip_address)]
+
+
 def is_masked(value: str | None) -> bool:
     """Tell whether a platform masked this value with `*` (such values never match anything)."""
     return value is not None and "*" in value
@@ -59,6 +71,7 @@ class Buyer(_Model):
     """Who bought or touched: the platform user id plus optional contact identifiers."""
 
     user_id: str | None = Field(default=None, max_length=200)
+    customer_id: str | None = Field(default=None, max_length=200, description="The store's own customer id (stable per customer)")
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=200)
@@ -70,13 +83,22 @@ class Buyer(_Model):
 
 
 class LineItem(_Model):
-    """One ordered product line; TikTok Shop lines are one unit each."""
+    """One ordered product line; TikTok Shop lines are one unit each.
+
+    `unit_price` is the price before order discounts, so that the lines add up to the order's `subtotal`.
+    """
 
     sku: str | None = Field(default=None, max_length=200)
+    variant_id: str | None = Field(default=None, max_length=200, description="The store's variant id (Shopify), when it has one")
     product_id: str | None = Field(default=None, max_length=200)
     name: str | None = Field(default=None, max_length=500)
     quantity: int = Field(default=1, ge=1, le=100_000)
     unit_price: Money = Decimal("0")
+
+    @property
+    def catalog_id(self) -> str | None:
+        """The id a product catalog knows this line by: the SKU, else the variant, else the product."""
+        return self.sku or self.variant_id or self.product_id
 
 
 class Landing(_Model):
@@ -90,6 +112,13 @@ class Landing(_Model):
     utm_source: str | None = Field(default=None, max_length=500)
     utm_campaign: str | None = Field(default=None, max_length=500)
     ref: str | None = Field(default=None, max_length=500)
+
+
+class Client(_Model):
+    """The buyer's browser at checkout, as the store saw it (sent to TikTok's Events API to match the buyer)."""
+
+    ip: IpAddress | None = None
+    user_agent: str | None = Field(default=None, max_length=1000)
 
 
 class Address(_Model):
@@ -123,6 +152,7 @@ class Order(_Model):
     total: Money = Decimal("0")
     coupon_codes: list[str] = Field(default_factory=list, max_length=50)
     landing: Landing = Field(default_factory=Landing)
+    client: Client | None = Field(default=None, description="The buyer's browser at checkout (ip, user agent)")
     shipping_address: Address | None = None
     connector_copy_of: str | None = Field(default=None, description="TikTok Shop order id when this is a connector app's copy")
 
@@ -236,7 +266,7 @@ class AdClickTouchpoint(_TouchpointBase):
     kind: Literal["ad_click"]
     ttclid: str = Field(min_length=1, max_length=500)
     url: str | None = Field(default=None, max_length=4000)
-    ip: str | None = Field(default=None, max_length=64)
+    ip: IpAddress | None = None
     user_agent: str | None = Field(default=None, max_length=1000)
     campaign: Campaign | None = None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal, NamedTuple
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, field_validator
@@ -117,6 +118,12 @@ def event_id_for(ttclid: str, conversion_date: date) -> str:
         aware = conversion_date if conversion_date.tzinfo else conversion_date.replace(tzinfo=UTC)
         conversion_date = aware.astimezone(UTC).date()
     return f"{ttclid}_{conversion_date.isoformat()}"
+
+
+def is_full_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host."""
+    parts = urlsplit(url.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 # --- money -------------------------------------------------------------------------------------------------------
@@ -258,7 +265,8 @@ def build_event(
     """Build one contract-exact event as a JSON-ready dict: identifiers hashed, money rounded to the minor unit.
 
     `event_time` must be timezone-aware (a naive time is refused: its zone would be a guess). Phones that can't be
-    normalised to E.164 are dropped; blanks are dropped; ip, user_agent and ttclid are never hashed.
+    normalised to E.164 are dropped; blanks are dropped; ip, user_agent and ttclid are never hashed. `page.url` is sent
+    only for a full http(s) URL (a bare path names no page TikTok can match).
     """
     if event_time.tzinfo is None or event_time.utcoffset() is None:
         raise ValueError("event_time must be timezone-aware")
@@ -276,7 +284,7 @@ def build_event(
             ip=ip or None,
             user_agent=user_agent or None,
         ),
-        page=EventPage(url=url) if url else None,
+        page=EventPage(url=url) if url and is_full_url(url) else None,
         properties=EventProperties(
             currency=code,
             value=round_money(value, code),

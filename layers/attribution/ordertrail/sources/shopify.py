@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from ordertrail.models import Address, Buyer, Landing, LineItem, Order
+from ordertrail.models import Address, Buyer, Client, Landing, LineItem, Order
 from ordertrail.sources.values import money, text
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated"})
@@ -24,6 +24,8 @@ _LINK_ID_NOTES = ("link_id",)
 _TOKEN_NOTES = ("ot_token", "token")
 _TIKTOK_ORDER_NOTES = ("tiktok_order_id", "tiktok_shop_order_id", "tts_order_id", "tiktok_order_number", "tiktok_order")
 _TIKTOK_ORDER_ID = re.compile(r"(?<!\d)(\d{18,19})(?!\d)")
+# A shop's domain as X-Shopify-Shop-Domain carries it (`glowhouse.myshopify.com`): host name characters only.
+_SHOP_DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 
 
 class ShopifyWebhookHeaders(BaseModel):
@@ -112,7 +114,17 @@ def connector_copy_of(raw: dict[str, Any]) -> str | None:
     return None
 
 
-def _landing(raw: dict[str, Any], notes: dict[str, str]) -> Landing:
+def landing_url(site: str | None, shop_domain: str | None) -> str | None:
+    """`landing_site` as a full URL: a path is joined to the shop's domain; a path without a usable domain stays a path."""
+    if not site or urlsplit(site).scheme in ("http", "https"):
+        return site
+    domain = (shop_domain or "").strip().lower()
+    if not _SHOP_DOMAIN.match(domain) or site.startswith("//"):
+        return site
+    return f"https://{domain}{site if site.startswith('/') else '/' + site}"
+
+
+def _landing(raw: dict[str, Any], notes: dict[str, str], shop_domain: str | None) -> Landing:
     """Landing data from landing_site (a path or a full URL) with note_attributes as fallback."""
     site = text(raw.get("landing_site"))
     params: dict[str, list[str]] = parse_qs(urlsplit(site).query) if site else {}
@@ -122,7 +134,7 @@ def _landing(raw: dict[str, Any], notes: dict[str, str]) -> Landing:
         return values[0] if values else None
 
     return Landing(
-        url=site,
+        url=landing_url(site, shop_domain),
         ttclid=param("ttclid") or _first(notes, _TTCLID_NOTES),
         creator=_first(notes, _CREATOR_NOTES),
         link_id=_first(notes, _LINK_ID_NOTES),
@@ -158,8 +170,24 @@ def _address(raw: dict[str, Any] | None) -> Address | None:
     )
 
 
-def normalise_order(raw: dict[str, Any]) -> Order:
-    """Turn a Shopify orders/create|updated body into an Order (landing data, coupons and connector-copy flag included)."""
+def _client(raw: dict[str, Any]) -> Client | None:
+    """The browser Shopify saw at checkout (`client_details`); an address that is not an IP is left out, not fatal."""
+    details = raw.get("client_details")
+    if not isinstance(details, dict):
+        return None
+    ip, user_agent = text(details.get("browser_ip")), text(details.get("user_agent"))
+    try:
+        client = Client(ip=ip, user_agent=user_agent)
+    except ValidationError:
+        client = Client(user_agent=user_agent)
+    return client if client.ip or client.user_agent else None
+
+
+def normalise_order(raw: dict[str, Any], shop_domain: str | None = None) -> Order:
+    """Turn a Shopify orders/create|updated body into an Order (landing data, coupons and connector-copy flag included).
+
+    `shop_domain` (X-Shopify-Shop-Domain) turns a `landing_site` path into the full URL the buyer landed on.
+    """
     notes = _notes(raw)
     customer = raw.get("customer") or {}
     created_at = _time(raw.get("created_at"))
@@ -169,6 +197,7 @@ def normalise_order(raw: dict[str, Any]) -> Order:
     line_items = [
         LineItem(
             sku=text(item.get("sku")),
+            variant_id=text(item.get("variant_id")),
             product_id=text(item.get("product_id")),
             name=text(item.get("title")) or text(item.get("name")),
             quantity=int(item.get("quantity") or 1),
@@ -184,6 +213,7 @@ def normalise_order(raw: dict[str, Any]) -> Order:
         updated_at=_time(raw.get("updated_at")) or created_at,
         buyer=Buyer(
             user_id=_first(notes, _USER_ID_NOTES),
+            customer_id=text(customer.get("id")),
             email=text(customer.get("email")) or text(raw.get("email")) or text(raw.get("contact_email")),
             phone=text(customer.get("phone")) or text(raw.get("phone")),
             name=customer_name or None,
@@ -199,7 +229,8 @@ def normalise_order(raw: dict[str, Any]) -> Order:
         discounts=money(raw.get("total_discounts")),
         total=money(raw.get("total_price")),
         coupon_codes=[code for code in (text(d.get("code")) for d in raw.get("discount_codes") or [] if isinstance(d, dict)) if code],
-        landing=_landing(raw, notes),
+        landing=_landing(raw, notes, shop_domain),
+        client=_client(raw),
         shipping_address=_address(raw.get("shipping_address")),
         connector_copy_of=connector_copy_of(raw),
     )

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -166,6 +167,18 @@ def _address(raw: dict[str, Any] | None) -> Address | None:
     )
 
 
+def _list_price(item: dict[str, Any]) -> Decimal:
+    """A line's price before discounts (`original_price`), so the lines add up to `original_total_product_price`.
+
+    The order's subtotal is goods before discounts (API.md) and its discounts are subtracted once, at the order; the
+    line's `sale_price` is already after the seller's and the platform's discounts, so summing it would subtract them
+    twice. Without `original_price`, the sale price plus the line's own discounts is the same figure.
+    """
+    if text(item.get("original_price")) is not None:
+        return money(item.get("original_price"))
+    return money(item.get("sale_price")) + money(item.get("seller_discount")) + money(item.get("platform_discount"))
+
+
 def normalise_order(raw: dict[str, Any]) -> Order:
     """Turn a Get Order Detail order into an Order: one unit per TikTok line item, masked buyer data kept as-is."""
     payment = raw.get("payment") or {}
@@ -176,7 +189,7 @@ def normalise_order(raw: dict[str, Any]) -> Order:
             product_id=text(item.get("product_id")),
             name=text(item.get("product_name")),
             quantity=1,
-            unit_price=money(item.get("sale_price")),
+            unit_price=_list_price(item),
         )
         for item in items
     ]
