@@ -41,5 +41,5 @@ def finalize_handler(event: FinalizeInput, context: LambdaContext) -> dict[str, 
 
 @logger.inject_lambda_context
 def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Daily EventBridge schedule: start a run for every tenant with the export on."""
-    return {"started": export.schedule_daily(runtime.repository(), runtime.launcher(), runtime.now())}
+    """Daily EventBridge schedule: start a run for every tenant with the export on (skipping those whose run is going)."""
+    return export.schedule_daily(runtime.repository(), runtime.launcher(), runtime.now())

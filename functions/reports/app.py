@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -29,7 +30,7 @@ from ordertrail.report_models import (
     PostsReport,
     TimeToOrderReport,
 )
-from ordertrail.responses import CouponList, OrderDocument, ReviewList
+from ordertrail.responses import CouponList, ErrorBody, OrderDocument, ReviewList
 from ordertrail.settings import get_settings
 from ordertrail.tenant_settings import TenantSettings, TenantSettingsView
 
@@ -44,6 +45,10 @@ ToDay = Annotated[date | None, Query(description="Last local day, inclusive (def
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many rows")]
 SortBy = Annotated[reports.Sort, Query(description="revenue (driven, default) | orders | comments | dms | fires | clicks")]
 Weeks = Annotated[int | None, Query(ge=1, le=104, description="Whole weeks before the current one (default 6)")]
+EXPORT_RUNNING_RESPONSE: OpenAPIResponse = {
+    "description": "Another export run of this tenant is still going (`export_running`; the message names it and until when)",
+    "content": {"application/json": {"model": ErrorBody}},
+}
 
 
 @app.get("/v1/<tenant>/orders/<order_id>", summary="An order, its attribution and why", tags=["read"], responses=ERROR_RESPONSES)
@@ -104,10 +109,13 @@ def put_settings(tenant: TenantId, body: Annotated[TenantSettings, Body()]) -> R
 
 
 @app.post(
-    "/v1/<tenant>/conversions/export", summary="Start an export run to TikTok's Events API", tags=["export"], responses=ERROR_RESPONSES
+    "/v1/<tenant>/conversions/export",
+    summary="Start an export run to TikTok's Events API",
+    tags=["export"],
+    responses={**ERROR_RESPONSES, 409: EXPORT_RUNNING_RESPONSE},
 )
 def start_export(tenant: TenantId, body: Annotated[ExportRequest, Body()]) -> Response[ExportRun]:
-    """Start a run over [from, to) (default: from the watermark); 202 with the run's id."""
+    """Start a run over [from, to) (default: from the watermark); 202 with the run's id, 409 while another run is going."""
     run = export.start_run(runtime.repository(), runtime.launcher(), tenant, body.from_, body.to, runtime.now())
     return json_response(202, run)
 

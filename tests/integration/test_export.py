@@ -22,6 +22,8 @@ import pytest
 import responses
 
 from ordertrail.conversions import conversion_for
+from ordertrail.export import LEASE_TTL
+from ordertrail.export_runs import ExportLease
 from ordertrail.models import Attribution, Buyer, Landing, LineItem, Order
 from ordertrail.repository import Repository, conversion_item, serialize
 from ordertrail.tiktok_events import TRACK_PATH, EventsApiClient
@@ -30,6 +32,7 @@ from ordertrail_local.stack import reset_process_caches
 from ordertrail_local.template import load_template
 from tests.conftest import EVENTS_API_URL, ROOT, TABLE, ExportPipeline
 from tests.integration.senders import ad_click, api_key, journey, send_orders, send_touchpoints
+from tests.waits import WAIT_LIMIT
 
 TRACK_URL = EVENTS_API_URL + TRACK_PATH
 REQUEST_SCHEMA = json.loads((ROOT / "events" / "contract" / "tiktok_events_request.schema.json").read_text())
@@ -170,7 +173,7 @@ def run_export(api: ExportPipeline, start: datetime | None, end: datetime | None
 def finished_run(api: ExportPipeline, run_id: str, tenant: str = "acme") -> dict[str, Any]:
     """Wait for the run's execution to end and return its report."""
     assert api.sfn is not None
-    result = api.sfn.wait(api.execution_arn(run_id), timeout=30)
+    result = api.sfn.wait(api.execution_arn(run_id), timeout=WAIT_LIMIT)
     report = get_run(api, run_id, tenant)
     report["execution"] = result
     return report
@@ -185,6 +188,17 @@ def get_run(api: ExportPipeline, run_id: str, tenant: str = "acme") -> dict[str,
 
 def watermark(tenant: str = "acme") -> datetime | None:
     return Repository(TABLE).get_watermark(tenant)
+
+
+def lease_holder(tenant: str = "acme") -> str | None:
+    """The run holding the tenant's export lease (None: no lease; an expired one still names its run)."""
+    lease = Repository(TABLE).get_export_lease(tenant)
+    return lease.run_id if lease else None
+
+
+def zulu(at: datetime) -> str:
+    """A time as the 409 message writes it."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def when(text: str | None) -> datetime | None:
@@ -318,7 +332,7 @@ def test_happy_path_sends_contract_exact_events_and_audits_each(export_pipeline:
                     "currency": "USD",
                     "value": 19.99,
                     "content_type": "product",
-                    "contents": [{"content_id": "P1", "content_name": "Glow Lip Oil", "price": 19.99, "quantity": 1}],
+                    "contents": [{"content_id": "SKU-1", "content_name": "Glow Lip Oil", "price": 19.99, "quantity": 1}],
                     "order_id": order_id,
                 },
             }
@@ -332,15 +346,17 @@ def test_happy_path_sends_contract_exact_events_and_audits_each(export_pipeline:
     assert when(run["watermark_after"]) == end == watermark()
     assert (when(run["start"]), when(run["end"]), run["chunks_planned"]) == (start, end, 1)
     (chunk,) = report["chunks"]
-    assert {k: chunk[k] for k in ("index", "status", "requests", "accepted", "rejected", "skipped")} == {
+    assert {k: chunk[k] for k in ("index", "status", "attempts", "requests", "accepted", "rejected", "skipped")} == {
         "index": 0,
         "status": "complete",
+        "attempts": 1,
         "requests": 1,
         "accepted": 3,
         "rejected": 0,
         "skipped": 1,
     }
     assert report["totals"] == {"accepted": 3, "rejected": 0, "skipped": 1, "requests": 1}
+    assert lease_holder() is None, "Finalize released the run's export lease"
     results = results_by_order(report)
     assert set(results) == {"1001", "1002", "1003", "3001"}, "the organic order has no conversion, so no result"
     for order_id, (_, ttclid) in orders.items():
@@ -400,12 +416,24 @@ def test_rate_limits_that_outlast_the_client_are_retried_by_the_state_machine(
 ) -> None:
     """Given TikTok answers 40100 three times in a row (the client's three attempts), when a run exports an order, then
     ExportChunk fails with RetryableExportError, the state machine's Retry waits 30 s (recorded, not slept) and runs
-    the chunk again, whose request is accepted: the event is accepted once and the run succeeds."""
+    the chunk again, whose request is accepted: the event is accepted once and the run succeeds. The run held its
+    export lease through both attempts (its own retry renewed it) and released it at the end; the chunk says it took
+    two attempts and one answered request."""
     api = export_pipeline
     assert api.sfn is not None
     put_export_settings(api)
     ad_driven_order(api, "1001", "u1", placed := now() - timedelta(days=2), "E.C.P.one")
-    tiktok.script = [RATE_LIMITED] * 3
+    holders: list[str | None] = []
+
+    def noting_the_lease(answer: dict[str, Any]) -> Answer:
+        def reply(sent: SentRequest) -> dict[str, Any]:
+            holders.append(lease_holder())
+            return answer
+
+        return reply
+
+    tiktok.script = [noting_the_lease(RATE_LIMITED)] * 3
+    tiktok.default = noting_the_lease(ACCEPTED)
 
     report = run_export(api, now() - timedelta(days=3), now() - timedelta(minutes=1))
 
@@ -417,16 +445,18 @@ def test_rate_limits_that_outlast_the_client_are_retried_by_the_state_machine(
     chunk_calls = [i.error_type for i in api.sfn.invocations if i.function == "ExportChunkFunction"]
     assert chunk_calls == ["RetryableExportError", None]
     assert tiktok.accepted_event_ids() == [f"E.C.P.one_{placed.date().isoformat()}"]
-    assert [(c["status"], c["accepted"]) for c in report["chunks"]] == [("complete", 1)]
+    assert [(c["status"], c["attempts"], c["requests"], c["accepted"]) for c in report["chunks"]] == [("complete", 2, 1, 1)]
     assert [e["outcome"] for e in report["events"]] == ["accepted"]
     assert when(report["run"]["watermark_after"]) == watermark() is not None
+    assert holders == [report["run"]["run_id"]] * 4 and lease_holder() is None
 
 
 def test_retries_exhausted_fail_the_run_and_keep_the_watermark(
     export_pipeline: ExportPipeline, tiktok: FakeEventsApi, client_sleeps: Sleeps
 ) -> None:
     """Given TikTok keeps answering 40100, when a run exports an order, then after the client's 3 attempts × (1 + 4
-    state-machine retries, waits 30/60/120/240 s) the run fails with retries_exhausted and the watermark stays put."""
+    state-machine retries, waits 30/60/120/240 s) the run fails with retries_exhausted and the watermark stays put; the
+    chunk shows its 5 attempts (no request answered), and RecordFailure released the run's export lease."""
     api = export_pipeline
     assert api.sfn is not None
     put_export_settings(api)
@@ -442,7 +472,8 @@ def test_retries_exhausted_fail_the_run_and_keep_the_watermark(
     assert run["status"] == "failed" and run["error"]["code"] == "retries_exhausted" and run["error"]["chunk"] == 0
     assert "40100" in run["error"]["message"]
     assert run["watermark_after"] is None and watermark() is None
-    assert [c["status"] for c in report["chunks"]] == ["failed"]
+    assert [(c["status"], c["attempts"], c["requests"]) for c in report["chunks"]] == [("failed", 5, 0)]
+    assert lease_holder() is None
 
 
 def test_a_chunk_retried_after_a_partial_send_resends_nothing_and_keeps_its_audit(
@@ -450,7 +481,8 @@ def test_a_chunk_retried_after_a_partial_send_resends_nothing_and_keeps_its_audi
 ) -> None:
     """Given 1,050 conversions in one chunk, TikTok accepting the first batch of 1,000 and rate-limiting the second
     three times, when the run exports them, then the state machine retries the chunk, which sends only the 50 not yet
-    accepted; the run still shows all 1,050 as accepted by this run (none as skipped)."""
+    accepted; the run still shows all 1,050 as accepted by this run (none as skipped), and the chunk counts the
+    requests of both attempts (1,000 in the first, 50 in the second: two) in two attempts."""
     api = export_pipeline
     assert api.sfn is not None
     put_export_settings(api)
@@ -465,8 +497,10 @@ def test_a_chunk_retried_after_a_partial_send_resends_nothing_and_keeps_its_audi
     accepted = Counter(tiktok.accepted_event_ids())
     assert sorted(accepted) == sorted(event_ids) and set(accepted.values()) == {1}
     assert Counter(e["outcome"] for e in report["events"]) == Counter({"accepted": 1050})
-    assert report["totals"]["accepted"] == 1050 and report["totals"]["skipped"] == 0
-    assert [(c["status"], c["accepted"], c["skipped"]) for c in report["chunks"]] == [("complete", 1050, 0)]
+    assert report["totals"] == {"accepted": 1050, "rejected": 0, "skipped": 0, "requests": 2}
+    assert [(c["status"], c["attempts"], c["requests"], c["accepted"], c["skipped"]) for c in report["chunks"]] == [
+        ("complete", 2, 2, 1050, 0)
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ authentication
@@ -666,7 +700,7 @@ def test_export_requests_are_validated_and_runs_are_tenant_scoped(export_pipelin
     assert team_call(api, "GET", "acme", "conversions/runs/nope", key_of="globex").status == 403
     executions = api.sfn.client("stepfunctions").list_executions(stateMachineArn=api.sfn.state_machine_arn)["executions"]
     assert len(executions) == 1
-    api.sfn.wait(executions[0]["executionArn"])
+    api.sfn.wait(executions[0]["executionArn"], timeout=WAIT_LIMIT)
 
 
 # ------------------------------------------------------------------------------------------------ the schedule
@@ -703,7 +737,7 @@ def test_the_daily_schedule_starts_one_run_per_exporting_tenant_once_a_day(expor
     ad_driven_order(api, "1001", "u1", now() - timedelta(days=2), "E.C.P.one")
     run_id = f"daily-acme-{now():%Y%m%d}"
 
-    assert run_schedule(api) == {"started": [run_id]}
+    assert run_schedule(api) == {"started": [run_id], "skipped": []}
     report = finished_run(api, run_id)
 
     assert report["execution"].succeeded
@@ -713,7 +747,7 @@ def test_the_daily_schedule_starts_one_run_per_exporting_tenant_once_a_day(expor
     assert when(run["end"]) - when(run["start"]) == timedelta(days=28)  # type: ignore[operator]
     assert len(tiktok.sent_event_ids()) == 1 and watermark() == when(run["end"])
 
-    assert run_schedule(api) == {"started": []}, "a repeated trigger the same day starts nothing"
+    assert run_schedule(api) == {"started": [], "skipped": []}, "a repeated trigger the same day starts nothing"
 
     executions = api.sfn.client("stepfunctions").list_executions(stateMachineArn=api.sfn.state_machine_arn)["executions"]
     assert [e["name"] for e in executions] == [run_id]
@@ -739,6 +773,115 @@ def test_a_scheduled_tenant_without_a_token_fails_with_an_authentication_error(
     assert globex["run"]["status"] == "failed" and globex["run"]["error"]["code"] == "authentication_error"
     assert "access token" in globex["run"]["error"]["message"] and watermark("globex") is None
     assert tiktok.requests == []
+
+
+# ------------------------------------------------------------------------------------------------ one run at a time
+# The local runtime runs one handler at a time (as one Lambda instance would), so "while a run is going" is staged
+# from inside TikTok's answer to that run's request: the run holds its lease and is mid-chunk right then.
+def meanwhile(action: Callable[[], Any], results: list[Any], answer: dict[str, Any] = ACCEPTED) -> Answer:
+    """A TikTok answer that first does `action` (noting its result), as if it happened while the run is sending."""
+
+    def reply(sent: SentRequest) -> dict[str, Any]:
+        results.append(action())
+        return answer
+
+    return reply
+
+
+def test_a_second_export_while_a_run_is_going_is_refused_naming_it_until_it_ends(
+    export_pipeline: ExportPipeline, tiktok: FakeEventsApi
+) -> None:
+    """Given acme's run is sending its chunk, when acme asks for another export, then it gets 409 `export_running`
+    naming the running run and until when its lease holds, and nothing else started; when the first run has ended,
+    then its lease is gone and the next request starts a run that succeeds."""
+    api = export_pipeline
+    assert api.sfn is not None
+    put_export_settings(api)
+    ad_driven_order(api, "1001", "u1", now() - timedelta(days=2), "E.C.P.one")
+    start, end = now() - timedelta(days=3), now() - timedelta(minutes=1)
+    seen: list[tuple[ExportLease | None, HttpResponse]] = []
+    tiktok.script = [meanwhile(lambda: (Repository(TABLE).get_export_lease("acme"), start_export(api, start, end)), seen)]
+
+    first = start_export(api, start, end)
+    assert first.status == 202, first.body
+    report = finished_run(api, first.json()["run_id"])
+
+    assert report["run"]["status"] == "succeeded"
+    ((held, refused),) = seen
+    assert held is not None and held.run_id == report["run"]["run_id"]
+    assert refused.status == 409, refused.body
+    error = refused.json()["error"]
+    assert error["code"] == "export_running" and set(error) == {"code", "message"}
+    assert report["run"]["run_id"] in error["message"] and zulu(held.expires_at) in error["message"]
+    executions = api.sfn.client("stepfunctions").list_executions(stateMachineArn=api.sfn.state_machine_arn)["executions"]
+    assert [e["name"] for e in executions] == [report["run"]["run_id"]], "the refused request started nothing"
+    assert lease_holder() is None
+
+    after = run_export(api, start, end)
+
+    assert after["run"]["status"] == "succeeded" and after["run"]["run_id"] != report["run"]["run_id"]
+    assert len(tiktok.requests) == 1 and after["totals"]["skipped"] == 1, "the event went once, in the first run"
+    assert lease_holder() is None
+
+
+def test_a_live_lease_refuses_a_run_and_a_stale_one_is_taken_over(export_pipeline: ExportPipeline, tiktok: FakeEventsApi) -> None:
+    """Given run `crashed` holds acme's export lease for ten more minutes, when acme asks for an export, then 409 names
+    `crashed` and its expiry; given the same lease as it was last renewed an hour ago (its run died without
+    finalizing, so the lease expired on its own), when acme asks again, then the new run takes it over, sends the
+    order, succeeds and releases the lease."""
+    api = export_pipeline
+    repo = Repository(TABLE)
+    put_export_settings(api)
+    ad_driven_order(api, "1001", "u1", now() - timedelta(days=2), "E.C.P.one")
+    start, end = now() - timedelta(days=3), now() - timedelta(minutes=1)
+    live = ExportLease(run_id="crashed", renewed_at=now(), expires_at=now() + timedelta(minutes=10))
+    assert repo.take_export_lease("acme", live, now()) is None
+
+    refused = start_export(api, start, end)
+
+    assert refused.status == 409, refused.body
+    message = refused.json()["error"]["message"]
+    assert refused.json()["error"]["code"] == "export_running" and "crashed" in message and zulu(live.expires_at) in message
+    assert tiktok.requests == [] and lease_holder() == "crashed"
+
+    renewed = now() - timedelta(hours=1)
+    stale = ExportLease(run_id="crashed", renewed_at=renewed, expires_at=renewed + LEASE_TTL)
+    assert repo.take_export_lease("acme", stale, renewed, renew=True) is None  # its last renewal, an hour ago
+
+    report = run_export(api, start, end)
+
+    assert report["run"]["status"] == "succeeded", report["run"]
+    assert report["totals"]["accepted"] == 1 and len(tiktok.requests) == 1
+    assert lease_holder() is None
+
+
+def test_the_schedule_skips_a_tenant_whose_run_is_going_and_logs_it(
+    export_pipeline: ExportPipeline, tiktok: FakeEventsApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Given acme's on-demand run is sending its chunk and globex exports too, when the daily schedule fires right
+    then, then it starts globex's daily run, skips acme (no daily run for acme today) and logs a warning naming the
+    run that holds acme's lease; acme's run and globex's both succeed."""
+    api = export_pipeline
+    assert api.sfn is not None
+    put_export_settings(api)
+    put_export_settings(api, "globex")
+    ad_driven_order(api, "1001", "u1", now() - timedelta(days=2), "E.C.P.one")
+    fired: list[dict[str, Any]] = []
+    tiktok.script = [meanwhile(lambda: run_schedule(api), fired)]
+
+    response = start_export(api, now() - timedelta(days=3), now() - timedelta(minutes=1))
+    assert response.status == 202, response.body
+    acme = finished_run(api, response.json()["run_id"])
+
+    assert acme["run"]["status"] == "succeeded"
+    assert fired == [{"started": [f"daily-globex-{now():%Y%m%d}"], "skipped": ["acme"]}]
+    globex = finished_run(api, f"daily-globex-{now():%Y%m%d}", "globex")
+    assert globex["run"]["status"] == "succeeded"
+    assert team_call(api, "GET", "acme", f"conversions/runs/daily-acme-{now():%Y%m%d}").status == 404
+    (skip,) = [r for r in caplog.records if r.getMessage().startswith("daily export skipped")]
+    assert skip.levelname == "WARNING"
+    assert (getattr(skip, "tenant", None), getattr(skip, "holder", None)) == ("acme", acme["run"]["run_id"])
+    assert lease_holder() is None and lease_holder("globex") is None
 
 
 # ------------------------------------------------------------------------------------------------ permissions

@@ -87,6 +87,12 @@ def test_export_watermark() -> None:
     assert keys.watermark_key("acme") == {"PK": "T#acme#EXPORT", "SK": "WATERMARK"}
 
 
+def test_the_export_lease_sits_beside_the_watermark() -> None:
+    """Given a tenant, when its export lease is keyed, then it is one item per tenant in the watermark's partition."""
+    assert keys.export_lease_key("acme") == {"PK": "T#acme#EXPORT", "SK": "LEASE"}
+    assert keys.export_lease_key("acme")["PK"] == keys.watermark_key("acme")["PK"]
+
+
 def test_an_export_run_holds_its_chunks_and_event_results() -> None:
     assert keys.run_key("acme", "r1") == {"PK": "T#acme#EXPORT#RUN#r1", "SK": "RUN"}
     assert keys.chunk_key("acme", "r1", 3) == {"PK": "T#acme#EXPORT#RUN#r1", "SK": "CHUNK#0003"}
@@ -116,4 +122,4 @@ def test_every_access_pattern_is_documented_in_the_readme() -> None:
     readme = (repo_root() / "README.md").read_text()
     section = readme.split("<!-- access-patterns:start -->\n", 1)[1].split("<!-- access-patterns:end -->", 1)[0]
     assert section.strip() == keys.access_pattern_table()
-    assert len(keys.ACCESS_PATTERNS) == 27
+    assert len(keys.ACCESS_PATTERNS) == 28

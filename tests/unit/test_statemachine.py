@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from moto import mock_aws
 from statelint.config import Config
 from statelint.linter import Linter
 
+from ordertrail.export import LEASE_TTL
 from ordertrail_local.lambda_runtime import LambdaRuntime
 from ordertrail_local.step_functions import (
     EXECUTION_CONFIG,
@@ -188,14 +190,17 @@ def test_substitution_keys_match_the_template_both_ways(template: dict[str, Any]
 
 
 def test_state_machine_is_traced_and_may_invoke_only_its_functions(template: dict[str, Any]) -> None:
-    """Standard workflow, X-Ray on, LambdaInvokePolicy per function; no execution logging (it needs Resource "*")."""
+    """Standard workflow, X-Ray on, LambdaInvokePolicy per function, and besides them only the log-delivery statement
+    (its logging configuration is checked in test_template.py)."""
     props = _props(template, STATE_MACHINE)
     assert template["Resources"][STATE_MACHINE]["Type"] == "AWS::Serverless::StateMachine"
     assert props["Type"] == "STANDARD"
-    assert "Logging" not in props
     assert props["Tracing"] == {"Enabled": True}
     invoked = [p["LambdaInvokePolicy"]["FunctionName"] for p in props["Policies"] if "LambdaInvokePolicy" in p]
     assert invoked == [{"Ref": function} for function, _ in EXPORT_FUNCTIONS.values()]
+    statements = [s for p in props["Policies"] if "Statement" in p for s in p["Statement"]]
+    assert [s["Sid"] for s in statements] == ["ExecutionLogDelivery"]
+    assert all(a.startswith("logs:") and "PutLogEvents" not in a for a in statements[0]["Action"])
     assert template["Outputs"]["ExportStateMachineArn"]["Value"] == {"Ref": STATE_MACHINE}
 
 
@@ -203,6 +208,18 @@ def test_export_chunk_has_the_long_timeout(template: dict[str, Any]) -> None:
     """ExportChunk may send up to 30 days of batches: 300 s; the others keep the default."""
     assert _props(template, "ExportChunkFunction")["Timeout"] == 300
     assert "Timeout" not in _props(template, "ExportPlanFunction") and "Timeout" not in _props(template, "ExportFinalizeFunction")
+
+
+def test_the_export_lease_outlives_the_longest_gap_between_renewals(template: dict[str, Any], asl: dict[str, Any]) -> None:
+    """Given a live run renews its export lease at its start, in Plan and in every ExportChunk attempt, then the lease
+    outlasts the longest gap between two renewals (one ExportChunk attempt at its Lambda Timeout plus the longest
+    Retry wait before the next) with a margin, yet a crashed run blocks its tenant for at most an hour."""
+    chunk_timeout = _props(template, "ExportChunkFunction")["Timeout"]
+    plan_timeout = _props(template, "ExportPlanFunction").get("Timeout", template["Globals"]["Function"]["Timeout"])
+    (retrier,) = asl["States"]["ExportChunks"]["ItemProcessor"]["States"]["ExportChunk"]["Retry"]
+    longest_gap = max(chunk_timeout, plan_timeout) + retrier["MaxDelaySeconds"]
+    assert LEASE_TTL.total_seconds() >= 1.5 * longest_gap, (LEASE_TTL, longest_gap)
+    assert LEASE_TTL <= timedelta(hours=1)
 
 
 def test_scheduler_runs_daily_and_may_only_start_the_export(template: dict[str, Any]) -> None:

@@ -44,9 +44,26 @@ EXPECTED_DYNAMODB_ACTIONS: dict[str, set[str]] = {
     "AuthorizerFunction": set(),
     "ExportPlanFunction": {"GetItem", "PutItem", "UpdateItem"},
     "ExportChunkFunction": {"GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem", "BatchWriteItem"},
-    "ExportFinalizeFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
-    "ExportSchedulerFunction": {"Query", "GetItem", "PutItem"},
+    "ExportFinalizeFunction": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
+    "ExportSchedulerFunction": {"Query", "GetItem", "PutItem", "DeleteItem"},
 }
+
+# The one exception to "no Resource *": the actions Step Functions sets up its execution log delivery with. None of
+# them supports resource-level permissions (Service Authorization Reference for CloudWatch Logs: no resource type),
+# and the Step Functions logging guide grants them on "*". Any other action on "*" fails the test below.
+LOG_DELIVERY_ACTIONS = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+)
+STATE_MACHINE = "ExportConversionsStateMachine"
 
 # Routes of API.md this template covers: (method, path) -> (function, needs an API key).
 EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
@@ -250,12 +267,19 @@ def test_api_key_authorizer_is_the_default_and_wired_to_its_function(template: d
 
 
 def test_no_iam_statement_grants_every_resource(template: dict[str, Any]) -> None:
-    """No statement uses Resource "*" (tracing relies on SAM's managed X-Ray policy)."""
+    """Given every IAM statement of the template, then none uses NotResource, and only the state machine's one statement
+    of exactly the log-delivery actions has Resource "*" (tracing relies on SAM's managed X-Ray policy)."""
     statements = list(_walk_statements(template))
     assert statements
+    everywhere = []
     for statement in statements:
-        assert "NotResource" not in statement
-        assert "*" not in _as_list(statement["Resource"]), statement
+        assert "NotResource" not in statement and "NotAction" not in statement, statement
+        if "*" in _as_list(statement["Resource"]):
+            assert _as_list(statement["Resource"]) == ["*"], statement
+            assert set(_as_list(statement["Action"])) == LOG_DELIVERY_ACTIONS, statement
+            everywhere.append(statement)
+    assert len(everywhere) == 1
+    assert everywhere[0] in _statements(template, STATE_MACHINE), "only the state machine sets up log delivery"
 
 
 def test_each_function_has_exactly_its_dynamodb_actions(template: dict[str, Any]) -> None:
@@ -349,6 +373,19 @@ def test_every_function_logs_to_its_own_group_with_retention(template: dict[str,
         assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         assert function in log_group["Properties"]["LogGroupName"]["Fn::Sub"]
     assert len(groups) == len(FUNCTIONS)
+
+
+def test_state_machine_logs_errors_to_its_own_group_with_retention(template: dict[str, Any]) -> None:
+    """Given the export state machine, then it logs at ERROR without execution data to its own log group (under
+    /aws/vendedlogs/states/, as Step Functions asks), which keeps LogRetentionDays like the functions' groups."""
+    logging = _props(template, STATE_MACHINE)["Logging"]
+    assert (logging["Level"], logging["IncludeExecutionData"]) == ("ERROR", False)
+    (destination,) = logging["Destinations"]
+    assert destination == {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["ExportConversionsLogGroup", "Arn"]}}}
+    group = _resource(template, "ExportConversionsLogGroup")
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert group["Properties"]["LogGroupName"]["Fn::Sub"].startswith("/aws/vendedlogs/states/${AWS::StackName}/")
 
 
 def test_attribute_function_consumes_the_stream_safely(template: dict[str, Any]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -58,6 +60,20 @@ class Conflict(OrderTrailError):
     status, code = 409, "conflict"
 
 
+class ExportRunning(Conflict):
+    """Another export run of the tenant holds its export lease (409 `export_running`): start again once it has ended."""
+
+    code = "export_running"
+
+    def __init__(self, run_id: str, until: datetime) -> None:
+        super().__init__(
+            f"export run {run_id} is still running for this tenant: it holds the export lease until "
+            f"{until.astimezone(UTC).isoformat().replace('+00:00', 'Z')} (renewed while it works); start another run once it has ended"
+        )
+        self.run_id = run_id
+        self.until = until
+
+
 class PayloadTooLarge(OrderTrailError):
     """The body is over the 1 MiB limit (413)."""
 
@@ -74,6 +90,10 @@ class UpstreamError(Exception):
     """An outside API (TikTok Shop) failed; the platform retries the webhook."""
 
 
+# How pydantic names the member of a plain union it tried (`str`, `int`, `function-before[...]`): never a field of ours.
+_UNION_MEMBER = re.compile(r"^(str|int|float|bool|none|decimal|[a-z]+(-[a-z]+)*\[.*\])$")
+# The body as a whole has the wrong type (an array or a string where an object belongs): no one field is at fault.
+BODY_TYPE = "wrong_body_type"
 # pydantic error types that mean "wrong type" (400); every other validation error breaks a rule (422).
 _TYPE_ERRORS = ("_type", "_parsing", "json_invalid", "model_attributes_type", "dict_type", "list_type")
 _RULE_CODES = {"missing": "missing_field", "union_tag_invalid": "unknown_kind", "union_tag_not_found": "missing_field"}
@@ -87,6 +107,8 @@ def field_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
             path += f"[{item}]"
         elif item in ("comment", "dm", "flow_step", "shop_link", "ad_click", "creator_click") and (not path or path.endswith("]")):
             continue  # pydantic names the discriminated member; callers know it from `kind`
+        elif _UNION_MEMBER.match(item):
+            continue  # pydantic names which member of a union (`int | str`) it tried; the field is the same
         else:
             path = f"{path}.{item}" if path else str(item)
     return path
@@ -101,5 +123,5 @@ def from_validation(exc: ValidationError, prefix: str = "") -> OrderTrailError:
         field = field_path((*tuple(first["loc"]), "kind"), prefix)
     message = f"{field or 'body'}: {first['msg']}"
     if kind.endswith(_TYPE_ERRORS) or kind in _TYPE_ERRORS:
-        return MalformedRequest(message, field=field or None, code="wrong_type")
+        return MalformedRequest(message, field=field or None, code="wrong_type" if field else BODY_TYPE)
     return Unprocessable(message, field=field or None, code=_RULE_CODES.get(kind, "invalid_value"))

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from ordertrail import export_chunks
-from ordertrail.errors import NotFound, Unprocessable
+from ordertrail.errors import ExportRunning, NotFound, Unprocessable
 from ordertrail.executions import ExecutionLauncher
 from ordertrail.export_events import plan_events
-from ordertrail.export_runs import ChunkRecord, EventResult, ExportRun, ExportRunReport, RunError
+from ordertrail.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun, ExportRunReport, RunError
 from ordertrail.keys import order_ref
 from ordertrail.observability import logger, metrics
 from ordertrail.repository import Repository
@@ -22,6 +22,28 @@ from ordertrail.tiktok_events import MAX_EVENTS_PER_REQUEST, AuthenticationError
 # The longest range one request may ask for: a year and a day (a 365-day backfill is 13 chunks).
 MAX_RANGE = timedelta(days=366)
 ClientFactory = Callable[..., EventsApiClient]
+# How long a run's export lease holds unless renewed. Every step of a live run renews it (the start, Plan, each
+# ExportChunk attempt), so the longest gap between two renewals is one ExportChunk attempt (its Lambda Timeout, 300 s)
+# plus the longest Retry wait before the next one (MaxDelaySeconds, 300 s): 10 minutes. 15 leave half again for Step
+# Functions' and Lambda's own delays; a crashed run (no Finalize) blocks its tenant's exports for at most that long.
+# tests/unit/test_statemachine.py checks it against the template and the ASL.
+LEASE_TTL = timedelta(minutes=15)
+
+
+class ExportLeaseLost(Exception):
+    """Another run took over this run's lapsed export lease: this run stops rather than export beside it."""
+
+
+def _lease(run_id: str, now: datetime) -> ExportLease:
+    """The lease a run writes at `now`."""
+    return ExportLease(run_id=run_id, renewed_at=now, expires_at=now + LEASE_TTL)
+
+
+def _keep_lease(repo: Repository, tenant: str, run_id: str, now: datetime) -> None:
+    """Renew the run's export lease (or take it back if it lapsed and nobody took it); ExportLeaseLost otherwise."""
+    holder = repo.take_export_lease(tenant, _lease(run_id, now), now, renew=True)
+    if holder is not None:
+        raise ExportLeaseLost(f"export run {holder.run_id} took over this tenant's export lease (until {holder.expires_at.isoformat()})")
 
 
 def start_run(
@@ -41,8 +63,13 @@ def start_run(
         raise Unprocessable("a run covers at most 366 days; split the backfill", field="to", code="range_too_long")
     if end is not None and end > now:
         raise Unprocessable("`to` is in the future", field="to", code="invalid_range")
+    run_id = run_id or uuid.uuid4().hex
+    # The lease comes first: a run that cannot start leaves nothing behind (no run record, no execution).
+    holder = repo.take_export_lease(tenant, _lease(run_id, now), now)
+    if holder is not None:
+        raise ExportRunning(holder.run_id, holder.expires_at)
     run = ExportRun(
-        run_id=run_id or uuid.uuid4().hex,
+        run_id=run_id,
         tenant=tenant,
         trigger=trigger,
         status="queued",
@@ -51,16 +78,24 @@ def start_run(
         created_at=now,
         updated_at=now,
     )
-    if repo.create_run(run):
-        payload: dict[str, Any] = {"tenant": tenant, "run_id": run.run_id}
-        payload.update({k: v.isoformat() for k, v in (("from", start), ("to", end)) if v is not None})
+    if not repo.create_run(run):
+        # The run exists already (a repeated trigger): this start runs nothing, so it holds no lease either.
+        repo.release_export_lease(tenant, run.run_id)
+        return repo.get_run(tenant, run.run_id) or run
+    payload: dict[str, Any] = {"tenant": tenant, "run_id": run.run_id}
+    payload.update({k: v.isoformat() for k, v in (("from", start), ("to", end)) if v is not None})
+    try:
         launcher.start(run.run_id, payload)
-        logger.info("export run started", extra={"tenant": tenant, "run_id": run.run_id, "trigger": trigger})
+    except Exception:
+        repo.release_export_lease(tenant, run.run_id)  # no execution will ever finalize this run
+        raise
+    logger.info("export run started", extra={"tenant": tenant, "run_id": run.run_id, "trigger": trigger})
     return repo.get_run(tenant, run.run_id) or run
 
 
 def plan(repo: Repository, tenant: str, run_id: str, start: datetime | None, end: datetime | None, now: datetime) -> dict[str, Any]:
     """Plan: cut [start, end) into ≤30-day chunks; start defaults to the watermark, end to now minus the settle period."""
+    _keep_lease(repo, tenant, run_id, now)
     settings = repo.get_tenant_settings(tenant)
     watermark = repo.get_watermark(tenant)
     end = end or now - settings.settle_period
@@ -95,6 +130,7 @@ def export_chunk(
     client_factory: ClientFactory = EventsApiClient,
 ) -> dict[str, Any]:
     """Send one chunk's conversions, batch by batch, recording every result; auth errors and exhausted retries raise."""
+    _keep_lease(repo, tenant, run_id, now)
     settings = repo.get_tenant_settings(tenant).export
     secrets = directory.get(tenant)
     events_secrets = secrets.tiktok_events if secrets else None
@@ -133,45 +169,51 @@ def export_chunk(
     claims = {user: f"{c.source}#{c.order_id}" for user, c in decisions.first_claims.items() if user not in firsts}
     repo.record_results(tenant, run_id, results, claims)
     client = client_factory(events_api_url, token, pixel, test_event_code=settings.test_event_code)
-    counts = {"requests": 0, "accepted": len(ours), "rejected": 0, "skipped": len(results)}
+    # An earlier attempt of this chunk (a Step Functions Retry) left its record: its requests count too. Accepted,
+    # rejected and skipped need no carrying over: this attempt counts every conversion of the chunk again.
+    previous = repo.get_chunk(tenant, run_id, chunk.index)
+    attempts = (previous.attempts if previous else 0) + 1
+    counts = {"requests": previous.requests if previous else 0, "accepted": len(ours), "rejected": 0, "skipped": len(results)}
     outgoing = decisions.outgoing
-    for offset in range(0, len(outgoing), MAX_EVENTS_PER_REQUEST):
-        batch = outgoing[offset : offset + MAX_EVENTS_PER_REQUEST]
-        try:
+    try:
+        for offset in range(0, len(outgoing), MAX_EVENTS_PER_REQUEST):
+            batch = outgoing[offset : offset + MAX_EVENTS_PER_REQUEST]
             outcome = client.send([o.event for o in batch])
-        except ExportError as error:
-            _fail_chunk(repo, tenant, run_id, chunk, counts, error, now)
-            raise
-        counts["requests"] += 1
-        counts[outcome.status] += len(batch)
-        repo.record_results(
-            tenant,
-            run_id,
-            [
-                EventResult(
-                    chunk=chunk.index,
-                    order_id=o.conversion.order_id,
-                    source=o.conversion.source,
-                    outcome=outcome.status,
-                    event_id=o.event_id,
-                    ttclid=o.ttclid,
-                    value=o.value,
-                    currency=o.conversion.currency,
-                    code=outcome.code,
-                    message=outcome.message,
-                    request_id=outcome.request_id,
-                    at=now,
-                )
-                for o in batch
-            ],
-            {},
-        )
+            counts["requests"] += 1
+            counts[outcome.status] += len(batch)
+            repo.record_results(
+                tenant,
+                run_id,
+                [
+                    EventResult(
+                        chunk=chunk.index,
+                        order_id=o.conversion.order_id,
+                        source=o.conversion.source,
+                        outcome=outcome.status,
+                        event_id=o.event_id,
+                        ttclid=o.ttclid,
+                        value=o.value,
+                        currency=o.conversion.currency,
+                        code=outcome.code,
+                        message=outcome.message,
+                        request_id=outcome.request_id,
+                        at=now,
+                    )
+                    for o in batch
+                ],
+                {},
+            )
+    except Exception as error:  # whatever stopped the attempt, the requests it made are on record for the next one
+        _fail_chunk(repo, tenant, run_id, chunk, attempts, counts, error, now)
+        raise
     repo.save_chunk(
-        tenant, run_id, ChunkRecord(index=chunk.index, start=chunk.start, end=chunk.end, status="complete", finished_at=now, **counts)
+        tenant,
+        run_id,
+        ChunkRecord(index=chunk.index, start=chunk.start, end=chunk.end, status="complete", attempts=attempts, finished_at=now, **counts),
     )
     metrics.add_metric(name="ConversionsAccepted", unit="Count", value=counts["accepted"])
-    logger.info("export chunk done", extra={"tenant": tenant, "run_id": run_id, "chunk": chunk.index, **counts})
-    return {"index": chunk.index, **counts}
+    logger.info("export chunk done", extra={"tenant": tenant, "run_id": run_id, "chunk": chunk.index, "attempts": attempts, **counts})
+    return {"index": chunk.index, "attempts": attempts, **counts}
 
 
 def _candidate_event_ids(conversions: list[Any]) -> list[str]:
@@ -180,14 +222,31 @@ def _candidate_event_ids(conversions: list[Any]) -> list[str]:
 
 
 def _fail_chunk(
-    repo: Repository, tenant: str, run_id: str, chunk: export_chunks.Chunk, counts: dict[str, int], error: ExportError, now: datetime
+    repo: Repository,
+    tenant: str,
+    run_id: str,
+    chunk: export_chunks.Chunk,
+    attempts: int,
+    counts: dict[str, int],
+    error: Exception,
+    now: datetime,
 ) -> None:
+    """Record the chunk as failed with what this attempt (and those before it) did."""
     repo.save_chunk(
-        tenant, run_id, ChunkRecord(index=chunk.index, start=chunk.start, end=chunk.end, status="failed", finished_at=now, **counts)
+        tenant,
+        run_id,
+        ChunkRecord(index=chunk.index, start=chunk.start, end=chunk.end, status="failed", attempts=attempts, finished_at=now, **counts),
     )
     logger.warning(
         "export chunk failed",
-        extra={"tenant": tenant, "run_id": run_id, "chunk": chunk.index, "error": type(error).__name__, "code": error.code},
+        extra={
+            "tenant": tenant,
+            "run_id": run_id,
+            "chunk": chunk.index,
+            "attempts": attempts,
+            "error": type(error).__name__,
+            "code": error.code if isinstance(error, ExportError) else None,
+        },
     )
 
 
@@ -217,6 +276,8 @@ def finalize(
         }
     )
     repo.save_run(finished)
+    # Last: whoever takes the lease next finds this run finished and the watermark where it left it.
+    repo.release_export_lease(tenant, run_id)
     logger.info("export run finished", extra={"tenant": tenant, "run_id": run_id, "status": finished.status})
     return {
         "run_id": run_id,
@@ -230,6 +291,10 @@ def _run_error(error: dict[str, Any], chunk: int | None) -> RunError:
     name = str(error.get("Error", "ExportFailed"))
     cause = str(error.get("Cause", ""))
     message = _cause_message(cause)
+    if name == "ExportLeaseLost":
+        return RunError(
+            code="lease_lost", chunk=chunk, message=f"this run stalled past its export lease and another run took over: {message}"
+        )
     if name == "AuthenticationError":
         return RunError(
             code="authentication_error",
@@ -260,11 +325,20 @@ def run_report(repo: Repository, tenant: str, run_id: str) -> ExportRunReport:
     return ExportRunReport(run=run, chunks=sorted(chunks, key=lambda c: c.index), totals=totals, events=events)
 
 
-def schedule_daily(repo: Repository, launcher: ExecutionLauncher, now: datetime) -> list[str]:
-    """Start today's run for every tenant with the export on; returns the runs started (a repeated trigger starts none)."""
-    started = []
+def schedule_daily(repo: Repository, launcher: ExecutionLauncher, now: datetime) -> dict[str, list[str]]:
+    """Start today's run for every tenant with the export on; returns those started and those skipped (a run is going)."""
+    # A skipped tenant's next daily run resumes from its watermark; a repeated trigger starts nothing twice.
+    started, skipped = [], []
     for tenant in repo.exporting_tenants():
         run_id = f"daily-{tenant}-{now:%Y%m%d}"
-        if repo.get_run(tenant, run_id) is None:
+        if repo.get_run(tenant, run_id) is not None:
+            continue
+        try:
             started.append(start_run(repo, launcher, tenant, None, None, now, trigger="schedule", run_id=run_id).run_id)
-    return started
+        except ExportRunning as running:
+            skipped.append(tenant)
+            logger.warning(
+                "daily export skipped: another run holds the tenant's export lease",
+                extra={"tenant": tenant, "run_id": run_id, "holder": running.run_id, "until": running.until.isoformat()},
+            )
+    return {"started": started, "skipped": skipped}

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from ordertrail.models import Timestamp
+
 RunStatus = Literal["queued", "running", "succeeded", "failed"]
 ChunkStatus = Literal["complete", "failed"]
 EventOutcome = Literal["accepted", "rejected", "skipped"]
@@ -27,7 +29,8 @@ class ChunkRecord(BaseModel):
     start: AwareDatetime
     end: AwareDatetime
     status: ChunkStatus
-    requests: int = 0
+    attempts: int = Field(default=1, description="How many times ExportChunk ran this chunk (a Step Functions Retry runs it again)")
+    requests: int = Field(default=0, description="Events API requests TikTok answered, over every attempt")
     accepted: int = 0
     rejected: int = 0
     skipped: int = 0
@@ -71,6 +74,14 @@ class ExportRun(BaseModel):
     updated_at: AwareDatetime
 
 
+class ExportLease(BaseModel):
+    """The tenant's export lease: the one run that may export now, until `expires_at` unless one of its steps renews it."""
+
+    run_id: str
+    renewed_at: AwareDatetime
+    expires_at: AwareDatetime
+
+
 class ExportRunReport(BaseModel):
     """GET /conversions/runs/{id}: the run, its chunks, totals and per-event results."""
 
@@ -85,8 +96,8 @@ class ExportRequest(BaseModel):
 
     model_config = {"populate_by_name": True}
 
-    from_: AwareDatetime | None = Field(default=None, alias="from", description="Start of the range (inclusive)")
-    to: AwareDatetime | None = Field(default=None, description="End of the range (exclusive)")
+    from_: Timestamp | None = Field(default=None, alias="from", description="Start of the range (inclusive), RFC 3339")
+    to: Timestamp | None = Field(default=None, description="End of the range (exclusive), RFC 3339")
 
 
 class PlanInput(BaseModel):

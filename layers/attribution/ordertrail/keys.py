@@ -151,6 +151,11 @@ def watermark_key(tenant: str) -> dict[str, str]:
     return {"PK": f"{tenant_prefix(tenant)}#EXPORT", "SK": "WATERMARK"}
 
 
+def export_lease_key(tenant: str) -> dict[str, str]:
+    """The tenant's export lease: which run may export now, and until when (so two runs never overlap)."""
+    return {"PK": f"{tenant_prefix(tenant)}#EXPORT", "SK": "LEASE"}
+
+
 def run_pk(tenant: str, run_id: str) -> str:
     """The partition of one export run: the run, its chunks and its per-event results."""
     return f"{tenant_prefix(tenant)}#EXPORT#RUN#{part(run_id)}"
@@ -256,6 +261,13 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
         "Attribute, ExportChunk",
     ),
     AccessPattern("Export watermark", "table", "T#<t>#EXPORT", "WATERMARK", "ExportPlan, ExportFinalize"),
+    AccessPattern(
+        "Export lease: the one run exporting now, until when",
+        "table",
+        "T#<t>#EXPORT",
+        "LEASE",
+        "Reports (start), ExportScheduler, ExportPlan, ExportChunk, ExportFinalize",
+    ),
     AccessPattern(
         "Export run, its chunks and per-event results",
         "table",

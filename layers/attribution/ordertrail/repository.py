@@ -18,7 +18,7 @@ from ordertrail.conversions import Conversion
 from ordertrail.counters import Counts, Labels
 from ordertrail.crossover import AddressProfile
 from ordertrail.customers import CustomerActivity
-from ordertrail.export_runs import ChunkRecord, EventResult, ExportRun
+from ordertrail.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun
 from ordertrail.models import (
     AdClickTouchpoint,
     Attribution,
@@ -735,6 +735,61 @@ class Repository:
             raise
         return True
 
+    def take_export_lease(self, tenant: str, lease: ExportLease, now: datetime, renew: bool = False) -> ExportLease | None:
+        """Take the tenant's export lease if free or expired (renewing: or already this run's); None, or the holder's lease."""
+        condition = "attribute_not_exists(PK) OR expires_at < :now"
+        values: dict[str, Any] = {":now": _epoch(now)}
+        if renew:  # a run's own steps and retries never lose its lease to itself
+            condition += " OR run_id = :run"
+            values[":run"] = lease.run_id
+        item = {
+            **keys.export_lease_key(tenant),
+            "type": "export_lease",
+            "run_id": lease.run_id,
+            "expires_at": _epoch(lease.expires_at),
+            "data": _data(lease),
+            "ttl": _epoch(lease.expires_at),  # DynamoDB's TTL only tidies up: the condition above decides expiry
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize(item),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=serialize(values),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            held = exc.response.get("Item")
+            if held:
+                return ExportLease.model_validate_json(deserialize(held)["data"])
+            # Only an existing lease fails the condition; read it when the answer did not carry it.
+            current = self.get_export_lease(tenant)
+            return current if current is not None else self.take_export_lease(tenant, lease, now, renew)
+        return None
+
+    def get_export_lease(self, tenant: str) -> ExportLease | None:
+        """The tenant's export lease as stored (it may have expired)."""
+        key = serialize(keys.export_lease_key(tenant))
+        item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+        return ExportLease.model_validate_json(deserialize(item)["data"]) if item else None
+
+    def release_export_lease(self, tenant: str, run_id: str) -> bool:
+        """Delete the tenant's export lease if `run_id` holds it; False when another run (or none) does."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=serialize(keys.export_lease_key(tenant)),
+                ConditionExpression="run_id = :run",
+                ExpressionAttributeValues=serialize({":run": run_id}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def create_run(self, run: ExportRun) -> bool:
         """Store a new run; False when a run with this id exists (a repeated schedule or request starts nothing twice)."""
         item = {**keys.run_key(run.tenant, run.run_id), "type": "export_run", "data": _data(run), "ttl": _epoch(run.created_at + AUDIT_TTL)}
@@ -765,6 +820,13 @@ class Repository:
             "ttl": _epoch(chunk.finished_at + AUDIT_TTL),
         }
         self.client.put_item(TableName=self.table_name, Item=serialize(item))
+
+    def get_chunk(self, tenant: str, run_id: str, index: int) -> ChunkRecord | None:
+        """A chunk's record as its last attempt left it (consistent: a Step Functions Retry follows it within seconds)."""
+        item = self.client.get_item(
+            TableName=self.table_name, Key=serialize(keys.chunk_key(tenant, run_id, index)), ConsistentRead=True
+        ).get("Item")
+        return ChunkRecord.model_validate_json(deserialize(item)["data"]) if item else None
 
     def run_chunks(self, tenant: str, run_id: str) -> list[ChunkRecord]:
         """A run's chunk records only (Finalize needs no per-event results): one Query on the CHUNK# prefix."""
