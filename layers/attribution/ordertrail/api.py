@@ -29,6 +29,7 @@ from ordertrail.observability import logger
 from ordertrail.responses import ErrorBody
 
 TENANT_PATTERN = r"^[a-z0-9-]{1,40}$"
+TOO_DEEP = "the body is nested too deeply to be read as JSON"
 TenantId = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant id: lower-case letters, digits and `-`, 1 to 40")]
 
 
@@ -69,6 +70,16 @@ def create_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response[str]:
         return error_response(from_request_validation(error))
+
+    # Powertools decodes a team route's JSON body itself: a body that is not UTF-8, or nested deeper than the parser
+    # recurses, fails there before any of our code runs.
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_text(_: UnicodeDecodeError) -> Response[str]:
+        return error_response(MalformedRequest("the body is not UTF-8 text; send JSON", code="malformed_json"))
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_: RecursionError) -> Response[str]:
+        return error_response(MalformedRequest(TOO_DEEP, code="malformed_json"))
 
     @app.exception_handler(UpstreamError)
     def _upstream(error: UpstreamError) -> Response[str]:
@@ -133,6 +144,8 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from exc
+    except RecursionError:
+        raise MalformedRequest(TOO_DEEP, code="malformed_json") from None
 
 
 def require_team_key(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ordertrail import auth, payloads
 from ordertrail.api import parse_json
-from ordertrail.errors import MalformedRequest, Unauthorized, Unprocessable, from_validation
+from ordertrail.errors import BODY_TYPE, MalformedRequest, Unauthorized, Unprocessable, from_validation
 from ordertrail.idempotency import once_per
 from ordertrail.models import Order
 from ordertrail.observability import logger, metrics
@@ -21,7 +21,6 @@ from ordertrail.settings import Settings
 from ordertrail.sources import shopify, signatures, tiktok_shop
 from ordertrail.tenants import TenantDirectory, TenantSecrets
 
-ORDER_STATUS_CHANGE = 1
 SHOPIFY_ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled"})
 
 
@@ -47,15 +46,18 @@ def tiktok_shop_webhook(
         )
 
     secrets = auth.require_signed(directory, tenant, verify, lambda s: s.tiktok_shop is not None, "TikTok Shop app")
+    body = parse_json(raw)
     try:
-        notification = tiktok_shop.parse_notification(parse_json(raw))
+        notification = tiktok_shop.parse_notification(body)
     except ValidationError as exc:
         raise from_validation(exc) from exc
-    if notification.type != ORDER_STATUS_CHANGE:
+    try:
+        change = tiktok_shop.order_status_change(notification)
+    except ValidationError as exc:
+        raise from_validation(exc, prefix="data") from exc
+    if change is None:
         return Received(ignored=f"notification type {notification.type}")
-    order_id = str(notification.data.get("order_id") or "")
-    if not order_id:
-        raise MalformedRequest("an order status change needs data.order_id", field="data.order_id", code="missing_field")
+    order_id = change.order_id
     return Received.model_validate(
         _fetch_tiktok_order(
             request={
@@ -99,7 +101,7 @@ def shopify_webhook(
         return Received(ignored=f"topic {topic}")
     body = parse_json(raw)
     if not isinstance(body, dict):
-        raise MalformedRequest("a Shopify order webhook carries an order object", code="wrong_type")
+        raise MalformedRequest("a Shopify order webhook carries an order object", code=BODY_TYPE)
     try:
         order = shopify.normalise_order(body, auth.header(headers, "X-Shopify-Shop-Domain"))
     except ValidationError as exc:

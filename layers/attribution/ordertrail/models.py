@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
-Money = Annotated[Decimal, Field(decimal_places=4, max_digits=18)]
+# The largest amount one order, line or figure may carry, in its currency: more is a bug or an attack, not a sale.
+MAX_AMOUNT = Decimal(10) ** 12
+# Money is never negative: a refund is an order status, not a negative price (negative money would turn sums upside down).
+Money = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, decimal_places=4, max_digits=18)]
 OrderSource = Literal["tiktok_shop", "shopify", "other"]
 TouchpointKind = Literal["comment", "dm", "flow_step", "shop_link", "ad_click", "creator_click"]
 Method = Literal["coupon", "conversation", "ad_click", "creator_link", "conversation_soft", "organic"]
 RuleName = Literal["coupon", "conversation_hard", "ad_click", "creator_link", "conversation_soft"]
 ReviewStatus = Literal["pending", "confirmed", "rejected"]
+
+# One order is one DynamoDB item (400 KB at most): with every field at its limit, 250 lines stay well inside it.
+MAX_LINE_ITEMS = 250
+# A keyword names counter items (keys of at most 1,024 bytes) and is compared case-folded: 100 characters is plenty.
+MAX_KEYWORD_LENGTH = 100
 
 DEFAULT_PRIORITY: tuple[RuleName, ...] = ("coupon", "conversation_hard", "ad_click", "creator_link", "conversation_soft")
 CANCELLED_STATUSES = frozenset({"cancelled", "cancel", "canceled"})
@@ -36,8 +54,21 @@ def _plausible(ts: datetime) -> datetime:
     return ts
 
 
-# A sender's time: aware (with an offset) and in a range where adding windows and TTLs cannot overflow.
-Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible)]
+# RFC 3339 date-time with an offset (API.md); pydantic alone would also read numbers and digit strings as Unix times.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: object) -> object:
+    """Accept a time only as RFC 3339 text with an offset (or a datetime built in code): `0` is not 1970."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _RFC3339.match(value.strip()):
+        return value.strip()
+    raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-11-30T18:05:00Z")
+
+
+# A sender's time: RFC 3339 text with an offset, in a range where adding windows and TTLs cannot overflow.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_plausible)]
 
 
 def _ip_address(value: str) -> str:
@@ -143,18 +174,20 @@ class Order(_Model):
     created_at: Timestamp
     buyer: Buyer = Field(default_factory=Buyer)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    line_items: list[LineItem] = Field(default_factory=list, max_length=1000)
+    line_items: list[LineItem] = Field(default_factory=list, max_length=MAX_LINE_ITEMS)
     subtotal: Money = Decimal("0")
     tax: Money = Decimal("0")
     shipping: Money = Decimal("0")
     discounts: Money = Decimal("0")
     credits: Money = Decimal("0")
     total: Money = Decimal("0")
-    coupon_codes: list[str] = Field(default_factory=list, max_length=50)
+    coupon_codes: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
     landing: Landing = Field(default_factory=Landing)
     client: Client | None = Field(default=None, description="The buyer's browser at checkout (ip, user agent)")
     shipping_address: Address | None = None
-    connector_copy_of: str | None = Field(default=None, description="TikTok Shop order id when this is a connector app's copy")
+    connector_copy_of: str | None = Field(
+        default=None, max_length=200, description="TikTok Shop order id when this is a connector app's copy"
+    )
 
     @field_validator("status")
     @classmethod
@@ -221,7 +254,7 @@ class CommentTouchpoint(_TouchpointBase):
     kind: Literal["comment"]
     post: Post
     text: str | None = Field(default=None, max_length=5000)
-    keywords: list[str] = Field(default_factory=list, max_length=50)
+    keywords: list[Annotated[str, Field(max_length=MAX_KEYWORD_LENGTH)]] = Field(default_factory=list, max_length=50)
 
 
 class DmTouchpoint(_TouchpointBase):
@@ -248,16 +281,18 @@ class ShopLinkTouchpoint(_TouchpointBase):
 
     kind: Literal["shop_link"]
     conversation_id: str = Field(min_length=1, max_length=200)
-    skus: list[str] = Field(default_factory=list, max_length=500)
-    product_ids: list[str] = Field(default_factory=list, max_length=500)
+    skus: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=500)
+    # Validated even when absent, so that a link naming nothing is refused on this field.
+    product_ids: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=500, validate_default=True)
     url: str | None = Field(default=None, max_length=4000)
 
-    @model_validator(mode="after")
-    def _links_something(self) -> ShopLinkTouchpoint:
+    @field_validator("product_ids")
+    @classmethod
+    def _links_something(cls, product_ids: list[str], info: ValidationInfo) -> list[str]:
         """A shop link must name at least one SKU or product."""
-        if not self.skus and not self.product_ids:
+        if not product_ids and not info.data.get("skus"):
             raise ValueError("a shop_link needs skus and/or product_ids")
-        return self
+        return product_ids
 
 
 class AdClickTouchpoint(_TouchpointBase):

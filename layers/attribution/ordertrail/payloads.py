@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from ordertrail.errors import MalformedRequest, OrderTrailError, Unprocessable, from_validation
+from ordertrail.errors import BODY_TYPE, MalformedRequest, OrderTrailError, Unprocessable, from_validation
 from ordertrail.models import Order, Touchpoint
 from ordertrail.responses import BatchItemError
 
@@ -39,7 +39,7 @@ def _batch(body: Any, member: str, limit: int) -> tuple[list[Any], str]:
         return items, member
     if isinstance(body, dict):
         return [body], ""
-    raise MalformedRequest(f'the body must be an object or {{"{member}": [...]}}', code="wrong_type")
+    raise MalformedRequest(f'the body must be an object or {{"{member}": [...]}}', code=BODY_TYPE)
 
 
 def _parse(body: Any, member: str, limit: int, adapter: TypeAdapter[T]) -> Parsed[T]:
@@ -48,7 +48,8 @@ def _parse(body: Any, member: str, limit: int, adapter: TypeAdapter[T]) -> Parse
     for index, raw in enumerate(items):
         try:
             if not isinstance(raw, dict):
-                raise MalformedRequest("each item must be an object", code="wrong_type", field=f"{prefix}[{index}]" if prefix else None)
+                where = f"{prefix}[{index}]" if prefix else None
+                raise MalformedRequest("each item must be an object", code="wrong_type" if where else BODY_TYPE, field=where)
             parsed.items.append((index, adapter.validate_python(raw)))
         except ValidationError as exc:
             error = from_validation(exc, prefix=f"{prefix}[{index}]" if prefix else "")
@@ -72,7 +73,8 @@ def single_or_raise(parsed: Parsed[T]) -> None:
     """For a single (unbatched) item, its error is the request's error."""
     if len(parsed.items) + len(parsed.errors) == 1 and parsed.errors:
         error = parsed.errors[0]
-        status_error: OrderTrailError = MalformedRequest(error.message) if error.code in ("wrong_type",) else Unprocessable(error.message)
+        wrong_type = error.code in ("wrong_type", BODY_TYPE)
+        status_error: OrderTrailError = MalformedRequest(error.message) if wrong_type else Unprocessable(error.message)
         status_error.code, status_error.field = error.code, error.field
         raise status_error
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, StrictStr, ValidationError
 
-from ordertrail.models import Address, Buyer, Client, Landing, LineItem, Order
-from ordertrail.sources.values import money, text
+from ordertrail.models import Address, Buyer, Client, Landing, LineItem, Order, Timestamp
+from ordertrail.sources.values import PAYLOAD_CONFIG, Amount, Scalar, WholeNumber, money, text
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated"})
 
@@ -57,10 +56,100 @@ def parse_webhook_headers(headers: Mapping[str, str]) -> ShopifyWebhookHeaders:
     )
 
 
-def _time(value: Any) -> datetime | None:
-    """Parse Shopify's ISO-8601 timestamp (with offset or Z)."""
-    stamp = text(value)
-    return datetime.fromisoformat(stamp) if stamp else None
+class _Payload(BaseModel):
+    """Base of the shape checks below: fields OrderTrail does not read are ignored."""
+
+    model_config = PAYLOAD_CONFIG
+
+
+class _Note(_Payload):
+    name: Scalar = None
+    value: Scalar = None
+
+
+class _Customer(_Payload):
+    id: Scalar = None
+    email: Scalar = None
+    phone: Scalar = None
+    first_name: Scalar = None
+    last_name: Scalar = None
+
+
+class _Line(_Payload):
+    sku: Scalar = None
+    variant_id: Scalar = None
+    product_id: Scalar = None
+    title: Scalar = None
+    name: Scalar = None
+    quantity: WholeNumber | None = Field(default=None, ge=0)
+    price: Amount = None
+
+
+class _DiscountCode(_Payload):
+    code: Scalar = None
+
+
+class _Address(_Payload):
+    name: Scalar = None
+    first_name: Scalar = None
+    last_name: Scalar = None
+    address1: Scalar = None
+    address2: Scalar = None
+    city: Scalar = None
+    province_code: Scalar = None
+    zip: Scalar = None
+    country_code: Scalar = None
+
+
+class _MoneyAmount(_Payload):
+    amount: Amount = None
+
+
+class _MoneySet(_Payload):
+    shop_money: _MoneyAmount | None = None
+
+
+class _ShippingLine(_Payload):
+    price: Amount = None
+
+
+class _ClientDetails(_Payload):
+    browser_ip: Scalar = None
+    user_agent: Scalar = None
+
+
+class ShopifyOrderPayload(_Payload):
+    """The shape of an orders/create|updated body, as far as OrderTrail reads it: a wrong type is refused naming its field.
+
+    Shopify's documented types: ids are integers, times ISO-8601 with an offset, money decimal strings.
+    """
+
+    id: WholeNumber | StrictStr
+    created_at: Timestamp
+    updated_at: Timestamp | None = None
+    cancelled_at: Scalar = None
+    financial_status: Scalar = None
+    currency: Scalar = None
+    email: Scalar = None
+    contact_email: Scalar = None
+    phone: Scalar = None
+    customer: _Customer | None = None
+    line_items: list[_Line] = Field(default_factory=list)
+    note_attributes: list[_Note] = Field(default_factory=list)
+    discount_codes: list[_DiscountCode] = Field(default_factory=list)
+    tags: StrictStr | list[Scalar] | None = None
+    source_name: Scalar = None
+    landing_site: Scalar = None
+    landing_site_ref: Scalar = None
+    shipping_address: _Address | None = None
+    client_details: _ClientDetails | None = None
+    total_line_items_price: Amount = None
+    subtotal_price: Amount = None
+    total_discounts: Amount = None
+    total_tax: Amount = None
+    total_price: Amount = None
+    total_shipping_price_set: _MoneySet | None = None
+    shipping_lines: list[_ShippingLine] = Field(default_factory=list)
 
 
 def _note_name(name: Any) -> str:
@@ -186,13 +275,13 @@ def _client(raw: dict[str, Any]) -> Client | None:
 def normalise_order(raw: dict[str, Any], shop_domain: str | None = None) -> Order:
     """Turn a Shopify orders/create|updated body into an Order (landing data, coupons and connector-copy flag included).
 
-    `shop_domain` (X-Shopify-Shop-Domain) turns a `landing_site` path into the full URL the buyer landed on.
+    `shop_domain` (X-Shopify-Shop-Domain) turns a `landing_site` path into the full URL the buyer landed on. Raises
+    pydantic.ValidationError naming the field when the body's shape is wrong.
     """
+    payload = ShopifyOrderPayload.model_validate(raw)
     notes = _notes(raw)
     customer = raw.get("customer") or {}
-    created_at = _time(raw.get("created_at"))
-    if created_at is None:
-        raise ValueError("Shopify order has no created_at")
+    created_at = payload.created_at
     customer_name = " ".join(filter(None, (text(customer.get("first_name")), text(customer.get("last_name")))))
     line_items = [
         LineItem(
@@ -210,7 +299,7 @@ def normalise_order(raw: dict[str, Any], shop_domain: str | None = None) -> Orde
         source="shopify",
         status="cancelled" if text(raw.get("cancelled_at")) else (text(raw.get("financial_status")) or "paid"),
         created_at=created_at,
-        updated_at=_time(raw.get("updated_at")) or created_at,
+        updated_at=payload.updated_at or created_at,
         buyer=Buyer(
             user_id=_first(notes, _USER_ID_NOTES),
             customer_id=text(customer.get("id")),

@@ -7,15 +7,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from ordertrail.errors import UpstreamError
 from ordertrail.models import Address, Buyer, LineItem, Order
 from ordertrail.sources.signatures import tiktok_api_sign
-from ordertrail.sources.values import money, text
+from ordertrail.sources.values import PAYLOAD_CONFIG, Amount, Scalar, WholeNumber, money, text
 
 ORDER_STATUS_CHANGE = 1
 MAX_IDS_PER_REQUEST = 50
@@ -27,10 +27,10 @@ class TikTokNotification(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    type: int
-    tts_notification_id: str = Field(min_length=1)
-    shop_id: str = Field(min_length=1)
-    timestamp: int
+    type: WholeNumber
+    tts_notification_id: StrictStr = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
+    shop_id: StrictStr = Field(min_length=1, max_length=100)
+    timestamp: WholeNumber = Field(ge=0)
     data: dict[str, Any]
 
 
@@ -39,10 +39,82 @@ class OrderStatusChange(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    order_id: str = Field(min_length=1)
-    order_status: str = Field(min_length=1)
-    update_time: int
-    is_on_hold_order: bool = False
+    # TikTok's order ids are digit strings; anything outside printable ASCII can never be fetched or addressed.
+    order_id: StrictStr = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+    order_status: StrictStr = Field(min_length=1, max_length=64)
+    update_time: WholeNumber = Field(ge=0)
+    is_on_hold_order: StrictBool = False
+
+
+class _Payload(BaseModel):
+    """Base of the order-detail shape check: fields OrderTrail does not read are ignored."""
+
+    model_config = PAYLOAD_CONFIG
+
+
+class _Line(_Payload):
+    sku_id: Scalar = None
+    seller_sku: Scalar = None
+    product_id: Scalar = None
+    product_name: Scalar = None
+    currency: Scalar = None
+    original_price: Amount = None
+    sale_price: Amount = None
+    seller_discount: Amount = None
+    platform_discount: Amount = None
+
+
+class _Payment(_Payload):
+    currency: Scalar = None
+    original_total_product_price: Amount = None
+    sub_total: Amount = None
+    shipping_fee: Amount = None
+    tax: Amount = None
+    seller_discount: Amount = None
+    platform_discount: Amount = None
+    total_amount: Amount = None
+
+
+class _District(_Payload):
+    address_level_name: Scalar = None
+    address_name: Scalar = None
+
+
+class _Recipient(_Payload):
+    name: Scalar = None
+    phone_number: Scalar = None
+    address_line1: Scalar = None
+    address_line2: Scalar = None
+    address_line3: Scalar = None
+    address_line4: Scalar = None
+    postal_code: Scalar = None
+    region_code: Scalar = None
+    district_info: list[_District] = Field(default_factory=list)
+
+
+def _unix_time(value: Any) -> Any:
+    """TikTok's times are Unix seconds (an integer, or digits in a string); a boolean or anything else is not a time."""
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
+        raise ValueError("must be Unix seconds")
+    return int(value)
+
+
+class TikTokOrderPayload(_Payload):
+    """The shape of one Get Order Detail order, as far as OrderTrail reads it (it comes from TikTok, not the caller)."""
+
+    id: WholeNumber | StrictStr
+    status: Scalar = None
+    user_id: Scalar = None
+    buyer_email: Scalar = None
+    create_time: Annotated[int, BeforeValidator(_unix_time)]
+    update_time: Annotated[int, BeforeValidator(_unix_time)] | None = None
+    line_items: list[_Line] = Field(default_factory=list)
+    payment: _Payment | None = None
+    recipient_address: _Recipient | None = None
+
+
+class UnreadableOrder(UpstreamError):
+    """TikTok Shop answered with an order OrderTrail cannot read (a missing create time, unreadable money, ...)."""
 
 
 class TikTokShopCredentials(BaseModel):
@@ -180,7 +252,28 @@ def _list_price(item: dict[str, Any]) -> Decimal:
 
 
 def normalise_order(raw: dict[str, Any]) -> Order:
-    """Turn a Get Order Detail order into an Order: one unit per TikTok line item, masked buyer data kept as-is."""
+    """Turn a Get Order Detail order into an Order: one unit per TikTok line item, masked buyer data kept as-is.
+
+    An order OrderTrail cannot read is TikTok's problem, not the webhook sender's: UnreadableOrder (an UpstreamError).
+    """
+    try:
+        TikTokOrderPayload.model_validate(raw)
+        return _normalise(raw)
+    except (ValidationError, ValueError, OverflowError, OSError) as exc:
+        order_id = raw.get("id") if isinstance(raw, dict) else None
+        raise UnreadableOrder(f"TikTok Shop order {order_id!r} cannot be read: {_first_problem(exc)}") from exc
+
+
+def _first_problem(exc: Exception) -> str:
+    """The first validation problem (field and message), or the error itself."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        return f"{'.'.join(str(part) for part in first['loc']) or 'order'}: {first['msg']}"
+    return str(exc)
+
+
+def _normalise(raw: dict[str, Any]) -> Order:
+    """The order once its shape is known to be right."""
     payment = raw.get("payment") or {}
     items = raw.get("line_items") or []
     line_items = [
@@ -196,7 +289,7 @@ def normalise_order(raw: dict[str, Any]) -> Order:
     currency = text(payment.get("currency")) or next((text(i.get("currency")) for i in items if text(i.get("currency"))), None) or "USD"
     created_at = _time(raw.get("create_time"))
     if created_at is None:
-        raise ValueError("TikTok Shop order has no create_time")
+        raise ValueError("create_time: TikTok Shop order has no create time")
     recipient = raw.get("recipient_address") or {}
     return Order(
         id=str(raw["id"]),

@@ -1,0 +1,197 @@
+"""Bad input through the real HTTP API (API.md "Errors"): the cases fuzzing found, each answered 400/422 naming the
+field (or 502 when TikTok Shop sent what cannot be read), never a 5xx, and never a partial write.
+
+tests/fuzz/ keeps looking for more of them with generated bodies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import responses
+
+from tests.conftest import ROOT, Pipeline
+from tests.integration.senders import (
+    TIKTOK_ORDERS_URL,
+    api_key,
+    body_bytes,
+    get_order,
+    moment,
+    notification,
+    order,
+    send_signed_raw,
+    serve_tiktok_orders,
+    shopify_order,
+    stable_items,
+    tiktok_order,
+)
+
+SIGNED_ROUTES = ["orders", "touchpoints", "webhooks/tiktok-shop", "webhooks/shopify"]
+
+
+@pytest.fixture
+def tiktok_api() -> Iterator[responses.RequestsMock]:
+    """TikTok Shop's Open API, faked with `responses`."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def refused(api: Pipeline, route: str, payload: Any) -> dict[str, Any]:
+    """POST the payload correctly signed; it must be refused with nothing written. Returns status and error."""
+    before = stable_items(api)
+    raw = payload if isinstance(payload, bytes) else body_bytes(payload)
+    response = send_signed_raw(api, "acme", route, raw)
+    assert 400 <= response.status < 500, (response.status, response.body)
+    assert stable_items(api) == before, "a refused request wrote something"
+    error: dict[str, Any] = response.json()["error"]
+    return {"status": response.status, **error}
+
+
+@pytest.mark.parametrize("route", SIGNED_ROUTES)
+def test_json_nested_deeper_than_a_parser_goes_is_400(pipeline: Pipeline, route: str) -> None:
+    """Given a correctly signed body of 100,000 nested arrays, when posted to any signed route, then it is 400
+    malformed_json (not a RecursionError), and nothing is written."""
+    error = refused(pipeline, route, b"[" * 100_000 + b"]" * 100_000)
+    assert (error["status"], error["code"]) == (400, "malformed_json")
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"data": "576653688135258178"}, 400, "data"),
+        ({"type": True}, 422, "type"),
+        ({"timestamp": True}, 422, "timestamp"),
+        ({"type": "1"}, 400, "type"),
+        ({"tts_notification_id": 7380066284010030890}, 400, "tts_notification_id"),
+        ({"data": {"order_id": 576653688135258178, "order_status": "UNPAID", "update_time": 1718305585}}, 400, "data.order_id"),
+        ({"data": {"order_id": "5766", "order_status": "UNPAID", "update_time": False}}, 422, "data.update_time"),
+        ({"data": {"order_status": "UNPAID", "update_time": 1718305585}}, 422, "data.order_id"),
+    ],
+)
+def test_a_tiktok_notification_of_the_wrong_shape_is_refused_naming_the_field(
+    pipeline: Pipeline, tiktok_api: responses.RequestsMock, change: dict[str, Any], status: int, field: str
+) -> None:
+    """Given a correctly signed TikTok Shop notification whose fields have the wrong JSON type (a string for `data`, a
+    boolean for `type`, a number for an id), when delivered, then it is refused naming the field, never acknowledged
+    and dropped, and TikTok Shop is not even asked for the order."""
+    error = refused(pipeline, "webhooks/tiktok-shop", {**notification("576653688135258178", "n-bad"), **change})
+    assert (error["status"], error["field"]) == (status, field)
+    assert not tiktok_api.calls
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"line_items": {"sku": "SKU-1", "quantity": 1, "price": "12.00"}}, 400, "line_items"),
+        ({"customer": "jane@example.com"}, 400, "customer"),
+        ({"note_attributes": [["tiktok_user_id", "u1"]]}, 400, "note_attributes[0]"),
+        ({"total_price": "-26.00"}, 422, "total_price"),
+        ({"total_price": "-99999999999999.99"}, 422, "total_price"),
+        ({"total_tax": "two dollars"}, 422, "total_tax"),
+        ({"created_at": 0}, 422, "created_at"),
+        ({"created_at": "yesterday"}, 422, "created_at"),
+        ({"id": True}, 422, "id"),
+        ({"line_items": [{"sku": "SKU-1", "quantity": True, "price": "12.00"}]}, 422, "line_items[0].quantity"),
+        ({"discount_codes": [{"code": "X" * 3000}]}, 422, "coupon_codes[0]"),
+    ],
+)
+def test_a_shopify_order_of_the_wrong_shape_is_refused_naming_the_field(
+    pipeline: Pipeline, change: dict[str, Any], status: int, field: str
+) -> None:
+    """Given a correctly signed Shopify order whose fields have the wrong type, negative or absurd money, or a number as
+    its time, when delivered, then it is refused naming the field and nothing is stored."""
+    error = refused(pipeline, "webhooks/shopify", {**shopify_order(920001, moment()), **change})
+    assert (error["status"], error["field"]) == (status, field)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"total": "-99999999999999.99"}, "total"),
+        ({"discounts": "-3.00"}, "discounts"),
+        ({"total": "1000000000000.01"}, "total"),
+        ({"line_items": [{"sku": "SKU-1", "quantity": 1, "unit_price": "-12.00"}]}, "line_items[0].unit_price"),
+        ({"created_at": 0}, "created_at"),
+        ({"updated_at": "1718305585"}, "updated_at"),
+        ({"line_items": [{"sku": f"SKU-{n}", "quantity": 1, "unit_price": "1.00"} for n in range(251)]}, "line_items"),
+        ({"coupon_codes": ["C" * 101]}, "coupon_codes[0]"),
+        ({"client": {"ip": "not-an-ip"}}, "client.ip"),
+    ],
+)
+def test_an_order_with_negative_absurd_or_oversized_values_is_422_naming_the_field(
+    pipeline: Pipeline, change: dict[str, Any], field: str
+) -> None:
+    """Given POST /orders with negative money, an amount over the limit, a number as a time, more lines or a longer coupon
+    code than an item can hold, when posted, then it is 422 naming the field and nothing is stored."""
+    error = refused(pipeline, "orders", {**order("8001", "u-8001", moment()), **change})
+    assert (error["status"], error["field"]) == (422, field)
+
+
+@pytest.mark.parametrize(
+    ("touchpoint", "field"),
+    [
+        ({"kind": "comment", "post": {"id": "v1"}, "keywords": ["k" * 3000]}, "keywords[0]"),
+        ({"kind": "comment", "post": {"id": "v1"}, "occurred_at": 1718305585}, "occurred_at"),
+        ({"kind": "shop_link", "conversation_id": "c1", "skus": []}, "product_ids"),
+        ({"kind": "ad_click", "ttclid": "E.C.P.1", "ip": "999.1.1.1"}, "ip"),
+    ],
+)
+def test_a_touchpoint_breaking_a_rule_is_422_naming_the_field(pipeline: Pipeline, touchpoint: dict[str, Any], field: str) -> None:
+    """Given a touchpoint with a keyword longer than a counter key can hold, a number as its time, a shop link naming no
+    product, or an ip that is not one, when posted alone, then it is 422 naming the field and nothing is stored."""
+    body = {"id": "tp-bad", "occurred_at": moment().isoformat(), "buyer": {"user_id": "u-1"}, **touchpoint}
+    error = refused(pipeline, "touchpoints", body)
+    assert (error["status"], error["field"]) == (422, field)
+
+
+def test_an_unreadable_tiktok_order_detail_is_502_and_the_hint_is_kept_for_the_retry(
+    pipeline: Pipeline, tiktok_api: responses.RequestsMock
+) -> None:
+    """Given TikTok Shop answers the order detail without `create_time` (then with money it cannot read), when its
+    notification arrives, then it is 502 upstream_unavailable and nothing is stored; when TikTok redelivers the same
+    notification after its API recovered, then the order is fetched again and stored."""
+    at = moment()
+    good = tiktok_order("576653688135258100", "7494012345678901234", at, at + timedelta(minutes=1))
+    note = notification(good["id"], "n-unreadable", update_time=int(at.timestamp()) + 60)
+    for broken in ({k: v for k, v in good.items() if k != "create_time"}, {**good, "payment": {**good["payment"], "total_amount": "12,00"}}):
+        serve_tiktok_orders(tiktok_api, [broken])
+        before = stable_items(pipeline)
+        response = send_signed_raw(pipeline, "acme", "webhooks/tiktok-shop", body_bytes(note))
+        assert response.status == 502, response.body
+        assert response.json()["error"]["code"] == "upstream_unavailable"
+        assert stable_items(pipeline) == before
+
+    serve_tiktok_orders(tiktok_api, [good])
+    assert send_signed_raw(pipeline, "acme", "webhooks/tiktok-shop", body_bytes(note)).status == 200
+    assert get_order(pipeline, "acme", good["id"]).json()["order"]["id"] == good["id"]
+    assert sum(1 for call in tiktok_api.calls if call.request.url.startswith(TIKTOK_ORDERS_URL)) == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "rest", "body"),
+    [
+        ("PUT", "settings", b"\x18\xff\xfefQ\x80"),
+        ("POST", "conversions/export", b"\xc3\x28{}"),
+        ("PUT", "coupons/MAYA15", b"[" * 100_000 + b"]" * 100_000),
+        ("POST", "orders/1001/review", b'{"decision": "confirm"' + b"\xff}"),
+    ],
+)
+def test_a_team_route_with_a_body_that_is_not_utf8_json_is_400(pipeline: Pipeline, method: str, rest: str, body: bytes) -> None:
+    """Given a team key, when a JSON route gets a body that is not UTF-8 or is nested too deeply, then it is 400
+    malformed_json in API.md's shape, not a 500."""
+    headers = {**api_key("acme"), "Content-Type": "application/json"}
+    response = pipeline.call(method, f"/v1/acme/{rest}", body, headers)
+    assert response.status == 400, response.body
+    assert response.json()["error"]["code"] == "malformed_json"
+
+
+def test_the_contract_payloads_themselves_are_accepted(pipeline: Pipeline) -> None:
+    """Given the real-shaped Shopify order of events/contract, when delivered, then it is accepted (the checks above
+    refuse what is wrong, not what is merely unusual)."""
+    raw = json.loads((ROOT / "events" / "contract" / "shopify_order.json").read_text())
+    response = send_signed_raw(pipeline, "acme", "webhooks/shopify", body_bytes(raw))
+    assert response.status == 200, response.body
