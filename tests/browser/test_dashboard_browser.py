@@ -1,10 +1,11 @@
 """The dashboard in a real browser (the machine's chromium through playwright).
 
 1. Rendered from hand-made data with `page.set_content`: it draws with no console or page error and loads nothing.
-2. Served by the local stack after the sample day is replayed: GET /v1/<tenant>/dashboard with the tenant's API key
-   answers text/html; nothing on the page fails; and every `data-figure` whose name starts with a report (insights,
-   posts, flows, keywords, creators, time_to_order, crossover, pending_reviews) holds exactly the value the matching
-   endpoint answers through the same server with the same key, found by walking the figure's path in its JSON.
+2. Served by the local stack after the sample day (USD) is replayed and one Canadian order in CAD is added: GET
+   /v1/<tenant>/dashboard with the tenant's API key answers text/html; nothing on the page fails; every `data-figure`
+   whose name starts with a report (insights, posts, flows, keywords, creators, time_to_order, crossover,
+   pending_reviews) holds exactly the value the matching endpoint answers through the same server with the same key,
+   found by walking the figure's path in its JSON; and money shows one figure per currency, each with its code.
 Screenshots go to tests/artifacts/ (git-ignored).
 """
 
@@ -12,16 +13,21 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 
 from ordertrail.dashboard import render
+from ordertrail.sources.signatures import sign_ordertrail
 from ordertrail_local import run, sample_day
 from ordertrail_local.stack import LocalStack
 from tests.browser.conftest import WatchedPage
 from tests.unit.test_dashboard import dashboard_data
+from tests.waits import WAIT_LIMIT
 
 pytestmark = pytest.mark.browser
 TENANT = run.TENANT
@@ -38,6 +44,7 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
 }
 MUST_COMPARE = ("insights", "posts", "time_to_order", "crossover")
 FIGURES_JS = "els => els.map(e => [e.getAttribute('data-figure'), e.getAttribute('data-value')])"
+TEXTS_JS = "els => els.map(e => [e.getAttribute('data-figure'), e.textContent])"
 
 
 def walk(doc: Any, path: str) -> Any:
@@ -82,15 +89,46 @@ def test_the_rendered_page_draws_without_errors(open_page: Callable[..., Watched
 
 
 # ------------------------------------------------------------------------------------------------ through the local stack
+def canadian_order(at: datetime) -> dict[str, Any]:
+    """A TikTok Shop order in CAD with the sample day's MAYA15 coupon (so maya.makeup drives revenue in two currencies)."""
+    placed = at.isoformat()
+    return {
+        "id": "576653688135269901",
+        "source": "tiktok_shop",
+        "status": "AWAITING_SHIPMENT",
+        "created_at": placed,
+        "updated_at": placed,
+        "buyer": {"user_id": "tt-cad-demo", "name": "Mia Tremblay"},
+        "currency": "CAD",
+        "line_items": [{"sku": "LIPOIL-ROSE", "product_id": "1729384756100001", "name": "Lip Oil", "quantity": 2, "unit_price": "16.00"}],
+        "subtotal": "32.00",
+        "tax": "4.16",
+        "discounts": "4.80",
+        "total": "31.36",
+        "coupon_codes": ["MAYA15"],
+        "shipping_address": {"name": "Mia Tremblay", "line1": "50 King St W", "postal_code": "M5H 1J8", "country": "CA"},
+    }
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[LocalStack, str]]:
-    """The local stack serving over HTTP with the sample day replayed; yields it and the demo tenant's API key."""
+    """The local stack serving over HTTP with the sample day replayed and a CAD order added (placed 30 hours ago, so
+    in the last 7 full days); yields it and the demo tenant's API key."""
     sample = sample_day.load()
     with LocalStack(sample=sample) as stack:
         stack.serve(0)
         tenants = json.loads(stack.tenants_file.read_text(encoding="utf-8"))
         problems = run.replay(stack.url, run.plan(sample, tenants))
+        # Served requests answer before the stream is delivered: the reports must wait for the attributions.
+        assert stack.wait_for_stream(WAIT_LIMIT), "the stream did not catch up"
         assert problems == [] and stack.dead_letters == [], problems
+        body = json.dumps(canadian_order(datetime.now(UTC) - timedelta(hours=30)), separators=(",", ":")).encode()
+        signature = sign_ordertrail(tenants["tenants"][TENANT]["touchpoint_secret"], body, int(time.time()))
+        headers = {"content-type": "application/json", "x-ordertrail-signature": signature}
+        answer = requests.post(f"{stack.url}/v1/{TENANT}/orders", data=body, headers=headers, timeout=WAIT_LIMIT)
+        assert answer.status_code == 202 and answer.json()["accepted"] == 1, answer.text
+        assert stack.wait_for_stream(WAIT_LIMIT), "the stream did not deliver the CAD order"
+        assert stack.dead_letters == []
         yield stack, tenants["tenants"][TENANT]["api_keys"][0]
 
 
@@ -133,3 +171,13 @@ def test_the_served_dashboard_shows_what_the_report_endpoints_answer(
             mismatches.append(f"{name}: shown {shown!r}, GET /v1/{TENANT}/{endpoint} says {expected!r}")
     assert mismatches == []
     assert all(compared[prefix] > 0 for prefix in MUST_COMPARE), compared
+    # and the CAD order shows as CAD figures beside the USD ones (never their sum), each printed with its code
+    texts: list[list[str]] = watched.page.eval_on_selector_all("span[data-figure], text[data-figure]", TEXTS_JS)
+    cad = {name for name, _ in figures if name.endswith(".CAD")}
+    assert {"insights.all_time.net_receipts.CAD", "insights.all_time.net_receipts.USD"} <= {name for name, _ in figures}
+    assert any(name.startswith("creators.rows[") and name.endswith(".driven_revenue.CAD") for name in cad), sorted(cad)
+    assert any(name.startswith("insights.last_7_days.days[") for name in cad), sorted(cad)
+    for name, text in texts:
+        code = name.rsplit(".", 1)[-1]
+        if re.fullmatch(r"[A-Z]{3}", code):
+            assert text.startswith(f"{code} "), (name, text)

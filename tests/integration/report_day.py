@@ -112,6 +112,33 @@ def replay(api: Pipeline) -> None:
     send_reviews(api)
 
 
+# ------------------------------------------------------------------------------------------------ a second currency
+def send_currencies(api: Pipeline) -> None:
+    """The Canadian launch on top of the report day: CAD touchpoints and orders (TikTok Shop, Shopify, the own site's,
+    one of them first sent in USD by mistake), in the order replay.json's `currencies` lists."""
+    touchpoints = read("cad_touchpoints")
+    _accepted(send_touchpoints(api, TENANT, {"touchpoints": touchpoints}), len(touchpoints))
+    orders = read("cad_orders")
+    _accepted(send_orders(api, TENANT, {"orders": orders}), len(orders))
+    for order in read("cad_shopify_orders"):
+        response = send_shopify_webhook(api, TENANT, order)
+        assert response.status == 200, response.body
+
+
+def send_currency_changes(api: Pipeline) -> None:
+    """A late creator click that re-attributes a CAD order, then the cancellation of another CAD order."""
+    late = read("cad_late_touchpoints")
+    _accepted(send_touchpoints(api, TENANT, {"touchpoints": late}), len(late))
+    updates = read("cad_order_updates")
+    _accepted(send_orders(api, TENANT, {"orders": updates}), len(updates))
+
+
+def send_currency_correction(api: Pipeline) -> None:
+    """The own-site order first sent in USD, sent again in its real currency, CAD (a newer state)."""
+    corrections = read("cad_currency_corrections")
+    _accepted(send_orders(api, TENANT, {"orders": corrections}), len(corrections))
+
+
 # ------------------------------------------------------------------------------------------------ streams
 def stream_records(api: Pipeline) -> list[dict[str, Any]]:
     """Every record the table's stream holds, from its start, as Lambda's event carries them, after the event filters."""

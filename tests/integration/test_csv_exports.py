@@ -10,6 +10,7 @@ import requests
 
 from ordertrail_local.stack import reset_process_caches
 from tests.integration.senders import comment, dm, journey, moment, order, send_orders, send_touchpoints, shop_link, team_call
+from tests.waits import WAIT_LIMIT
 
 
 def header(response, name: str) -> str:
@@ -79,7 +80,7 @@ def test_an_export_too_large_for_a_response_is_a_link_to_the_same_file(pipeline,
     assert header(response, "Location") == link["url"]
     assert (link["rows"], link["expires_in_seconds"]) == (2, 3600)
     assert "X-Amz-Signature=" in link["url"] or "Signature=" in link["url"]
-    assert requests.get(link["url"], timeout=10).content == inline
+    assert requests.get(link["url"], timeout=WAIT_LIMIT).content == inline
 
 
 def test_customers_csv_lists_tiktok_customers_with_their_address(pipeline):

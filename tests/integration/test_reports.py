@@ -12,7 +12,8 @@ soft match was confirmed and Dev's rejected; Ivan's organic order became an ad-c
 late; Ava's address is spelled three ways across TikTok and Shopify; Max's TikTok address is masked; Ben's TikTok
 order has a connector copy in Shopify.
 
-Money is compared as Decimal, shares and drop-offs as floats (approx); `# a + b` comments show each sum.
+Money is a map per currency in every report; the report day is all USD, so each amount is compared as {"USD": Decimal}
+(an empty map where nothing was sold), shares and drop-offs as floats (approx); `# a + b` comments show each sum.
 """
 
 from __future__ import annotations
@@ -99,13 +100,23 @@ def by(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
     return {row[key]: row for row in rows}
 
 
+def amounts(value: dict[str, str]) -> dict[str, Decimal]:
+    """A money map of the API (currency code → decimal string), as Decimals."""
+    return {code: D(text) for code, text in value.items()}
+
+
+def usd(text: str) -> dict[str, Decimal]:
+    """An expected amount in US dollars; nothing (an empty map) for 0."""
+    return {"USD": D(text)} if D(text) else {}
+
+
 def attributed(row: dict[str, Any]) -> dict[str, Any]:
-    """A row's attributed figures, money as Decimal."""
+    """A row's attributed figures, money as maps of Decimal."""
     return {
-        "hard": (row["orders"], D(row["revenue"])),
-        "soft_pending": (row["soft_pending_orders"], D(row["soft_pending_revenue"])),
-        "soft_confirmed": (row["soft_confirmed_orders"], D(row["soft_confirmed_revenue"])),
-        "driven": (row["driven_orders"], D(row["driven_revenue"])),
+        "hard": (row["orders"], amounts(row["revenue"])),
+        "soft_pending": (row["soft_pending_orders"], amounts(row["soft_pending_revenue"])),
+        "soft_confirmed": (row["soft_confirmed_orders"], amounts(row["soft_confirmed_revenue"])),
+        "driven": (row["driven_orders"], amounts(row["driven_revenue"])),
     }
 
 
@@ -115,12 +126,12 @@ def figures(
     soft_confirmed: tuple[int, str] = (0, "0"),
     driven: tuple[int, str] = (0, "0"),
 ) -> dict[str, Any]:
-    """Expected attributed figures: (orders, revenue) per class."""
+    """Expected attributed figures: (orders, revenue in USD) per class."""
     return {
-        "hard": (hard[0], D(hard[1])),
-        "soft_pending": (soft_pending[0], D(soft_pending[1])),
-        "soft_confirmed": (soft_confirmed[0], D(soft_confirmed[1])),
-        "driven": (driven[0], D(driven[1])),
+        "hard": (hard[0], usd(hard[1])),
+        "soft_pending": (soft_pending[0], usd(soft_pending[1])),
+        "soft_confirmed": (soft_confirmed[0], usd(soft_confirmed[1])),
+        "driven": (driven[0], usd(driven[1])),
     }
 
 
@@ -128,16 +139,15 @@ NOTHING = figures()
 
 
 def insight(f: dict[str, Any]) -> dict[str, Any]:
-    """Insights figures, money as Decimal."""
-    aov = f["average_order_value"]
+    """Insights figures, money as maps of Decimal."""
     return {
         "orders": f["orders"],
-        "net_receipts": D(f["net_receipts"]),
-        "average_order_value": None if aov is None else D(aov),
+        "net_receipts": amounts(f["net_receipts"]),
+        "average_order_value": amounts(f["average_order_value"]),
         "customers": f["customers"],
         "new_customers": f["new_customers"],
         "repeat_customers": f["repeat_customers"],
-        "all_stores_net_receipts": D(f["all_stores_net_receipts"]),
+        "all_stores_net_receipts": amounts(f["all_stores_net_receipts"]),
         "tiktok_share": f["tiktok_share"],
     }
 
@@ -145,22 +155,22 @@ def insight(f: dict[str, Any]) -> dict[str, Any]:
 def expected_insight(
     orders: int, net: str, aov: str | None, customers: int, new: int, repeat: int, all_stores: str, share: float | None
 ) -> dict[str, Any]:
-    """Expected insights figures (the share compared approximately)."""
+    """Expected insights figures in USD (the share compared approximately); None or 0: nothing in any currency."""
     return {
         "orders": orders,
-        "net_receipts": D(net),
-        "average_order_value": None if aov is None else D(aov),
+        "net_receipts": usd(net),
+        "average_order_value": {} if aov is None else usd(aov),
         "customers": customers,
         "new_customers": new,
         "repeat_customers": repeat,
-        "all_stores_net_receipts": D(all_stores),
-        "tiktok_share": None if share is None else pytest.approx(share),
+        "all_stores_net_receipts": usd(all_stores),
+        "tiktok_share": {} if share is None else {"USD": pytest.approx(share)},
     }
 
 
-def products(rows: list[dict[str, Any]]) -> list[tuple[str, int, Decimal]]:
-    """Top products as (product_id, units, sales)."""
-    return [(row["product_id"], row["units"], D(row["sales"])) for row in rows]
+def products(rows: list[dict[str, Any]]) -> list[tuple[str, int, dict[str, Decimal]]]:
+    """Top products as (product_id, units, sales per currency)."""
+    return [(row["product_id"], row["units"], amounts(row["sales"])) for row in rows]
 
 
 def instant(text: str) -> datetime:
@@ -193,8 +203,8 @@ class TestTheReportDay:
             got[order_id] = (
                 doc["order"]["source"],
                 attribution["method"],
-                attribution["review_status"],
-                attribution["time_to_order_seconds"],
+                attribution.get("review_status"),
+                attribution.get("time_to_order_seconds"),
                 attribution["cancelled"],
             )
         assert got == EXPECTED_ATTRIBUTION
@@ -269,14 +279,14 @@ class TestTheReportDay:
             (2, "Shop link", 4, False, 2),  # Quinn stopped at step 1; Ava and Kim bought at step 2 (Eli's is pending)
             (3, "Reminder", 1, True, 1),  # only Cara got the reminder, then bought (confirmed soft)
         ]
-        assert [s["drop_off"] for s in lip["steps"]] == [None, pytest.approx(0.2), pytest.approx(0.75)]  # 1 − 4/5; 1 − 1/4 ≥ 0.6
+        assert [s.get("drop_off") for s in lip["steps"]] == [None, pytest.approx(0.2), pytest.approx(0.75)]  # 1 − 4/5; 1 − 1/4 ≥ 0.6
         assert attributed(lip) == figures(hard=(2, "47.00"), soft_pending=(1, "30.00"), soft_confirmed=(1, "15.00"), driven=(3, "62.00"))
         assert (serum["name"], serum["dms"]) == ("Serum flow", 4)  # Ben, Dev, Jo, Rae
         assert [(s["step"], s["name"], s["users"], s["stands_out"], s["orders_at_step"]) for s in serum["steps"]] == [
             (1, "Welcome", 4, False, 0),
             (2, "Shop link", 3, False, 1),  # Rae stopped at step 1; only Ben's order drives (Jo cancelled, Dev rejected)
         ]
-        assert [s["drop_off"] for s in serum["steps"]] == [None, pytest.approx(0.25)]  # 1 − 3/4
+        assert [s.get("drop_off") for s in serum["steps"]] == [None, pytest.approx(0.25)]  # 1 − 3/4
         assert attributed(serum) == figures(hard=(1, "30.00"), driven=(1, "30.00"))
 
     # -------------------------------------------------------------------------------------- keywords
@@ -339,7 +349,7 @@ class TestTheReportDay:
             43200: 2,  # Cara 55800, Fay 72000
             86400: 1,  # Ben 86400
         }
-        weeks = [(w["week_start"], w["orders"], w["median_seconds"], w["change"]) for w in body["weeks"]]
+        weeks = [(w["week_start"], w["orders"], w.get("median_seconds"), w.get("change")) for w in body["weeks"]]
         assert weeks == [
             # Ava [1h,2h), Cara [12h,1d), Ben [1d,2d): target 1.5 in [12h,1d): 43200 + 0.5/1 × 43200; no orders the week before
             ("2026-10-26", 3, pytest.approx(64800), None),
@@ -376,7 +386,7 @@ class TestTheReportDay:
             ("2026-11-17", *expected_insight(1, "10.00", "10.00", 1, 1, 0, "10.00", 1.0).values()),  # Omar
         ]
         # SER: Ben 1 + Ivan 1 = 2 units, 56.00; LIP: Ivan 1 + Kim 1 = 2, 28.00; BALM: Omar 1, 10.00
-        assert products(last["top_products"]) == [("P-SER", 2, D("56.00")), ("P-LIP", 2, D("28.00")), ("P-BALM", 1, D("10.00"))]
+        assert products(last["top_products"]) == [("P-SER", 2, usd("56.00")), ("P-LIP", 2, usd("28.00")), ("P-BALM", 1, usd("10.00"))]
 
         weekly = body["weekly"]  # the 6 full weeks before the current one: Mon 10-05 .. Sun 11-15
         assert weekly["range"] == {"from": "2026-10-05", "to": "2026-11-15", "time_zone": "America/Los_Angeles", "days": 42}
@@ -396,7 +406,7 @@ class TestTheReportDay:
         ]
         # SER: Ben, Fay ×2, Eli, Ben, Ivan = 6 units, 168.00 (list prices: Fay's coupon is not taken off);
         # LIP: Ava ×2, Max, Dev, Hana, Ivan, Kim = 7, 98.00; BALM: Cara, Hana, Nia = 3, 30.00
-        assert products(weekly["top_products"]) == [("P-SER", 6, D("168.00")), ("P-LIP", 7, D("98.00")), ("P-BALM", 3, D("30.00"))]
+        assert products(weekly["top_products"]) == [("P-SER", 6, usd("168.00")), ("P-LIP", 7, usd("98.00")), ("P-BALM", 3, usd("30.00"))]
         assert [row["name"] for row in weekly["top_products"]] == ["Dew Serum", "Glow Lip Oil", "Cloud Balm"]
 
     def test_insights_for_the_last_3_weeks(self, day: Pipeline) -> None:
@@ -415,7 +425,7 @@ class TestTheReportDay:
         assert (body["sourced_customers"], body["crossover_customers"]) == (11, 2)
         assert body["crossover_share"] == pytest.approx(2 / 11)
         assert body["non_crossover_share"] == pytest.approx(9 / 11)
-        assert D(body["other_net_receipts"]) == D("92.00")  # Ava 35.00 + 16.00, Cara 41.00
+        assert amounts(body["other_net_receipts"]) == usd("92.00")  # Ava 35.00 + 16.00, Cara 41.00
         assert [(b["other_orders"], b["customers"]) for b in body["breakdown"]] == [("1", 1), ("2", 1), ("3", 0), ("4", 0), ("5+", 0)]
         weeks = [(w["week_start"], w["crossed"], w["sourced"], w["cumulative_crossed"], w["cumulative_sourced"]) for w in body["weeks"]]
         assert weeks == [
@@ -433,20 +443,20 @@ class TestTheReportDay:
             instant("2026-10-27T20:00:00-07:00"),
             instant("2026-11-06T10:00:00-08:00"),
         )
-        assert (ava["tiktok_orders"], ava["other_orders"], D(ava["other_net_receipts"])) == (1, 2, D("51.00"))  # 35.00 + 16.00
+        assert (ava["tiktok_orders"], ava["other_orders"], amounts(ava["other_net_receipts"])) == (1, 2, usd("51.00"))  # 35.00 + 16.00
         assert cara["name"] == "Cara Nguyen"
         assert (instant(cara["first_tiktok_order_at"]), instant(cara["first_other_order_at"])) == (
             instant("2026-10-31T00:30:00-07:00"),
             instant("2026-11-16T10:00:00-08:00"),
         )
-        assert (cara["tiktok_orders"], cara["other_orders"], D(cara["other_net_receipts"])) == (1, 1, D("41.00"))
+        assert (cara["tiktok_orders"], cara["other_orders"], amounts(cara["other_net_receipts"])) == (1, 1, usd("41.00"))
         assert all(len(p["address_key"]) == 16 and int(p["address_key"], 16) >= 0 for p in body["customers"])
 
     def test_crossover_default_is_12_weeks_with_the_current_one(self, day: Pipeline) -> None:
         weeks = report(day, "crossover")["weeks"]
         assert [w["week_start"] for w in weeks][:1] + [w["week_start"] for w in weeks][-1:] == ["2026-08-31", "2026-11-16"]
         assert len(weeks) == 12
-        assert [w["cumulative_share"] for w in weeks[:8]] == [None] * 8  # no TikTok customer before 10-26
+        assert [w.get("cumulative_share") for w in weeks[:8]] == [None] * 8  # no TikTok customer before 10-26
 
     # -------------------------------------------------------------------------------------- CSV exports
     def test_attributed_orders_csv(self, day: Pipeline) -> None:
@@ -490,9 +500,9 @@ class TestTheReportDay:
 
     def test_crossover_csv(self, day: Pipeline) -> None:
         rows = by(export_csv(day, "crossover"), "tiktok_customer_id")
-        assert {who: (row["other_orders"], D(row["other_net_receipts"])) for who, row in rows.items()} == {
-            "tt-ava": ("2", D("51.00")),
-            "tt-cara": ("1", D("41.00")),
+        assert {who: (row["other_orders"], row["currency"], D(row["other_net_receipts"])) for who, row in rows.items()} == {
+            "tt-ava": ("2", "USD", D("51.00")),
+            "tt-cara": ("1", "USD", D("41.00")),
         }
 
     # -------------------------------------------------------------------------------------- at-least-once delivery (last)
@@ -538,7 +548,7 @@ def test_late_touchpoint_cancellation_and_reviews_move_exactly_their_figures(pip
 
     def method(order_id: str) -> tuple[str, str | None]:
         attribution = get_order(pipeline, TENANT, order_id).json()["attribution"]
-        return attribution["method"], attribution["review_status"]
+        return attribution["method"], attribution.get("review_status")
 
     def posts() -> dict[str, dict[str, Any]]:
         return {post: attributed(row) for post, row in by(report(pipeline, "posts", ALL_DAYS)["rows"], "post_id").items()}
@@ -547,13 +557,13 @@ def test_late_touchpoint_cancellation_and_reviews_move_exactly_their_figures(pip
         body = report(pipeline, "time-to-order", ALL_DAYS)
         return body["orders"], body["mean_seconds"]
 
-    def totals() -> tuple[int, Decimal, int]:
+    def totals() -> tuple[int, dict[str, Decimal], int]:
         all_time = report(pipeline, "insights")["all_time"]
-        return all_time["orders"], D(all_time["net_receipts"]), all_time["customers"]
+        return all_time["orders"], amounts(all_time["net_receipts"]), all_time["customers"]
 
-    def crossover() -> tuple[int, int, Decimal]:
+    def crossover() -> tuple[int, int, dict[str, Decimal]]:
         body = report(pipeline, "crossover")
-        return body["sourced_customers"], body["crossover_customers"], D(body["other_net_receipts"])
+        return body["sourced_customers"], body["crossover_customers"], amounts(body["other_net_receipts"])
 
     def serum_step_2_orders() -> int:
         serum = by(report(pipeline, "flows", ALL_DAYS)["rows"], "flow_id")["flow-serum"]
@@ -573,8 +583,8 @@ def test_late_touchpoint_cancellation_and_reviews_move_exactly_their_figures(pip
     }
     assert posts() == first_posts
     assert tto() == (7, pytest.approx(177300 / 7))  # Ava 3600 + Ben 86400 + Fay 72000 + Gus 2400 + Hana 300 + Jo 3600 + Kim 9000
-    assert totals() == (15, D("394.00"), 14)  # with Jo: 14 + 1 orders, 364.00 + 30.00, 13 + 1 customers
-    assert crossover() == (12, 3, D("112.00"))  # Jo sourced by her TikTok order and crossed to Shopify 11-14: + 20.00
+    assert totals() == (15, usd("394.00"), 14)  # with Jo: 14 + 1 orders, 364.00 + 30.00, 13 + 1 customers
+    assert crossover() == (12, 3, usd("112.00"))  # Jo sourced by her TikTok order and crossed to Shopify 11-14: + 20.00
     assert serum_step_2_orders() == 2  # Ben and Jo
 
     # When Ivan's ad click (18:00, 3 hours before his 21:00 order) arrives after the order, within the settle period.
@@ -582,14 +592,14 @@ def test_late_touchpoint_cancellation_and_reviews_move_exactly_their_figures(pip
     assert method(tt("1009")) == ("ad_click", None)
     assert tto() == (8, pytest.approx(188100 / 8))  # + Ivan's 10800 s
     assert posts() == first_posts  # an ad click names no post
-    assert totals() == (15, D("394.00"), 14)  # the order counted already; only its attribution changed
+    assert totals() == (15, usd("394.00"), 14)  # the order counted already; only its attribution changed
 
     # When Jo's order is cancelled (after it was attributed).
     report_day.send_order_updates(pipeline)
     assert posts() == {**first_posts, V2: figures(hard=(1, "30.00"), soft_pending=(1, "15.00"), driven=(1, "30.00"))}  # − Jo 30.00
     assert tto() == (7, pytest.approx(184500 / 7))  # 188100 − Jo's 3600
-    assert totals() == (14, D("364.00"), 13)
-    assert crossover() == (11, 2, D("92.00"))  # Jo's Shopify order is now the first at her address: not sourced
+    assert totals() == (14, usd("364.00"), 13)
+    assert crossover() == (11, 2, usd("92.00"))  # Jo's Shopify order is now the first at her address: not sourced
     assert serum_step_2_orders() == 1  # Ben
 
     # When a person confirms Cara's soft match and rejects Dev's.
@@ -601,5 +611,5 @@ def test_late_touchpoint_cancellation_and_reviews_move_exactly_their_figures(pip
         V3: NOTHING,
     }
     assert tto() == (8, pytest.approx(240300 / 8))  # + Cara's 55800: the figures of the whole replay
-    assert totals() == (14, D("364.00"), 13)  # reviews move no order figure
-    assert crossover() == (11, 2, D("92.00"))
+    assert totals() == (14, usd("364.00"), 13)  # reviews move no order figure
+    assert crossover() == (11, 2, usd("92.00"))

@@ -104,16 +104,22 @@ def profile_of(*stored: Order) -> AddressProfile:
 
 # Worked out for TIKTOK then SHOPIFY:
 #   2024-03-04 (the TikTok order's local day): sourced 1
-#   2024-03-09 (the Shopify order's local day): crossed 1, other_orders 1, other_net 32.40
+#   2024-03-09 (the Shopify order's local day): crossed 1, other_orders 1, and in USD other_orders#USD 1, other_net#USD 32.40
 #   ALL: the sums, and by_other_orders#1 (one other-store order).
 CROSSED = {
     key("2024-03-04"): {"sourced": Decimal(1)},
-    key("2024-03-09"): {"crossed": Decimal(1), "other_orders": Decimal(1), "other_net": Decimal("32.40")},
+    key("2024-03-09"): {
+        "crossed": Decimal(1),
+        "other_orders": Decimal(1),
+        "other_orders#USD": Decimal(1),
+        "other_net#USD": Decimal("32.40"),
+    },
     key(ALL_TIME): {
         "sourced": Decimal(1),
         "crossed": Decimal(1),
         "other_orders": Decimal(1),
-        "other_net": Decimal("32.40"),
+        "other_orders#USD": Decimal(1),
+        "other_net#USD": Decimal("32.40"),
         "by_other_orders#1": Decimal(1),
     },
 }
@@ -143,7 +149,7 @@ def test_the_crossed_customer_row() -> None:
     assert row.address_key == profile.address_hash[:16] and len(row.address_key) == 16
     assert (row.tiktok_customer_id, row.name) == ("tt-42", "Jane Doe")
     assert row.first_tiktok_order_at == TIKTOK.ordered_at and row.first_other_order_at == SHOPIFY.ordered_at
-    assert (row.tiktok_orders, row.other_orders, row.other_net_receipts) == (1, 1, Decimal("32.40"))
+    assert (row.tiktok_orders, row.other_orders, row.other_net_receipts) == (1, 1, {"USD": Decimal("32.40")})
 
 
 def test_a_shopify_order_before_the_tiktok_one_means_not_sourced() -> None:
@@ -191,16 +197,12 @@ def test_cancelling_the_shopify_order_un_crosses() -> None:
     # when the Shopify order is cancelled
     after = add(before, SHOPIFY.model_copy(update={"status": "cancelled"}))
     # then the order leaves the profile, TikTok still sourced the customer, and the write takes the crossing back:
-    #   2024-03-09: crossed −1, other_orders −1, other_net −32.40; ALL: the same and by_other_orders#1 −1
+    #   2024-03-09: crossed −1, other_orders −1, other_orders#USD −1, other_net#USD −32.40; ALL: the same and by_other_orders#1 −1
     assert not after.crossed and after.sourced and "shopify#S1" not in after.orders
+    taken_back = {"crossed": Decimal(-1), "other_net#USD": Decimal("-32.40"), "other_orders": Decimal(-1), "other_orders#USD": Decimal(-1)}
     assert counters.difference(crossover_contribution(after).counts, crossover_contribution(before).counts) == {
-        key("2024-03-09"): {"crossed": Decimal(-1), "other_net": Decimal("-32.40"), "other_orders": Decimal(-1)},
-        key(ALL_TIME): {
-            "by_other_orders#1": Decimal(-1),
-            "crossed": Decimal(-1),
-            "other_net": Decimal("-32.40"),
-            "other_orders": Decimal(-1),
-        },
+        key("2024-03-09"): taken_back,
+        key(ALL_TIME): {"by_other_orders#1": Decimal(-1), **taken_back},
     }
 
 
@@ -236,13 +238,15 @@ def test_five_or_more_other_orders_are_one_breakdown_row() -> None:
     # when counted
     counts = crossover_contribution(profile).counts
     # then crossed on Mar 11, one other order a day, and the ALL item puts the customer in the 5+ row (K = min(6, 5))
-    assert counts[key("2024-03-11")] == {"crossed": Decimal(1), "other_orders": Decimal(1), "other_net": Decimal(10)}
-    assert counts[key("2024-03-16")] == {"other_orders": Decimal(1), "other_net": Decimal(10)}
+    one_day = {"other_orders": Decimal(1), "other_orders#USD": Decimal(1), "other_net#USD": Decimal(10)}
+    assert counts[key("2024-03-11")] == {"crossed": Decimal(1), **one_day}
+    assert counts[key("2024-03-16")] == one_day
     assert counts[key(ALL_TIME)] == {
         "sourced": Decimal(1),
         "crossed": Decimal(1),
         "other_orders": Decimal(6),
-        "other_net": Decimal(60),
+        "other_orders#USD": Decimal(6),
+        "other_net#USD": Decimal(60),
         "by_other_orders#5": Decimal(1),
     }
 
@@ -264,7 +268,7 @@ def test_the_report_totals_shares_and_breakdown() -> None:
     # then sourced 3, crossed 2, share 2/3, other net 32.40 + 60 = 92.40
     assert (report.sourced_customers, report.crossover_customers) == (3, 2)
     assert report.crossover_share == pytest.approx(2 / 3) and report.non_crossover_share == pytest.approx(1 / 3)
-    assert report.other_net_receipts == Decimal("92.40")
+    assert report.other_net_receipts == {"USD": Decimal("92.40")}
     # and the breakdown always has the five rows: one customer with 1 order, one with 5+
     assert [(row.other_orders, row.customers) for row in report.breakdown] == [("1", 1), ("2", 0), ("3", 0), ("4", 0), ("5+", 1)]
     # and customers run by their first other-store order: Mar 9 (one) before Mar 11 (many)
@@ -350,3 +354,47 @@ def test_an_address_past_the_profile_limit_takes_no_more_orders_but_cancellation
     assert crossed == profile and not crossed.crossed
     first = profile.orders["tiktok_shop#F0"]
     assert len(profile.with_order(first, False).orders) == MAX_PROFILE_ORDERS - 1
+
+
+# ------------------------------------------------------------------------------------------------ several currencies
+def test_other_store_receipts_in_two_currencies_are_kept_apart() -> None:
+    """Given a TikTok customer who then bought on Shopify in USD (32.40) and on the own site in CAD (25.00), when the
+    profile is counted and listed, then each currency has its own fields and figure, and nothing adds the two."""
+    cad = order("other", "W1", datetime(2024, 3, 12, 18, 0, tzinfo=UTC), subtotal="25.00", address=SHOPIFY_ADDRESS)
+    cad = cad.model_copy(update={"currency": "CAD"})
+    profile = profile_of(TIKTOK, SHOPIFY, cad)
+    counts = crossover_contribution(profile).counts
+    assert counts[key("2024-03-12")] == {"other_orders": Decimal(1), "other_orders#CAD": Decimal(1), "other_net#CAD": Decimal("25.00")}
+    assert {name: value for name, value in counts[key(ALL_TIME)].items() if "#" in name and "by_" not in name} == {
+        "other_orders#CAD": Decimal(1),
+        "other_net#CAD": Decimal("25.00"),
+        "other_orders#USD": Decimal(1),
+        "other_net#USD": Decimal("32.40"),
+    }
+    row = crossover_customer(profile)
+    assert row is not None and row.other_orders == 2
+    assert row.other_net_receipts == {"CAD": Decimal("25.00"), "USD": Decimal("32.40")}
+    all_time = counts[key(ALL_TIME)]
+    report = crossover_report(time_zone=TZ, all_time=all_time, days={}, week_starts=[], today=date(2024, 3, 20), customers=[row])
+    assert report.other_net_receipts == {"CAD": Decimal("25.00"), "USD": Decimal("32.40")}
+
+
+def test_an_entry_stored_before_currencies_keeps_its_bare_amount_until_its_order_is_seen_again() -> None:
+    """Given a profile stored before currencies (its Shopify entry has no currency and added a bare `other_net`), when
+    that order arrives again, now known to be in CAD, then the difference takes the bare amount out and puts it
+    under CAD, and until then the bare amount reads as USD."""
+    legacy_entry = profile_order(SHOPIFY, TZ).model_copy(update={"currency": None})
+    before = profile_of(TIKTOK).model_copy(update={"orders": {**profile_of(TIKTOK).orders, legacy_entry.ref: legacy_entry}})
+    assert crossover_contribution(before).counts[key("2024-03-09")] == {
+        "crossed": Decimal(1),
+        "other_orders": Decimal(1),
+        "other_net": Decimal("32.40"),
+    }
+    row = crossover_customer(before)
+    assert row is not None and row.other_net_receipts == {"USD": Decimal("32.40")}
+    after = add(before, SHOPIFY.model_copy(update={"currency": "CAD"}))
+    moved = {"other_net": Decimal("-32.40"), "other_net#CAD": Decimal("32.40"), "other_orders#CAD": Decimal(1)}
+    assert counters.difference(crossover_contribution(after).counts, crossover_contribution(before).counts) == {
+        key("2024-03-09"): moved,
+        key(ALL_TIME): moved,
+    }

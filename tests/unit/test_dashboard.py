@@ -62,25 +62,31 @@ def span(first: date, last: date) -> ReportRange:
     return ReportRange.model_validate({"from": first, "to": last, "time_zone": ZONE, "days": (last - first).days + 1})
 
 
-def figures(orders: int, net: str, all_stores: str, customers: int, new: int) -> Figures:
-    net_d, all_d = Decimal(net), Decimal(all_stores)
+def figures(orders: int, net: str, all_stores: str, customers: int, new: int, cad: tuple[int, str, str] | None = None) -> Figures:
+    """Insights figures in USD, plus (orders, net, all stores) in CAD when given: every amount a map per currency."""
+    per_currency = {"USD": (orders - (cad[0] if cad else 0), Decimal(net), Decimal(all_stores))}
+    if cad:
+        per_currency["CAD"] = (cad[0], Decimal(cad[1]), Decimal(cad[2]))
     return Figures(
         orders=orders,
-        net_receipts=net_d,
-        average_order_value=(net_d / orders).quantize(Decimal("0.01")) if orders else None,
+        net_receipts={code: net_d for code, (n, net_d, _) in sorted(per_currency.items()) if n or net_d},
+        average_order_value={code: (net_d / n).quantize(Decimal("0.01")) for code, (n, net_d, _) in sorted(per_currency.items()) if n},
         customers=customers,
         new_customers=new,
         repeat_customers=customers - new,
-        all_stores_net_receipts=all_d,
-        tiktok_share=float(net_d / all_d) if all_d else None,
+        all_stores_net_receipts={code: all_d for code, (_, _, all_d) in sorted(per_currency.items()) if all_d},
+        tiktok_share={code: float(net_d / all_d) for code, (_, net_d, all_d) in sorted(per_currency.items()) if all_d},
     )
 
 
 def insights() -> InsightsReport:
     first_day = TODAY - timedelta(days=7)
     days = [
-        DayFigures(day=first_day + timedelta(days=n), **figures(n, f"{n * 31.5:.2f}", f"{n * 50:.2f}", n, min(n, 1)).model_dump())
-        for n in range(7)  # the first day has no orders: no average order value, no share
+        DayFigures(
+            day=first_day + timedelta(days=n),
+            **figures(n, f"{n * 31.5:.2f}", f"{n * 50:.2f}", n, min(n, 1), cad=(1, "40.00", "40.00") if n == 3 else None).model_dump(),
+        )
+        for n in range(7)  # the first day has no orders: no average order value, no share; day 3 sold in CAD too
     ]
     week_one = TODAY - timedelta(weeks=6)
     weeks = [
@@ -92,16 +98,16 @@ def insights() -> InsightsReport:
         for n in range(6)
     ]
     products = [
-        ProductRow(product_id="SKU-LIP-01", name="Velvet lip tint", units=14, sales=Decimal("251.86")),
-        ProductRow(product_id="SKU-BLUSH", name=None, units=5, sales=Decimal("99.95")),
+        ProductRow(product_id="SKU-LIP-01", name="Velvet lip tint", units=14, sales={"CAD": Decimal("24.00"), "USD": Decimal("251.86")}),
+        ProductRow(product_id="SKU-BLUSH", name=None, units=5, sales={"USD": Decimal("99.95")}),
     ]
     return InsightsReport(
         time_zone=ZONE,
         today=TODAY,
-        all_time=figures(412, "12345.67", "20000.00", 300, 300),
+        all_time=figures(412, "12345.67", "20000.00", 300, 300, cad=(12, "480.00", "900.00")),
         last_7_days=LastDays(
             range=span(first_day, TODAY - timedelta(days=1)),
-            totals=figures(28, "882.00", "1400.00", 25, 7),
+            totals=figures(28, "882.00", "1400.00", 25, 7, cad=(1, "40.00", "40.00")),
             days=days,
             top_products=products,
         ),
@@ -121,27 +127,27 @@ def posts(range_: ReportRange) -> PostsReport:
             url=POST_URL,
             comments=120,
             dms=45,
-            orders=9,
-            revenue=Decimal("412.50"),
+            orders=10,
+            revenue={"CAD": Decimal("35.00"), "USD": Decimal("412.50")},
             soft_pending_orders=2,
-            soft_pending_revenue=Decimal("60.00"),
+            soft_pending_revenue={"USD": Decimal("60.00")},
             soft_confirmed_orders=1,
-            soft_confirmed_revenue=Decimal("30.00"),
-            driven_orders=10,
-            driven_revenue=Decimal("442.50"),
+            soft_confirmed_revenue={"USD": Decimal("30.00")},
+            driven_orders=11,
+            driven_revenue={"CAD": Decimal("35.00"), "USD": Decimal("442.50")},
         ),
         PostRow(
             post_id="7380000000000000002",
             comments=80,
             dms=20,
             orders=3,
-            revenue=Decimal("98.10"),
+            revenue={"USD": Decimal("98.10")},
             driven_orders=3,
-            driven_revenue=Decimal("98.10"),
+            driven_revenue={"USD": Decimal("98.10")},
         ),
         PostRow(post_id="7380000000000000003", comments=5),
     ]
-    return PostsReport(range=range_, sort="revenue", rows=rows, total_rows=3)
+    return PostsReport(range=range_, sort="revenue", main_currency="USD", rows=rows, total_rows=3)
 
 
 def flows(range_: ReportRange) -> FlowsReport:
@@ -157,38 +163,55 @@ def flows(range_: ReportRange) -> FlowsReport:
         dms=200,
         steps=steps,
         orders=14,
-        revenue=Decimal("455.00"),
+        revenue={"USD": Decimal("455.00")},
         driven_orders=15,
-        driven_revenue=Decimal("485.00"),
+        driven_revenue={"USD": Decimal("485.00")},
     )
-    return FlowsReport(range=range_, sort="revenue", rows=[row, FlowRow(flow_id="flow-empty")], total_rows=2)
+    return FlowsReport(range=range_, sort="revenue", main_currency="USD", rows=[row, FlowRow(flow_id="flow-empty")], total_rows=2)
 
 
 def keywords(range_: ReportRange) -> KeywordsReport:
     rows = [
         KeywordRow(
-            keyword=f"kw{n}", fires=30 - n, dms=10, orders=1, revenue=Decimal(20 - n), driven_orders=1, driven_revenue=Decimal(20 - n)
+            keyword=f"kw{n}",
+            fires=30 - n,
+            dms=10,
+            orders=1,
+            revenue={"USD": Decimal(20 - n)},
+            driven_orders=1,
+            driven_revenue={"USD": Decimal(20 - n)},
         )
         for n in range(11)
     ]
     rows.insert(
         0,
         KeywordRow(
-            keyword="link", fires=90, dms=60, orders=12, revenue=Decimal("380.00"), driven_orders=12, driven_revenue=Decimal("380.00")
+            keyword="link",
+            fires=90,
+            dms=60,
+            orders=12,
+            revenue={"USD": Decimal("380.00")},
+            driven_orders=12,
+            driven_revenue={"USD": Decimal("380.00")},
         ),
     )
     rows.append(KeywordRow(keyword="<script>price</script>", fires=44, dms=30, never_sells=True))
-    return KeywordsReport(range=range_, sort="revenue", rows=rows, total_rows=len(rows), never_sells_min_fires=20)
+    return KeywordsReport(range=range_, sort="revenue", main_currency="USD", rows=rows, total_rows=len(rows), never_sells_min_fires=20)
 
 
 def creators(range_: ReportRange) -> CreatorsReport:
     rows = [
         CreatorRow(
-            creator="maya.makeup", clicks=310, orders=8, revenue=Decimal("260.40"), driven_orders=8, driven_revenue=Decimal("260.40")
+            creator="maya.makeup",
+            clicks=310,
+            orders=9,
+            revenue={"CAD": Decimal("80.00"), "USD": Decimal("260.40")},
+            driven_orders=9,
+            driven_revenue={"CAD": Decimal("80.00"), "USD": Decimal("260.40")},
         ),
         CreatorRow(creator="glow.with.jo", clicks=45),
     ]
-    return CreatorsReport(range=range_, sort="revenue", rows=rows, total_rows=2)
+    return CreatorsReport(range=range_, sort="revenue", main_currency="USD", rows=rows, total_rows=2)
 
 
 def tto(range_: ReportRange) -> TimeToOrderReport:
@@ -233,7 +256,7 @@ def crossover() -> CrossoverReport:
         first_other_order_at=datetime(2025, 5, 9, 12, tzinfo=UTC),
         tiktok_orders=2,
         other_orders=1,
-        other_net_receipts=Decimal("45.10"),
+        other_net_receipts={"USD": Decimal("45.10")},
     )
     breakdown = [CrossoverBreakdown(other_orders=k, customers=c) for k, c in (("1", 20), ("2", 6), ("3", 2), ("4", 0), ("5+", 1))]
     return CrossoverReport(
@@ -242,7 +265,7 @@ def crossover() -> CrossoverReport:
         crossover_customers=29,
         crossover_share=29 / 95,
         non_crossover_share=66 / 95,
-        other_net_receipts=Decimal("1830.25"),
+        other_net_receipts={"CAD": Decimal("120.00"), "USD": Decimal("1830.25")},
         weeks=weeks,
         breakdown=breakdown,
         customers=[customer],
@@ -264,6 +287,7 @@ def review(n: int) -> Attribution:
         ordered_at=at,
         attributed_at=at,
         revenue=Decimal("30.0000"),
+        currency="CAD" if n == 1 else "USD",
     )
 
 
@@ -319,7 +343,7 @@ def empty_dashboard() -> DashboardData:
             crossover_customers=0,
             crossover_share=None,
             non_crossover_share=None,
-            other_net_receipts=Decimal(0),
+            other_net_receipts={},
             weeks=[],
             breakdown=[],
             customers=[],
@@ -368,9 +392,11 @@ class Page(HTMLParser):
 
 
 def walk(doc: Any, path: str) -> Any:
-    """The value at `a.b[2].c` in a JSON document (written apart from the renderer's own lookup)."""
+    """The value at `a.b[2].c` in a JSON document (written apart from the renderer's own lookup); an absent member is null."""
     for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
-        doc = doc[int(index)] if index else doc[key]
+        doc = doc[int(index)] if index else doc.get(key)
+        if doc is None:
+            return None
     return doc
 
 
@@ -471,16 +497,20 @@ def test_the_figures_a_seller_looks_for_are_there(page: Page) -> None:
     # given the full dashboard, then the headline figures are present, with the text printed by the shared formatter
     shown = {e["attrs"]["data-figure"]: (e["attrs"]["data-value"], e["text"]) for e in page.figures() if e["tag"] in ("span", "text")}
     assert shown["insights.all_time.orders"] == ("412", "412")
-    assert shown["insights.all_time.net_receipts"] == ("12345.67", "12,345.67")
-    assert shown["insights.all_time.tiktok_share"][1] == "62%"
-    assert shown["insights.last_7_days.totals.average_order_value"] == ("31.50", "31.50")
-    assert shown["posts.rows[0].driven_revenue"] == ("442.50", "442.50")
+    assert shown["insights.all_time.net_receipts.USD"] == ("12345.67", "USD 12,345.67")
+    assert shown["insights.all_time.net_receipts.CAD"] == ("480.00", "CAD 480.00")
+    assert shown["insights.all_time.tiktok_share.USD"][1] == "USD 62%"
+    assert shown["insights.last_7_days.totals.average_order_value.USD"] == ("32.67", "USD 32.67")
+    assert shown["posts.rows[0].driven_revenue.USD"] == ("442.50", "USD 442.50")
+    assert shown["posts.rows[0].driven_revenue.CAD"] == ("35.00", "CAD 35.00")
     assert shown["posts.rows[0].soft_pending_orders"] == ("2", "2")
     assert shown["flows.rows[0].steps[2].drop_off"][1] == "73%"
     assert shown["time_to_order.median_seconds"][1] == fmt(float(shown["time_to_order.median_seconds"][0]), "duration")
     assert shown["crossover.crossover_customers"] == ("29", "29")
     assert shown["crossover.crossover_share"][1] == "31%"
-    assert shown["pending_reviews[0].revenue"] == ("30.0000", "30.00")
+    assert shown["crossover.other_net_receipts.CAD"] == ("120.00", "CAD 120.00")
+    assert shown["pending_reviews[0].revenue"] == ("30.0000", "USD 30.00")
+    assert shown["pending_reviews[1].revenue"] == ("30.0000", "CAD 30.00")
     assert shown["time_to_order.weeks[3].change"][1].startswith(("+", "−"))
 
 
@@ -489,7 +519,7 @@ def test_series_points_carry_their_figures(page: Page) -> None:
     # then each point of each chart carries its own figure
     names = {e["attrs"]["data-figure"] for e in page.figures()}
     assert {f"insights.last_7_days.days[{d}].orders" for d in range(7)} <= names
-    assert {f"insights.weekly.weeks[{w}].tiktok_share" for w in range(6)} <= names
+    assert {f"insights.weekly.weeks[{w}].tiktok_share.USD" for w in range(6)} <= names
     assert {f"crossover.weeks[{w}].cumulative_share" for w in range(12)} <= names
     assert {f"time_to_order.histogram[{b}].orders" for b in range(len(time_to_order.BUCKET_EDGES))} <= names
 
@@ -499,9 +529,54 @@ def test_a_day_without_orders_is_a_gap_in_the_series_not_a_zero(page: Page) -> N
     names = {e["attrs"]["data-figure"] for e in page.figures()}
     # then its orders are a point at zero, but its average order value and share are not drawn at all
     assert "insights.last_7_days.days[0].orders" in names
-    assert "insights.last_7_days.days[0].average_order_value" not in names
-    assert "insights.last_7_days.days[0].tiktok_share" not in names
-    assert {f"insights.last_7_days.days[{d}].average_order_value" for d in range(1, 7)} <= names
+    first_day = "insights.last_7_days.days[0]"
+    assert not any(name.startswith((f"{first_day}.average_order_value", f"{first_day}.tiktok_share")) for name in names)
+    assert {f"insights.last_7_days.days[{d}].average_order_value.USD" for d in range(1, 7)} <= names
+    # and the CAD series has a point only on the one day that sold in CAD
+    assert {name for name in names if name.startswith("insights.last_7_days.days[") and name.endswith(".net_receipts.CAD")} == {
+        "insights.last_7_days.days[3].net_receipts.CAD"
+    }
+
+
+def test_every_money_figure_carries_its_currency_code(page: Page) -> None:
+    """Given amounts in USD and CAD across the dashboard, when it is read back, then every money figure is one currency
+    (its path ends in the code) and prints the code before the amount; no figure holds a sum of two currencies."""
+    money_paths = ("revenue", "net_receipts", "average_order_value", "sales", "tiktok_share")
+    checked = 0
+    for element in page.figures():
+        name, text = element["attrs"]["data-figure"], element["text"]
+        last = name.rsplit(".", 1)[-1]
+        if element["tag"] not in ("span", "text"):  # a chart's point: its text is its hover title
+            assert not last.endswith(money_paths), f"{name} is a money point without a currency"
+        elif re.fullmatch(r"[A-Z]{3}", last):
+            assert text.startswith(f"{last} "), (name, text)
+            checked += 1
+        elif name.startswith("pending_reviews"):
+            assert re.match(r"(USD|CAD) ", text), (name, text)
+        elif last.endswith(money_paths):  # only an empty map (nothing in any currency) is shown whole, as a dash
+            assert (element["attrs"]["data-value"], text) == ("{}", "—"), name
+    assert checked > 40
+
+
+BAR = re.compile(r'<svg class="bar (s\d)" role="img" aria-label="([^"]*)"[^>]*><title>[^<]*</title><rect x="0" y="0" width="([\d.]+)"')
+
+
+def test_a_ranking_gives_each_currency_its_own_bars_and_scale(html: str) -> None:
+    """Given a post with USD 442.50 and CAD 35.00 and one with USD 98.10, when the posts are drawn, then USD and CAD are
+    two series (two colours), each bar measured against its own currency's largest: both leaders are full length."""
+    posts = html[html.index('id="posts"') : html.index('id="flows"')]
+    bars = [(series, label.rsplit(": ", 1)[1], float(width)) for series, label, width in BAR.findall(posts)]
+    second = pytest.approx(100 * 98.10 / 442.50, abs=0.01)
+    assert bars[:3] == [("s0", "USD 442.50", 100.0), ("s1", "CAD 35.00", 100.0), ("s0", "USD 98.10", second)]
+    assert "each currency has its own bars and scale" in posts
+
+
+def test_an_insight_card_draws_one_series_per_currency(html: str) -> None:
+    """Given the last 7 days sold in USD every day and in CAD on one day, when the net receipts card is drawn, then it
+    shows a figure and a sparkline per currency, never one line through both."""
+    labels = re.findall(r'<svg class="spark (s\d)" role="img" aria-label="(Net receipts in [A-Z]{3} per day)', html)
+    assert labels == [("s0", "Net receipts in CAD per day"), ("s1", "Net receipts in USD per day")]
+    assert "Net receipts per day" not in html
 
 
 def test_standing_out_steps_and_dead_keywords_are_highlighted(data: DashboardData, html: str) -> None:
@@ -550,8 +625,8 @@ def test_an_empty_tenant_gets_friendly_nothing_yet_states() -> None:
     for element in page.figures():
         assert element["attrs"]["data-value"] == as_api_shows(walk(doc, element["attrs"]["data-figure"]))
     shown = {e["attrs"]["data-figure"]: (e["attrs"]["data-value"], e["text"]) for e in page.figures()}
-    assert shown["insights.all_time.average_order_value"] == ("null", "—")
-    assert shown["insights.all_time.tiktok_share"] == ("null", "—")
+    assert shown["insights.all_time.average_order_value"] == ("{}", "—")
+    assert shown["insights.all_time.tiktok_share"] == ("{}", "—")
 
 
 # ------------------------------------------------------------------------------------------------ the shared formatter

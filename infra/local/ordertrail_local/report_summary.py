@@ -1,4 +1,8 @@
-"""The main reports, read through the team API after the local demo and printed as short tables."""
+"""The main reports, read through the team API after the local demo and printed as short tables.
+
+Every amount is a map from currency code to decimal string in the API; it is printed per currency ("USD 62.00,
+CAD 12.00"), never summed across currencies.
+"""
 
 from __future__ import annotations
 
@@ -37,23 +41,32 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
+def _money(amounts: dict[str, str]) -> str:
+    """An amount per currency as `USD 62.00, CAD 12.00` (or `-` when there is none)."""
+    return ", ".join(f"{code} {value}" for code, value in amounts.items()) or "-"
+
+
+def _shares(shares: dict[str, float]) -> str:
+    """A share per currency as `USD 62%, CAD 100%` (or `-`)."""
+    return ", ".join(f"{code} {_share(value)}" for code, value in shares.items()) or "-"
+
+
 def render(bodies: dict[str, Any], limit: int = 5) -> str:
     """The reports as the short tables `make run` prints."""
     lines = ["", "Reports (GET /v1/demo/reports/..., counters kept exactly once by AttributeFunction)"]
     if "posts" in bodies:
-        lines.append(f"  Posts by driven revenue       {'comments':>8} {'DMs':>4} {'orders':>6} {'revenue':>9}  soft pending")
+        lines.append(f"  Posts by driven revenue       {'comments':>8} {'DMs':>4} {'orders':>6}  soft pending  revenue")
         for row in bodies["posts"]["rows"][:limit]:
             lines.append(
-                f"    {row['post_id'][-26:]:<27} {row['comments']:>8} {row['dms']:>4} {row['driven_orders']:>6} "
-                f"{row['driven_revenue']:>9}  {row['soft_pending_orders']}"
+                f"    {row['post_id'][-26:]:<27} {row['comments']:>8} {row['dms']:>4} {row['driven_orders']:>6}  "
+                f"{row['soft_pending_orders']:>12}  {_money(row['driven_revenue'])}"
             )
     if "keywords" in bodies:
-        lines.append(f"  Keywords                      {'fires':>8} {'DMs':>4} {'orders':>6} {'revenue':>9}")
+        lines.append(f"  Keywords                      {'fires':>8} {'DMs':>4} {'orders':>6}  revenue")
         for row in bodies["keywords"]["rows"][:limit]:
-            flag = "  fires, never sells" if row["never_sells"] else ""
-            lines.append(
-                f"    {row['keyword']:<27} {row['fires']:>8} {row['dms']:>4} {row['driven_orders']:>6} {row['driven_revenue']:>9}{flag}"
-            )
+            flag = "  (fires, never sells)" if row["never_sells"] else ""
+            counts = f"{row['fires']:>8} {row['dms']:>4} {row['driven_orders']:>6}"
+            lines.append(f"    {row['keyword']:<27} {counts}  {_money(row['driven_revenue'])}{flag}")
     if "flows" in bodies:
         for row in bodies["flows"]["rows"][:limit]:
             steps = "  ".join(
@@ -63,7 +76,7 @@ def render(bodies: dict[str, Any], limit: int = 5) -> str:
             lines.append(f"  Flow {row['name'] or row['flow_id']}: {row['dms']} DM(s); users per step {steps or '-'}")
     if "creators" in bodies:
         creators = ", ".join(
-            f"{r['creator']} {r['driven_orders']} order(s) {r['driven_revenue']}" for r in bodies["creators"]["rows"][:limit]
+            f"{r['creator']} {r['driven_orders']} order(s) {_money(r['driven_revenue'])}" for r in bodies["creators"]["rows"][:limit]
         )
         lines.append(f"  Creators: {creators or '-'}")
     if "time-to-order" in bodies:
@@ -75,13 +88,14 @@ def render(bodies: dict[str, Any], limit: int = 5) -> str:
     if "insights" in bodies:
         for label, figures in (("all time", bodies["insights"]["all_time"]), ("last 7 days", bodies["insights"]["last_7_days"]["totals"])):
             lines.append(
-                f"  TikTok Shop, {label}: {figures['orders']} order(s), net receipts {figures['net_receipts']}, "
-                f"AOV {figures['average_order_value'] or '-'}, {figures['customers']} customer(s), share {_share(figures['tiktok_share'])}"
+                f"  TikTok Shop, {label}: {figures['orders']} order(s), net receipts {_money(figures['net_receipts'])}, "
+                f"AOV {_money(figures['average_order_value'])}, {figures['customers']} customer(s), "
+                f"share {_shares(figures['tiktok_share'])}"
             )
     if "crossover" in bodies:
         cross = bodies["crossover"]
         lines.append(
             f"  Crossover: {cross['crossover_customers']} of {cross['sourced_customers']} TikTok-sourced customer(s) "
-            f"({_share(cross['crossover_share'])}) later bought elsewhere, for {cross['other_net_receipts']} net"
+            f"({_share(cross['crossover_share'])}) later bought elsewhere, for {_money(cross['other_net_receipts'])} net"
         )
     return "\n".join(lines)

@@ -4,6 +4,9 @@ A counter is one item per (dimension, id, local day), or per (dimension, id) for
 attribution, a customer, an address profile, a touchpoint) knows exactly what it contributes; a change writes only
 the difference between what it contributed before and what it contributes now, in the same transaction as the
 source item itself, so counters always equal the sum of what is stored.
+
+Money is kept per currency (`revenue#USD`, see ordertrail.money), with a count per currency beside it (`orders#USD`),
+so no counter ever adds two currencies; an order whose currency changes moves its amounts from one field to the other.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ordertrail.models import (
     Order,
     Touchpoint,
 )
+from ordertrail.money import currency_field
 from ordertrail.time_to_order import bucket_field
 
 ALL_TIME = "ALL"
@@ -104,10 +108,11 @@ def attribution_class(attribution: Attribution) -> str | None:
     return None
 
 
-def class_fields(klass: str, revenue: Decimal) -> dict[str, Decimal | int]:
-    """Counter fields of one attributed order: `orders`/`revenue` for hard matches, prefixed for soft ones."""
+def class_fields(klass: str, revenue: Decimal, currency: str) -> dict[str, Decimal | int]:
+    """Counter fields of one attributed order: `orders`, `orders#CUR`, `revenue#CUR` for hard matches; prefixed for soft."""
     prefix = "" if klass == "hard" else f"{klass}_"
-    return {f"{prefix}orders": 1, f"{prefix}revenue": revenue}
+    orders, money = f"{prefix}orders", f"{prefix}revenue"
+    return {orders: 1, currency_field(orders, currency): 1, currency_field(money, currency): revenue}
 
 
 def method_id(attribution: Attribution) -> str:
@@ -125,7 +130,10 @@ def order_contribution(order: Order, attribution: Attribution | None, time_zone:
     day = local_day(order.ordered_at, time_zone)
     net = net_receipts(order)
     units = sum(line.quantity for line in order.line_items)
-    tally.on_days("orders", order.source, day, {"orders": 1, "net": net, "units": units, "total": order.total})
+    cur = order.currency
+    values: dict[str, Decimal | int] = {"orders": 1, "units": units, currency_field("orders", cur): 1}
+    values.update({currency_field("net", cur): net, currency_field("total", cur): order.total})
+    tally.on_days("orders", order.source, day, values)
     if order.source == "tiktok_shop":
         _products(tally, order, day)
     if attribution is not None:
@@ -143,17 +151,21 @@ def _products(tally: Tally, order: Order, day: str) -> None:
     ranked = sorted(lines.items(), key=lambda item: (-item[1][1], item[0]))
     for index, (product, (units, sales, name)) in enumerate(ranked):
         ident, label = (product, name) if index < MAX_PRODUCTS_PER_ORDER else (OTHER_PRODUCTS, OTHER_PRODUCTS)
-        tally.on_days("product", ident, day, {"units": units, "sales": sales}, {"name": label})
+        tally.on_days("product", ident, day, {"units": units, currency_field("sales", order.currency): sales}, {"name": label})
 
 
 def _attributed(tally: Tally, order: Order, attribution: Attribution, day: str) -> None:
-    """The method counter, and for attributed orders the post, flow, keyword, creator, coupon and time-to-order ones."""
-    revenue = attribution.revenue
-    tally.on_days("method", method_id(attribution), day, {"orders": 1, "revenue": revenue})
+    """The method counter, and for attributed orders the post, flow, keyword, creator, coupon and time-to-order ones.
+
+    Amounts are in the order's currency (an attribution stored before it named one defaults to USD; the order knows).
+    """
+    revenue, cur = attribution.revenue, order.currency
+    method: dict[str, Decimal | int] = {"orders": 1, currency_field("orders", cur): 1, currency_field("revenue", cur): revenue}
+    tally.on_days("method", method_id(attribution), day, method)
     klass = attribution_class(attribution)
     if klass is None:
         return
-    values = class_fields(klass, revenue)
+    values = class_fields(klass, revenue, cur)
     attributed: dict[str, Decimal | int] = dict(values)
     driven = attribution.counts_as_attributed
     if driven and attribution.time_to_order_seconds is not None:

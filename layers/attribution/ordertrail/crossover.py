@@ -4,7 +4,9 @@ One address profile holds the counted orders of every store shipped to one addre
 It is sourced when its first order, by (ordered_at, ref), is a TikTok Shop order, and crossed when a non-TikTok
 order follows. What a profile adds to the `crossover` counters is a pure function of the profile, so an order that
 arrives late, changes or is cancelled only rewrites the difference (counters.difference) and the counters always
-equal what the stored profiles say. Pure: no AWS here.
+equal what the stored profiles say. Net receipts are kept per currency (`other_net#USD`, ordertrail.money); an entry
+stored before currencies has none and keeps adding the bare `other_net` it added then, until its order is seen
+again. Pure: no AWS here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from ordertrail import counters
+from ordertrail import counters, money
 from ordertrail.errors import Unprocessable
 from ordertrail.models import Order, OrderSource, is_masked
 from ordertrail.report_models import CrossoverBreakdown, CrossoverCustomer, CrossoverReport, CrossoverWeek
@@ -36,7 +38,7 @@ MAX_WEEKS: Final = 104
 
 
 class ProfileOrder(BaseModel):
-    """One counted order at an address: which store, when, its net receipts and its local day."""
+    """One counted order at an address: which store, when, its net receipts (and their currency) and its local day."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -44,6 +46,7 @@ class ProfileOrder(BaseModel):
     source: OrderSource
     ordered_at: AwareDatetime
     net: Decimal = Field(description="Net receipts (counters.net_receipts)")
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="The order's currency (None: stored before currencies)")
     day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="The tenant-local day of ordered_at")
 
     @model_validator(mode="after")
@@ -66,6 +69,7 @@ def profile_order(order: Order, time_zone: str) -> ProfileOrder:
         source=order.source,
         ordered_at=order.ordered_at,
         net=counters.net_receipts(order),
+        currency=order.currency,
         day=counters.local_day(order.ordered_at, time_zone),
     )
 
@@ -161,9 +165,10 @@ def _breakdown_field(other_orders: int) -> str:
 def crossover_contribution(profile: AddressProfile | None) -> counters.Tally:
     """What one address profile adds to the `crossover` counters (nothing unless sourced).
 
-    Day of the first order: `sourced` 1. Day of the first other-store order: `crossed` 1. Day of each other-store
-    order: `other_orders` 1 and `other_net` its net receipts. The ALL item holds the same sums and, for a crossed
-    profile, `by_other_orders#K` 1 with K its number of other-store orders (5 meaning 5 or more).
+    Day of the first order: `sourced` 1. Day of each other-store order: `other_orders` 1, and in its currency
+    `other_orders#CUR` 1 and `other_net#CUR` its net receipts (an entry stored before currencies: bare `other_net`, as
+    it added then). Day of the first other-store order: `crossed` 1. The ALL item holds the same sums and, for a
+    crossed profile, `by_other_orders#K` 1 with K its number of other-store orders (5 meaning 5 or more).
     """
     tally = counters.Tally()
     first = profile.first if profile is not None else None
@@ -175,7 +180,13 @@ def crossover_contribution(profile: AddressProfile | None) -> counters.Tally:
         return tally
     tally.on_days(DIMENSION, IDENT, others[0].day, {"crossed": 1})
     for order in others:
-        tally.on_days(DIMENSION, IDENT, order.day, {"other_orders": 1, "other_net": order.net})
+        values: dict[str, Decimal | int] = {"other_orders": 1}
+        if order.currency is None:
+            values["other_net"] = order.net
+        else:
+            values[money.currency_field("other_orders", order.currency)] = 1
+            values[money.currency_field("other_net", order.currency)] = order.net
+        tally.on_days(DIMENSION, IDENT, order.day, values)
     tally.add(counters.CounterKey(DIMENSION, IDENT, counters.ALL_TIME), {_breakdown_field(len(others)): 1})
     return tally
 
@@ -196,8 +207,18 @@ def crossover_customer(profile: AddressProfile | None) -> CrossoverCustomer | No
         first_other_order_at=first_other.ordered_at,
         tiktok_orders=len(profile.tiktok_orders),
         other_orders=len(others),
-        other_net_receipts=sum((order.net for order in others), Decimal(0)),
+        other_net_receipts={code: net for code, (_orders, net) in other_receipts(profile).items()},
     )
+
+
+def other_receipts(profile: AddressProfile) -> dict[str, tuple[int, Decimal]]:
+    """A sourced profile's other-store orders and net receipts per currency code (stored before currencies: LEGACY_CURRENCY)."""
+    found: dict[str, tuple[int, Decimal]] = {}
+    for order in profile.other_orders:
+        code = order.currency or money.LEGACY_CURRENCY
+        orders, net = found.get(code, (0, Decimal(0)))
+        found[code] = (orders + 1, net + order.net)
+    return dict(sorted(found.items()))
 
 
 def weeks_back(today: date, weeks: int = DEFAULT_WEEKS) -> list[date]:
@@ -263,7 +284,7 @@ def crossover_report(
         crossover_customers=crossed,
         crossover_share=share,
         non_crossover_share=None if share is None else 1 - share,
-        other_net_receipts=all_time.get("other_net", Decimal(0)),
+        other_net_receipts=money.reported(all_time, "other_net", "other_orders"),
         weeks=weeks,
         breakdown=breakdown,
         customers=sorted(customers, key=lambda row: (row.first_other_order_at, row.address_key)),

@@ -36,6 +36,7 @@ CROSSOVER_COLUMNS: tuple[str, ...] = (
     "first_other_order_at",
     "tiktok_orders",
     "other_orders",
+    "currency",
     "other_net_receipts",
 )
 
@@ -100,21 +101,18 @@ def customers(repo: Repository, tenant: str, from_: date | None, to: date | None
 
 
 def crossover_customers(repo: Repository, tenant: str) -> CsvTable:
-    """Customers who first bought on TikTok Shop and later at another store, by when they crossed."""
-    people = [c for c in (crossover.crossover_customer(p) for p in repo.crossover_profiles(tenant)) if c is not None]
-    rows: list[Sequence[object]] = [
-        [
-            c.address_key,
-            c.tiktok_customer_id,
-            c.name,
-            c.first_tiktok_order_at,
-            c.first_other_order_at,
-            c.tiktok_orders,
-            c.other_orders,
-            c.other_net_receipts,
-        ]
-        for c in people
-    ]
+    """Customers who first bought on TikTok Shop and later at another store, by when they crossed.
+
+    One row per customer and currency of their other-store orders: `other_orders` and `other_net_receipts` are that
+    currency's (amounts in two currencies are never added), the rest is the customer's.
+    """
+    rows: list[Sequence[object]] = []
+    for profile in repo.crossover_profiles(tenant):
+        c = crossover.crossover_customer(profile)
+        if c is None:
+            continue
+        head = [c.address_key, c.tiktok_customer_id, c.name, c.first_tiktok_order_at, c.first_other_order_at, c.tiktok_orders]
+        rows += [[*head, orders, code, net] for code, (orders, net) in crossover.other_receipts(profile).items()]
     return CsvTable("crossover.csv", CROSSOVER_COLUMNS, rows)
 
 

@@ -1,10 +1,13 @@
 """The seller's dashboard: one self-contained HTML page (inline CSS and SVG, no script, no outside URL) from DashboardData.
 
 Pure: no AWS, no network. Every figure element carries `data-figure` (its path in the report JSON) and `data-value`
-(its value as the API's JSON shows it), so a test can hold the page against the report endpoints.
+(its value as the API's JSON shows it), so a test can hold the page against the report endpoints. Every amount shows
+its currency code, one figure per currency, and no chart puts two currencies on one scale.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 from ordertrail.dashboard_charts import (
     BarRow,
@@ -17,13 +20,14 @@ from ordertrail.dashboard_charts import (
     esc,
     fmt,
     line_chart,
+    spans,
     sparkline,
 )
 from ordertrail.report_models import DashboardData, FlowStep, ReportRange
 
 TOP_ROWS = 10
 MAX_REVIEWS = 50
-# (field of Figures, card title, kind)
+# (field of Figures, card title, kind); money and share figures are maps per currency
 METRICS: tuple[tuple[str, str, Kind], ...] = (
     ("orders", "Orders", "count"),
     ("net_receipts", "Net receipts", "money"),
@@ -43,6 +47,9 @@ SECTIONS = (
 )
 REVIEW_COLUMNS = ("Order", "Store", "Ordered", "Revenue", "Comment", "Post", "Keywords", "Flow")
 STORES = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify", "other": "Other store"}
+# What a series point draws when its day or week has nothing in a currency: no net receipts is 0, an average order
+# value or a share that cannot be computed is a gap.
+ABSENT: dict[str, str | None] = {"net_receipts": "0", "average_order_value": None, "tiktok_share": None}
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 STYLE = """
 *{box-sizing:border-box}
@@ -57,14 +64,20 @@ h2{margin:0 0 4px;font-size:20px}h3{margin:16px 0 8px;font-size:16px}h4{margin:0
 .card{border:1px solid #e6e8ef;border-radius:12px;padding:12px;display:flex;flex-direction:column}
 .big{font-size:26px;font-weight:700;margin:2px 0}
 .note{font-size:12px;color:#5b6275;margin:0 0 4px}.products{margin:6px 0 0;padding-left:20px;font-size:13px}
-.spark{width:100%;height:40px;display:block;margin-top:auto}.spark-line{fill:none;stroke:#25a8b3;stroke-width:2}
-.spark-dot{fill:#25a8b3}.bars{list-style:none;margin:0;padding:0}
+.card .big{font-size:22px;overflow-wrap:anywhere}.card{min-width:0}.per-currency+.per-currency{margin-top:8px}
+.spark{width:100%;height:40px;display:block;margin-top:auto}.per-currency .spark{margin-top:0}
+.spark-line{fill:none;stroke:#25a8b3;stroke-width:2}
+.spark-dot{fill:#25a8b3}.spark.s1 .spark-line{stroke:#6c5ce7}.spark.s1 .spark-dot{fill:#6c5ce7}
+.spark.s2 .spark-line{stroke:#e67e22}.spark.s2 .spark-dot{fill:#e67e22}.spark.s3 .spark-line{stroke:#2d3436}
+.spark.s3 .spark-dot{fill:#2d3436}.bars{list-style:none;margin:0;padding:0}
 .bar-row{display:grid;grid-template-columns:minmax(140px,2fr) 3fr 110px;grid-template-areas:"label track value" "label extra extra";
   gap:2px 12px;align-items:center;padding:6px 8px;border-radius:8px}
 .bar-row:nth-child(odd){background:#f8f9fc}.bar-label{grid-area:label;min-width:0}.bar-label .name{font-weight:600;overflow-wrap:anywhere}
 .sub{display:block;font-size:12px;color:#5b6275;overflow-wrap:anywhere}.bar-track{grid-area:track}
-.bar{width:100%;height:14px;display:block;background:#eef0f5;border-radius:3px}.bar rect{fill:#25a8b3}
+.bar{width:100%;height:14px;display:block;background:#eef0f5;border-radius:3px;margin:2px 0}.bar rect{fill:#25a8b3}
+.bar.s1 rect{fill:#6c5ce7}.bar.s2 rect{fill:#e67e22}.bar.s3 rect{fill:#2d3436}
 .bar-value{grid-area:value;text-align:right;font-weight:700;font-variant-numeric:tabular-nums}
+.bar-value .amount{display:block;line-height:18px;white-space:nowrap}
 .bar-extra{grid-area:extra;font-size:12px;color:#5b6275}
 .hot{background:#fff1f3 !important}.hot .bar rect{fill:#fe2c55}.hot .extra:first-child{color:#fe2c55;font-weight:700}
 .badge{display:inline-block;margin-left:6px;padding:0 7px;border-radius:9px;background:#fe2c55;color:#fff;font-size:11px;font-weight:600}
@@ -77,7 +90,7 @@ h2{margin:0 0 4px;font-size:20px}h3{margin:16px 0 8px;font-size:16px}h4{margin:0
 .empty{padding:14px;border:1px dashed #cfd3de;border-radius:10px;color:#5b6275;background:#fafbfd;margin:8px 0}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eceef3;vertical-align:top}th{color:#5b6275;font-weight:600}
-th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}.comment{min-width:200px;max-width:360px;overflow-wrap:anywhere}
+th.n,td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.comment{min-width:200px;max-width:360px;overflow-wrap:anywhere}
 .post{max-width:220px;overflow-wrap:anywhere;font-size:12px}footer{color:#5b6275;font-size:12px;text-align:center;padding:0 0 30px}
 @media (max-width:700px){main{padding:4px 8px 30px}section{padding:14px 12px}header{padding:16px 14px 10px}
   .bar-row{grid-template-columns:1fr auto;grid-template-areas:"label value" "track track" "extra extra"}}
@@ -113,7 +126,8 @@ def _page(data: DashboardData, sheet: Sheet, body: str) -> str:
         f"<header><h1>OrderTrail · {esc(data.tenant)}</h1>"
         f"<p>Updated {sheet.when(data.generated_at, 'datetime')} · times in {esc(data.insights.time_zone)}</p>"
         f'<nav aria-label="Sections">{nav}</nav></header><main>{body}</main>'
-        "<footer>Driven = hard matches + soft matches a person confirmed. Money is in the store's currency.</footer></body></html>"
+        "<footer>Driven = hard matches + soft matches a person confirmed. Every amount is in the currency shown beside it; "
+        "amounts in different currencies are never added.</footer></body></html>"
     )
 
 
@@ -128,10 +142,11 @@ def _range(sheet: Sheet, span: ReportRange) -> str:
     return f"{sheet.when(span.from_)} – {sheet.when(span.to)}"
 
 
-def _tile(label: str, datum: Datum, note: str = "") -> str:
-    """A headline figure with its label and an optional note (HTML)."""
+def _tile(label: str, figures: Datum | list[Datum], note: str = "") -> str:
+    """A headline figure (or one per currency) with its label and an optional note (HTML)."""
     extra = f'<p class="note">{note}</p>' if note else ""
-    return f'<div class="tile"><h4>{esc(label)}</h4><p class="big">{datum.span()}</p>{extra}</div>'
+    shown = spans(figures if isinstance(figures, list) else [figures])
+    return f'<div class="tile"><h4>{esc(label)}</h4><p class="big">{shown}</p>{extra}</div>'
 
 
 # ---------------------------------------------------------------------------------------------------- insights
@@ -163,47 +178,70 @@ def _period(sheet: Sheet, title: str, span: str, base: str, series: list[tuple[s
 
 
 def _card(sheet: Sheet, base: str, metric: str, label: str, kind: Kind, series: list[tuple[str, str]], per: str) -> str:
-    """One insight card: the figure, a note, and its series as a sparkline."""
-    points = [sheet.at(f"{prefix}.{metric}", kind, day) for prefix, day in series]
-    spark = sparkline(f"{label} {per}", points) if points else ""
-    figure = sheet.at(f"{base}.{metric}", kind).span()
-    return f'<article class="card"><h4>{esc(label)}</h4><p class="big">{figure}</p>{_card_note(sheet, base, metric)}{spark}</article>'
+    """One insight card: the figure, a note, and its series as a sparkline; for money and shares, one of each per currency."""
+    if metric not in ABSENT:
+        points = [sheet.at(f"{prefix}.{metric}", kind, day) for prefix, day in series]
+        spark = sparkline(f"{label} {per}", points) if points else ""
+        figure = sheet.at(f"{base}.{metric}", kind).span()
+        return f'<article class="card"><h4>{esc(label)}</h4><p class="big">{figure}</p>{_card_note(sheet, base, metric)}{spark}</article>'
+    codes = sheet.codes(f"{base}.{metric}")
+    if not codes:  # nothing in any currency: the empty map, as a dash
+        figure = sheet.at(f"{base}.{metric}", kind).span()
+        return f'<article class="card"><h4>{esc(label)}</h4><p class="big">{figure}</p></article>'
+    blocks = []
+    for n, code in enumerate(codes):
+        figure = sheet.point(f"{base}.{metric}", code, kind, "", None).span()
+        points = [sheet.point(f"{prefix}.{metric}", code, kind, day, ABSENT[metric]) for prefix, day in series]
+        spark = sparkline(f"{label} in {code} {per}", points, series=n) if points else ""
+        note = _card_note(sheet, base, metric, code)
+        blocks.append(f'<div class="per-currency"><p class="big">{figure}</p>{note}{spark}</div>')
+    return f'<article class="card"><h4>{esc(label)}</h4>{"".join(blocks)}</article>'
 
 
-def _card_note(sheet: Sheet, base: str, metric: str) -> str:
-    """The line under a card's figure: new and repeat customers, or all stores' net receipts."""
+def _card_note(sheet: Sheet, base: str, metric: str, code: str | None = None) -> str:
+    """The line under a card's figure: new and repeat customers, or all stores' net receipts in the share's currency."""
     if metric == "customers":
         new, repeat = sheet.at(f"{base}.new_customers", "count"), sheet.at(f"{base}.repeat_customers", "count")
         return f'<p class="note">{new.span()} new · {repeat.span()} repeat</p>'
-    if metric == "tiktok_share":
-        return f'<p class="note">of {sheet.at(f"{base}.all_stores_net_receipts", "money").span()} across all stores</p>'
+    if metric == "tiktok_share" and code is not None:
+        stores = sheet.point(f"{base}.all_stores_net_receipts", code, "money", "", None)
+        return f'<p class="note">of {stores.span()} across all stores</p>'
     return ""
 
 
 def _products(sheet: Sheet, base: str, names: list[str]) -> str:
-    """The period's top products by sales."""
+    """The period's top products by sales (each currency apart)."""
     if not names:
         return empty("No products sold in this period yet.")
     items = "".join(
-        f"<li>{esc(name)}: {sheet.at(f'{base}[{i}].units', 'count').span()} units · {sheet.at(f'{base}[{i}].sales', 'money').span()}</li>"
+        f"<li>{esc(name)}: {sheet.at(f'{base}[{i}].units', 'count').span()} units · {spans(sheet.money(f'{base}[{i}].sales'))}</li>"
         for i, name in enumerate(names[:5])
     )
     return f'<h4>Top products</h4><ol class="products">{items}</ol>'
 
 
 # ---------------------------------------------------------------------------------------------------- rankings
+def _currencies(main: str | None, amounts: Sequence[Mapping[str, object]]) -> list[str]:
+    """The currencies a ranking shows, its main currency (by driven orders) first, then the others by code."""
+    codes = sorted({code for amount in amounts for code in amount})
+    return [main] + [code for code in codes if code != main] if main in codes else codes
+
+
 def _posts(data: DashboardData, sheet: Sheet) -> str:
-    """Posts by driven revenue, as bars."""
+    """Posts by driven revenue, as bars (one per currency, each currency on its own scale)."""
+    shown = data.posts.rows[:TOP_ROWS]
+    order = _currencies(data.posts.main_currency, [row.driven_revenue for row in shown])
     rows = [
         BarRow(
             row.post_id,
-            sheet.at(f"posts.rows[{i}].driven_revenue", "money"),
+            sheet.money(f"posts.rows[{i}].driven_revenue", order=order),
             sub=row.url or "",
             extras=_post_extras(sheet, i, row.soft_pending_orders),
         )
-        for i, row in enumerate(data.posts.rows[:TOP_ROWS])
+        for i, row in enumerate(shown)
     ]
     intro = f"Driven revenue by post, {_range(sheet, data.posts.range)} · {sheet.at('posts.total_rows', 'count').span()} posts"
+    intro += _scales_note(order)
     body = bar_rows("Driven revenue by post", rows) if rows else empty("No posts yet — comments and the orders they drive show up here.")
     return _section("posts", "Posts by driven revenue", intro, body)
 
@@ -220,13 +258,21 @@ def _counts(sheet: Sheet, base: str, wanted: tuple[tuple[str, str], ...]) -> lis
     return [(sheet.at(f"{base}.{name}", "count"), unit) for name, unit in wanted]
 
 
+def _scales_note(order: list[str]) -> str:
+    """Under a ranking with several currencies: each is its own series, never added to or measured against another."""
+    if len(order) < 2:
+        return ""
+    return esc(f" · {', '.join(order)}: each currency has its own bars and scale, and is never added to another")
+
+
 def _keywords(data: DashboardData, sheet: Sheet) -> str:
     """Keywords by driven revenue; keywords that fire a lot and never sell are flagged (and never cut off)."""
     keep = [i for i, row in enumerate(data.keywords.rows) if i < TOP_ROWS or row.never_sells]
+    order = _currencies(data.keywords.main_currency, [data.keywords.rows[i].driven_revenue for i in keep])
     rows = [
         BarRow(
             data.keywords.rows[i].keyword,
-            sheet.at(f"keywords.rows[{i}].driven_revenue", "money"),
+            sheet.money(f"keywords.rows[{i}].driven_revenue", order=order),
             extras=_counts(sheet, f"keywords.rows[{i}]", (("fires", "fires"), ("dms", "DMs"), ("driven_orders", "orders"))),
             badge="never sells" if data.keywords.rows[i].never_sells else "",
             hot=data.keywords.rows[i].never_sells,
@@ -235,22 +281,25 @@ def _keywords(data: DashboardData, sheet: Sheet) -> str:
     ]
     least = sheet.at("keywords.never_sells_min_fires", "count").span()
     intro = f"{_range(sheet, data.keywords.range)} · flagged when a keyword fired at least {least} times and sold nothing"
+    intro += _scales_note(order)
     body = bar_rows("Driven revenue by keyword", rows) if rows else empty("No keywords have fired yet.")
     return _section("keywords", "Keywords", intro, body)
 
 
 def _creators(data: DashboardData, sheet: Sheet) -> str:
     """Creators by driven revenue."""
+    shown = data.creators.rows[:TOP_ROWS]
+    order = _currencies(data.creators.main_currency, [row.driven_revenue for row in shown])
     rows = [
         BarRow(
             row.creator,
-            sheet.at(f"creators.rows[{i}].driven_revenue", "money"),
+            sheet.money(f"creators.rows[{i}].driven_revenue", order=order),
             extras=_counts(sheet, f"creators.rows[{i}]", (("clicks", "link clicks"), ("driven_orders", "orders"))),
         )
-        for i, row in enumerate(data.creators.rows[:TOP_ROWS])
+        for i, row in enumerate(shown)
     ]
     body = bar_rows("Driven revenue by creator", rows) if rows else empty("No creator links clicked yet.")
-    return _section("creators", "Creators", _range(sheet, data.creators.range), body)
+    return _section("creators", "Creators", _range(sheet, data.creators.range) + _scales_note(order), body)
 
 
 def _flows(data: DashboardData, sheet: Sheet) -> str:
@@ -268,7 +317,7 @@ def _flow(data: DashboardData, sheet: Sheet, i: int) -> str:
         [
             f"{sheet.at(f'{base}.dms', 'count').span()} conversations",
             f"{sheet.at(f'{base}.driven_orders', 'count').span()} orders",
-            f"{sheet.at(f'{base}.driven_revenue', 'money').span()} driven revenue",
+            f"{spans(sheet.money(f'{base}.driven_revenue'))} driven revenue",
         ]
     )
     funnel = bar_rows(f"Funnel of {flow.name or flow.flow_id}", rows) if rows else empty("No steps reached yet.")
@@ -281,7 +330,7 @@ def _step_row(sheet: Sheet, base: str, step: FlowStep) -> BarRow:
     extras.append((sheet.at(f"{base}.orders_at_step", "count"), "orders ended here"))
     label = f"{fmt(step.step, 'count')}. {step.name or 'Step'}"
     badge = "big drop-off" if step.stands_out else ""
-    return BarRow(label, sheet.at(f"{base}.users", "count"), extras=extras, badge=badge, hot=step.stands_out)
+    return BarRow(label, [sheet.at(f"{base}.users", "count")], extras=extras, badge=badge, hot=step.stands_out)
 
 
 # ---------------------------------------------------------------------------------------------------- time, crossover, review
@@ -352,7 +401,7 @@ def _crossover(data: DashboardData, sheet: Sheet) -> str:
             _tile("Customers from TikTok", sheet.at("crossover.sourced_customers", "count")),
             _tile("Crossed to other stores", sheet.at("crossover.crossover_customers", "count")),
             _tile("Crossover share", sheet.at("crossover.crossover_share", "share")),
-            _tile("Their other-store net receipts", sheet.at("crossover.other_net_receipts", "money")),
+            _tile("Their other-store net receipts", sheet.money("crossover.other_net_receipts")),
         ]
     )
     shares = [sheet.at(f"crossover.weeks[{i}].cumulative_share", "share", fmt(w.week_start, "day")) for i, w in enumerate(report.weeks)]
@@ -360,7 +409,7 @@ def _crossover(data: DashboardData, sheet: Sheet) -> str:
     breakdown = [
         BarRow(
             f"{b.other_orders} order{'' if b.other_orders == '1' else 's'} elsewhere",
-            sheet.at(f"crossover.breakdown[{i}].customers", "count"),
+            [sheet.at(f"crossover.breakdown[{i}].customers", "count")],
         )
         for i, b in enumerate(report.breakdown)
     ]
@@ -378,7 +427,7 @@ def _reviews(data: DashboardData, sheet: Sheet) -> str:
     rows = "".join(
         f"<tr><td>{esc(r.order_id)}</td><td>{esc(STORES.get(r.source, r.source))}</td>"
         f"<td>{sheet.when(r.ordered_at, 'datetime')}</td>"
-        f'<td class="n">{sheet.at(f"pending_reviews[{i}].revenue", "money").span()}</td>'
+        f'<td class="n">{sheet.at(f"pending_reviews[{i}].revenue", "money", currency=r.currency).span()}</td>'
         f'<td class="comment">{esc(r.comment_text or "")}</td>'
         f'<td class="post">{esc(r.post.url or r.post.id) if r.post else ""}</td><td>{esc(", ".join(r.keywords))}</td>'
         f"<td>{esc((r.flow.name or r.flow.id) if r.flow else '')}</td></tr>"

@@ -1,8 +1,11 @@
 """The dashboard's building blocks: the one number formatter, figure attributes, and small server-rendered SVG charts.
 
 Every number on the page is a `Datum`: its `data-figure` name is a path into the dashboard data's JSON
-(`posts.rows[0].driven_revenue`), its `data-value` is the value exactly as the API's JSON shows it (decimals as
-strings, numbers as JSON numbers, null), and its text comes from `fmt`. Charts are plain SVG: no script, no links.
+(`posts.rows[0].driven_revenue.USD`), its `data-value` is the value exactly as the API's JSON shows it (decimals as
+strings, numbers as JSON numbers, null), and its text comes from `fmt`. Money is a map per currency in the JSON, so a
+money figure is one Datum per currency, printed with its code ("USD 93.67"); an empty map is one Datum printed as a
+dash. Charts are plain SVG: no script, no links; a chart never puts two currencies on one scale (each currency is its
+own series, scaled to itself).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 Kind = Literal["count", "money", "share", "change", "duration", "date", "day", "datetime"]
 MISSING = "—"
+SERIES = 4  # series colours in the style sheet (s0..s3): one per currency
 _PATH_TOKEN = re.compile(r"[^.\[\]]+|\[\d+\]")
 
 
@@ -104,26 +108,37 @@ def fmt(value: Any, kind: Kind, zone: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class Datum:
-    """One figure: its data-figure name (a JSON path), its raw JSON value, how it is formatted, and a label."""
+    """One figure: its data-figure name (a JSON path), its raw JSON value, how it is formatted, and a label.
+
+    `currency` is the code a money figure (or a per-currency share) is in, printed before it. `shown` is False for a
+    series point whose currency the JSON lacks (no order in it that day): it is drawn as `value` but names no figure.
+    """
 
     name: str
     value: Any
     kind: Kind
     label: str = ""
+    currency: str | None = None
+    shown: bool = True
 
     @property
     def text(self) -> str:
-        """The value as the page prints it."""
-        return fmt(self.value, self.kind)
+        """The value as the page prints it, after its currency code when it has one; an empty money map is a dash."""
+        if isinstance(self.value, dict):
+            return MISSING
+        text = fmt(self.value, self.kind)
+        return f"{self.currency} {text}" if self.currency and self.value is not None else text
 
     @property
     def number(self) -> float | None:
         """The value as a number for scaling (None when missing)."""
-        return numeric(self.value)
+        return None if isinstance(self.value, dict) else numeric(self.value)
 
     @property
     def attrs(self) -> str:
-        """The machine-readable attributes every figure element carries."""
+        """The machine-readable attributes every figure element carries (none for a point the JSON does not hold)."""
+        if not self.shown:
+            return ""
         return f' data-figure="{esc(self.name)}" data-value="{esc(raw(self.value))}"'
 
     def span(self, cls: str = "num") -> str:
@@ -138,21 +153,46 @@ class Sheet:
     doc: dict[str, Any]
     zone: str | None = None
 
-    def at(self, path: str, kind: Kind, label: str = "") -> Datum:
+    def at(self, path: str, kind: Kind, label: str = "", currency: str | None = None) -> Datum:
         """The figure at a path."""
-        return Datum(path, lookup(self.doc, path), kind, label)
+        return Datum(path, lookup(self.doc, path), kind, label, currency)
+
+    def codes(self, path: str) -> list[str]:
+        """The currency codes of the money map at a path, in the JSON's order."""
+        return list(lookup(self.doc, path))
+
+    def money(self, path: str, kind: Kind = "money", order: list[str] | None = None) -> list[Datum]:
+        """One figure per currency of the map at a path (in `order` when given); an empty map is one dash figure."""
+        amounts: dict[str, Any] = lookup(self.doc, path)
+        if not amounts:
+            return [Datum(path, amounts, kind)]
+        codes = [code for code in order if code in amounts] if order is not None else list(amounts)
+        codes += [code for code in amounts if code not in codes]
+        return [Datum(f"{path}.{code}", amounts[code], kind, currency=code) for code in codes]
+
+    def point(self, path: str, code: str, kind: Kind, label: str, absent: Any) -> Datum:
+        """A series point in one currency; a point without that currency is drawn as `absent` and names no figure."""
+        amounts: dict[str, Any] = lookup(self.doc, path)
+        if code in amounts:
+            return Datum(f"{path}.{code}", amounts[code], kind, label, code)
+        return Datum(f"{path}.{code}", absent, kind, label, code, shown=False)
 
     def when(self, value: Any, kind: Kind = "date") -> str:
         """A date or moment formatted (escaped) in the tenant's zone."""
         return esc(fmt(value, kind, self.zone))
 
 
+def spans(figures: list[Datum], cls: str = "num") -> str:
+    """Figures inline, one after the other (a money figure's currencies side by side, never added)."""
+    return " · ".join(figure.span(cls) for figure in figures)
+
+
 @dataclass
 class BarRow:
-    """One row of a horizontal bar list: a label, its main figure (the bar), secondary figures and flags."""
+    """One row of a horizontal bar list: a label, its main figures (a bar each: one per currency), secondary figures, flags."""
 
     label: str
-    value: Datum
+    values: list[Datum]
     sub: str = ""
     extras: list[tuple[Datum, str]] = field(default_factory=list, repr=False)  # (figure, what it counts)
     badge: str = ""
@@ -212,8 +252,8 @@ def _segments(xs: list[float], ys: list[float | None]) -> list[str]:
     return [*segments, " ".join(current)] if current else segments
 
 
-def sparkline(title: str, points: list[Datum], width: float = 140, height: float = 36) -> str:
-    """A small line of a series for an insight card; each known point is a circle carrying its figure."""
+def sparkline(title: str, points: list[Datum], width: float = 140, height: float = 36, series: int = 0) -> str:
+    """A small line of a series for an insight card (`series` picks its colour); each known point is a circle."""
     if not points:
         return ""
     top, xs = _scale(points), _xs(len(points), 4, width)
@@ -225,27 +265,37 @@ def sparkline(title: str, points: list[Datum], width: float = 140, height: float
         for x, y, p in zip(xs, ys, points, strict=True)
         if y is not None
     )
-    return svg(width, height, describe(title, points), lines + dots, "spark")
+    return svg(width, height, describe(title, points), lines + dots, f"spark s{series % SERIES}")
 
 
 def bar_rows(title: str, rows: list[BarRow]) -> str:
-    """A ranked list of horizontal bars; the bar length is the row's value over the largest."""
-    top = _scale([r.value for r in rows])
-    items = "".join(_bar_row(title, row, top) for row in rows)
+    """A ranked list of horizontal bars; each currency (or the count) is its own series, in its own colour.
+
+    A bar's length is its value over its own series' largest, so bars of two currencies are never measured together.
+    """
+    series = list(dict.fromkeys(value.currency for row in rows for value in row.values))
+    tops = {key: _scale([v for row in rows for v in row.values if v.currency == key]) for key in series}
+    items = "".join(_bar_row(title, row, tops, series) for row in rows)
     return f'<ol class="bars">{items}</ol>'
 
 
-def _bar_row(title: str, row: BarRow, top: float) -> str:
-    """One bar list row: label, SVG bar, value, secondary figures and a badge."""
-    width = _share(row.value, top) * 100
-    bar = svg(100, 10, f"{title}, {row.label}: {row.value.text}", f'<rect x="0" y="0" width="{width:.2f}" height="10"/>', "bar", "none")
+def _bar_row(title: str, row: BarRow, tops: dict[str | None, float], series: list[str | None]) -> str:
+    """One bar list row: label, one SVG bar and value per figure, secondary figures and a badge."""
+    bars, values = [], []
+    for value in row.values:
+        width = _share(value, tops[value.currency]) * 100
+        label = f"{title}, {row.label}: {value.text}"
+        rect = f'<rect x="0" y="0" width="{width:.2f}" height="10"/>'
+        bars.append(svg(100, 10, label, rect, f"bar s{series.index(value.currency) % SERIES}", "none"))
+        values.append(value.span("amount"))
     extras = " · ".join(f"{d.span('extra')} {esc(unit)}" for d, unit in row.extras)
     badge = f'<span class="badge">{esc(row.badge)}</span>' if row.badge else ""
     sub = f'<span class="sub">{esc(row.sub)}</span>' if row.sub else ""
     return (
         f'<li class="{"bar-row hot" if row.hot else "bar-row"}">'
         f'<div class="bar-label"><span class="name">{esc(row.label)}</span>{badge}{sub}</div>'
-        f'<div class="bar-track">{bar}</div>{row.value.span("bar-value")}<div class="bar-extra">{extras}</div></li>'
+        f'<div class="bar-track">{"".join(bars)}</div><div class="bar-value">{"".join(values)}</div>'
+        f'<div class="bar-extra">{extras}</div></li>'
     )
 
 

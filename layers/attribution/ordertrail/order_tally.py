@@ -34,7 +34,12 @@ class OrderTally:
 
 
 def tally_order(order: Order, attribution: Attribution, before: ReportState, time_zone: str, address_key: str | None) -> OrderTally:
-    """Recompute what the order contributes now and the difference from what was stored (zero for a redelivery)."""
+    """Recompute what the order contributes now and the difference from what was stored (zero for a redelivery).
+
+    Fields are differenced one by one: an order whose currency changed takes its amounts out of the old currency's
+    fields and puts them into the new one's, and a contribution stored before currencies (bare `revenue`, `net`, ...)
+    is taken out of the bare fields and put under the order's currency.
+    """
     own = counters.order_contribution(order, attribution, time_zone)
     counted = counters.counts_in_reports(order)
     ref = keys.order_ref(order.source, order.id)
@@ -47,7 +52,8 @@ def tally_order(order: Order, attribution: Attribution, before: ReportState, tim
     address = before.address
     if address_key:
         current_profile = before.address or AddressProfile(address_hash=address_key)
-        entry = ProfileOrder(ref=ref, source=order.source, ordered_at=order.ordered_at, net=counters.net_receipts(order), day=day)
+        net = counters.net_receipts(order)
+        entry = ProfileOrder(ref=ref, source=order.source, ordered_at=order.ordered_at, net=net, currency=order.currency, day=day)
         tiktok_id = buyer if order.source == "tiktok_shop" else None
         address = current_profile.with_order(entry, counted, tiktok_id, order.buyer.name)
     was = _merge(before.contribution, customer_contribution(before.customer).counts, crossover_contribution(before.address).counts)

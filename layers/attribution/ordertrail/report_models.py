@@ -1,13 +1,29 @@
-"""Response bodies of the reports, insights and crossover endpoints (and the data the dashboard draws)."""
+"""Response bodies of the reports, insights and crossover endpoints (and the data the dashboard draws).
+
+Every amount of money is a map from ISO-4217 currency code to a decimal string, `{"CAD": "12.00", "USD": "93.67"}`
+(empty when there is none): amounts in different currencies are never added. Ratios of money (average order value,
+TikTok's share) are maps per currency too.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ordertrail.models import Attribution
+
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+MoneyMap = dict[CurrencyCode, Decimal]
+ShareMap = dict[CurrencyCode, float]
+PER_CURRENCY = "per ISO-4217 currency code (decimal strings; never summed across currencies)"
+
+
+def money_field(description: str) -> Any:
+    """A money map field, empty by default, described with what it holds per currency."""
+    return Field(default_factory=dict, description=f"{description}, {PER_CURRENCY}")
 
 
 class ReportRange(BaseModel):
@@ -25,13 +41,13 @@ class AttributedFigures(BaseModel):
     """Orders and revenue credited to something, hard and soft apart; organic orders are never here."""
 
     orders: int = Field(default=0, description="Hard matches: coupon, conversation, ad click, creator link")
-    revenue: Decimal = Field(default=Decimal(0), description="Order totals of the hard matches")
+    revenue: MoneyMap = money_field("Order totals of the hard matches")
     soft_pending_orders: int = Field(default=0, description="Soft matches waiting for a person's review")
-    soft_pending_revenue: Decimal = Decimal(0)
+    soft_pending_revenue: MoneyMap = money_field("Order totals of the soft matches waiting for review")
     soft_confirmed_orders: int = Field(default=0, description="Soft matches a person confirmed")
-    soft_confirmed_revenue: Decimal = Decimal(0)
+    soft_confirmed_revenue: MoneyMap = money_field("Order totals of the confirmed soft matches")
     driven_orders: int = Field(default=0, description="Hard + confirmed soft: what OrderTrail says the touchpoints drove")
-    driven_revenue: Decimal = Decimal(0)
+    driven_revenue: MoneyMap = money_field("revenue + soft_confirmed_revenue")
 
 
 class PostRow(AttributedFigures):
@@ -48,6 +64,9 @@ class PostsReport(BaseModel):
 
     range: ReportRange
     sort: str
+    main_currency: CurrencyCode | None = Field(
+        default=None, description="The currency with the most driven orders in the rows; sort=revenue ranks by it first, then by the others"
+    )
     rows: list[PostRow]
     total_rows: int = Field(description="Rows before the limit")
 
@@ -77,6 +96,9 @@ class FlowsReport(BaseModel):
 
     range: ReportRange
     sort: str
+    main_currency: CurrencyCode | None = Field(
+        default=None, description="The currency with the most driven orders in the rows; sort=revenue ranks by it first, then by the others"
+    )
     rows: list[FlowRow]
     total_rows: int
 
@@ -95,6 +117,9 @@ class KeywordsReport(BaseModel):
 
     range: ReportRange
     sort: str
+    main_currency: CurrencyCode | None = Field(
+        default=None, description="The currency with the most driven orders in the rows; sort=revenue ranks by it first, then by the others"
+    )
     rows: list[KeywordRow]
     total_rows: int
     never_sells_min_fires: int
@@ -112,6 +137,9 @@ class CreatorsReport(BaseModel):
 
     range: ReportRange
     sort: str
+    main_currency: CurrencyCode | None = Field(
+        default=None, description="The currency with the most driven orders in the rows; sort=revenue ranks by it first, then by the others"
+    )
     rows: list[CreatorRow]
     total_rows: int
 
@@ -127,6 +155,9 @@ class CouponsReport(BaseModel):
 
     range: ReportRange
     sort: str
+    main_currency: CurrencyCode | None = Field(
+        default=None, description="The currency with the most driven orders in the rows; sort=revenue ranks by it first, then by the others"
+    )
     rows: list[CouponRow]
     total_rows: int
 
@@ -166,13 +197,15 @@ class Figures(BaseModel):
     """TikTok Shop orders over a period; cancelled orders and connector copies never count."""
 
     orders: int = 0
-    net_receipts: Decimal = Field(default=Decimal(0), description="Goods + tax + customer-paid shipping − coupons and credits")
-    average_order_value: Decimal | None = Field(default=None, description="Net receipts per order")
+    net_receipts: MoneyMap = money_field("Goods + tax + customer-paid shipping − coupons and credits")
+    average_order_value: MoneyMap = money_field("Net receipts per order in that currency, rounded to its minor unit")
     customers: int = Field(default=0, description="Unique TikTok customers with an order in the period")
     new_customers: int = Field(default=0, description="Customers whose first TikTok order ever is in the period")
     repeat_customers: int = Field(default=0, description="Customers in the period who had ordered before it")
-    all_stores_net_receipts: Decimal = Field(default=Decimal(0), description="Net receipts of every store (TikTok + others)")
-    tiktok_share: float | None = Field(default=None, description="TikTok's share of all stores' net receipts")
+    all_stores_net_receipts: MoneyMap = money_field("Net receipts of every store (TikTok + others)")
+    tiktok_share: ShareMap = Field(
+        default_factory=dict, description="TikTok's share of all stores' net receipts, per currency with any (a number from 0 to 1)"
+    )
 
 
 class DayFigures(Figures):
@@ -194,7 +227,7 @@ class ProductRow(BaseModel):
     product_id: str
     name: str | None = None
     units: int
-    sales: Decimal
+    sales: MoneyMap = money_field("Sale price × units")
 
 
 class LastDays(BaseModel):
@@ -253,7 +286,7 @@ class CrossoverCustomer(BaseModel):
     first_other_order_at: datetime
     tiktok_orders: int
     other_orders: int
-    other_net_receipts: Decimal
+    other_net_receipts: MoneyMap = money_field("Net receipts of the other-store orders")
 
 
 class CrossoverReport(BaseModel):
@@ -264,7 +297,7 @@ class CrossoverReport(BaseModel):
     crossover_customers: int = Field(description="Sourced customers with a later order at another store")
     crossover_share: float | None
     non_crossover_share: float | None
-    other_net_receipts: Decimal = Field(description="Crossover customers' net receipts at other stores, after their first TikTok order")
+    other_net_receipts: MoneyMap = money_field("Crossover customers' net receipts at other stores, after their first TikTok order")
     weeks: list[CrossoverWeek]
     breakdown: list[CrossoverBreakdown]
     customers: list[CrossoverCustomer]

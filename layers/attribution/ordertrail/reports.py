@@ -1,15 +1,20 @@
-"""The reports: read daily counters for the days asked (never orders, never a Scan) and shape them into report rows."""
+"""The reports: read daily counters for the days asked (never orders, never a Scan) and shape them into report rows.
+
+Revenue is per currency (ordertrail.money). `sort=revenue` ranks rows by driven revenue in the main currency (the one
+with the most driven orders among the report's rows over the range; ties by code), then in each other currency by
+code, then by id: never by a sum across currencies.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from ordertrail import counters, crossover, insights, time_to_order
+from ordertrail import counters, crossover, insights, money, time_to_order
 from ordertrail.errors import Unprocessable
 from ordertrail.report_models import (
     AttributedFigures,
@@ -108,24 +113,45 @@ def summed(repo: Repository, tenant: str, dimension: str, days: Sequence[str]) -
 
 
 def attributed_figures(row: Summed) -> dict[str, Any]:
-    """Hard and soft figures apart, and driven = hard + confirmed soft (pending soft and organic never drive)."""
+    """Hard and soft figures apart, and driven = hard + confirmed soft (pending soft and organic never drive).
+
+    Revenue is per currency; driven revenue adds hard and confirmed soft currency by currency.
+    """
     figures: dict[str, Any] = {
         "orders": row.number("orders"),
-        "revenue": row.values.get("revenue", Decimal(0)),
+        "revenue": money.reported(row.values, "revenue", "orders"),
         "soft_pending_orders": row.number("soft_pending_orders"),
-        "soft_pending_revenue": row.values.get("soft_pending_revenue", Decimal(0)),
+        "soft_pending_revenue": money.reported(row.values, "soft_pending_revenue", "soft_pending_orders"),
         "soft_confirmed_orders": row.number("soft_confirmed_orders"),
-        "soft_confirmed_revenue": row.values.get("soft_confirmed_revenue", Decimal(0)),
+        "soft_confirmed_revenue": money.reported(row.values, "soft_confirmed_revenue", "soft_confirmed_orders"),
     }
     figures["driven_orders"] = figures["orders"] + figures["soft_confirmed_orders"]
-    figures["driven_revenue"] = figures["revenue"] + figures["soft_confirmed_revenue"]
+    figures["driven_revenue"] = money.add(figures["revenue"], figures["soft_confirmed_revenue"])
     return figures
 
 
-def _ranked(rows: list[Row], sort: str, limit: int, ident: Callable[[Row], str]) -> list[Row]:
-    """Rows by the sort field, largest first (ties by id), cut to the limit."""
+def driven_currencies(rows: Iterable[Summed]) -> list[str]:
+    """The currencies the rows have driven orders in, the main one first.
+
+    By driven orders (hard + confirmed soft) summed over the rows, most first, ties by code.
+    """
+    counted = money.add(*(money.add(money.counts(r.values, "orders"), money.counts(r.values, "soft_confirmed_orders")) for r in rows))
+    return money.currency_order(counted)
+
+
+def _ranked(rows: list[Row], sort: str, limit: int, ident: Callable[[Row], str], currencies: Sequence[str]) -> list[Row]:
+    """Rows by the sort field, largest first (ties by id), cut to the limit; revenue compared currency by currency."""
+    if sort == "revenue":
+        shown = {code for row in rows for code in row.driven_revenue}
+        order = [*currencies, *sorted(shown - set(currencies))]
+        return sorted(rows, key=lambda row: (*money.descending(row.driven_revenue, order), ident(row)))[:limit]
     name = SORT_FIELDS[sort]
     return sorted(rows, key=lambda row: (-getattr(row, name), ident(row)))[:limit]
+
+
+def _main(currencies: Sequence[str]) -> str | None:
+    """The main currency of a ranking (None when no row has a driven order)."""
+    return currencies[0] if currencies else None
 
 
 def _check_sort(sort: str, allowed: tuple[str, ...]) -> None:
@@ -138,11 +164,19 @@ def posts_report(repo: Repository, tenant: str, from_: date | None, to: date | N
     """Per post: comments received, DMs triggered, orders and revenue attributed (hard and soft apart)."""
     _check_sort(sort, ("revenue", "orders", "comments", "dms"))
     days = period(repo.get_tenant_settings(tenant), from_, to, now)
+    found = summed(repo, tenant, "post", days.days)
     rows = [
         PostRow(post_id=ident, url=row.labels.get("url"), comments=row.number("comments"), dms=row.number("dms"), **attributed_figures(row))
-        for ident, row in summed(repo, tenant, "post", days.days).items()
+        for ident, row in found.items()
     ]
-    return PostsReport(range=days.as_range(), sort=sort, rows=_ranked(rows, sort, limit, lambda r: r.post_id), total_rows=len(rows))
+    currencies = driven_currencies(found.values())
+    return PostsReport(
+        range=days.as_range(),
+        sort=sort,
+        main_currency=_main(currencies),
+        rows=_ranked(rows, sort, limit, lambda r: r.post_id, currencies),
+        total_rows=len(rows),
+    )
 
 
 def flows_report(repo: Repository, tenant: str, from_: date | None, to: date | None, sort: str, limit: int, now: datetime) -> FlowsReport:
@@ -150,6 +184,7 @@ def flows_report(repo: Repository, tenant: str, from_: date | None, to: date | N
     _check_sort(sort, ("revenue", "orders", "dms"))
     settings = repo.get_tenant_settings(tenant)
     days = period(settings, from_, to, now)
+    found = summed(repo, tenant, "flow", days.days)
     rows = [
         FlowRow(
             flow_id=ident,
@@ -158,9 +193,16 @@ def flows_report(repo: Repository, tenant: str, from_: date | None, to: date | N
             steps=flow_steps(row, settings.reports.flow_drop_off_alert),
             **attributed_figures(row),
         )
-        for ident, row in summed(repo, tenant, "flow", days.days).items()
+        for ident, row in found.items()
     ]
-    return FlowsReport(range=days.as_range(), sort=sort, rows=_ranked(rows, sort, limit, lambda r: r.flow_id), total_rows=len(rows))
+    currencies = driven_currencies(found.values())
+    return FlowsReport(
+        range=days.as_range(),
+        sort=sort,
+        main_currency=_main(currencies),
+        rows=_ranked(rows, sort, limit, lambda r: r.flow_id, currencies),
+        total_rows=len(rows),
+    )
 
 
 def flow_steps(row: Summed, alert: float) -> list[FlowStep]:
@@ -195,15 +237,18 @@ def keywords_report(
     days = period(settings, from_, to, now)
     threshold = settings.reports.dead_keyword_min_fires
     rows = []
-    for ident, row in summed(repo, tenant, "keyword", days.days).items():
+    found = summed(repo, tenant, "keyword", days.days)
+    for ident, row in found.items():
         figures = attributed_figures(row)
         sold = figures["orders"] + figures["soft_pending_orders"] + figures["soft_confirmed_orders"]
         fires = row.number("fires")
         rows.append(KeywordRow(keyword=ident, fires=fires, dms=row.number("dms"), never_sells=fires >= threshold and sold == 0, **figures))
+    currencies = driven_currencies(found.values())
     return KeywordsReport(
         range=days.as_range(),
         sort=sort,
-        rows=_ranked(rows, sort, limit, lambda r: r.keyword),
+        main_currency=_main(currencies),
+        rows=_ranked(rows, sort, limit, lambda r: r.keyword, currencies),
         total_rows=len(rows),
         never_sells_min_fires=threshold,
     )
@@ -215,11 +260,16 @@ def creators_report(
     """Per creator: link clicks, orders and revenue (creator links and their mapped coupons)."""
     _check_sort(sort, ("revenue", "orders", "clicks"))
     days = period(repo.get_tenant_settings(tenant), from_, to, now)
-    rows = [
-        CreatorRow(creator=ident, clicks=row.number("clicks"), **attributed_figures(row))
-        for ident, row in summed(repo, tenant, "creator", days.days).items()
-    ]
-    return CreatorsReport(range=days.as_range(), sort=sort, rows=_ranked(rows, sort, limit, lambda r: r.creator), total_rows=len(rows))
+    found = summed(repo, tenant, "creator", days.days)
+    rows = [CreatorRow(creator=ident, clicks=row.number("clicks"), **attributed_figures(row)) for ident, row in found.items()]
+    currencies = driven_currencies(found.values())
+    return CreatorsReport(
+        range=days.as_range(),
+        sort=sort,
+        main_currency=_main(currencies),
+        rows=_ranked(rows, sort, limit, lambda r: r.creator, currencies),
+        total_rows=len(rows),
+    )
 
 
 def coupons_report(
@@ -228,8 +278,16 @@ def coupons_report(
     """Per coupon code: orders and revenue."""
     _check_sort(sort, ("revenue", "orders"))
     days = period(repo.get_tenant_settings(tenant), from_, to, now)
-    rows = [CouponRow(coupon=ident, **attributed_figures(row)) for ident, row in summed(repo, tenant, "coupon", days.days).items()]
-    return CouponsReport(range=days.as_range(), sort=sort, rows=_ranked(rows, sort, limit, lambda r: r.coupon), total_rows=len(rows))
+    found = summed(repo, tenant, "coupon", days.days)
+    rows = [CouponRow(coupon=ident, **attributed_figures(row)) for ident, row in found.items()]
+    currencies = driven_currencies(found.values())
+    return CouponsReport(
+        range=days.as_range(),
+        sort=sort,
+        main_currency=_main(currencies),
+        rows=_ranked(rows, sort, limit, lambda r: r.coupon, currencies),
+        total_rows=len(rows),
+    )
 
 
 def time_to_order_report(repo: Repository, tenant: str, from_: date | None, to: date | None, now: datetime) -> TimeToOrderReport:
