@@ -5,25 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordertrail import ingest, runtime
-from ordertrail.api import ERROR_RESPONSES, TenantId, create_resolver, json_response, raw_body, resolve
+from ordertrail.api import BODY_ERRORS, TenantId, create_resolver, documented, json_response, raw_body, resolve
 from ordertrail.idempotency import register_lambda_context
 from ordertrail.observability import logger, metrics
 from ordertrail.responses import BatchResult, Received
 from ordertrail.settings import get_settings
 
 app = create_resolver()
-RECEIVED: dict[int, OpenAPIResponse] = {
-    200: {"description": "Received (stored, ignored as older, or an ignored notification type)"},
-    **ERROR_RESPONSES,
-}
+RECEIVED = "Received: stored, ignored as no newer than the stored state, or an ignored type or topic"
+WEBHOOK_ERRORS = (*BODY_ERRORS, 409)  # 409: the same delivery is being processed right now
 
 
-@app.post("/v1/<tenant>/webhooks/tiktok-shop", summary="TikTok Shop push notification", tags=["ingest"], responses=RECEIVED)
+@app.post(
+    "/v1/<tenant>/webhooks/tiktok-shop",
+    summary="TikTok Shop push notification",
+    tags=["ingest"],
+    responses=documented(200, RECEIVED, Received, *WEBHOOK_ERRORS, 502),
+)
 def tiktok_shop_webhook(tenant: TenantId) -> Response[Received]:
     """Verify a TikTok Shop push and store the order it points at."""
     result = ingest.tiktok_shop_webhook(
@@ -32,7 +34,12 @@ def tiktok_shop_webhook(tenant: TenantId) -> Response[Received]:
     return json_response(200, result)
 
 
-@app.post("/v1/<tenant>/webhooks/shopify", summary="Shopify orders/create and orders/updated", tags=["ingest"], responses=RECEIVED)
+@app.post(
+    "/v1/<tenant>/webhooks/shopify",
+    summary="Shopify orders/create and orders/updated",
+    tags=["ingest"],
+    responses=documented(200, RECEIVED, Received, *WEBHOOK_ERRORS),
+)
 def shopify_webhook(tenant: TenantId) -> Response[Received]:
     """Verify a Shopify order webhook and store the order."""
     result = ingest.shopify_webhook(
@@ -45,7 +52,7 @@ def shopify_webhook(tenant: TenantId) -> Response[Received]:
     "/v1/<tenant>/orders",
     summary="Normalised orders from any store (signed)",
     tags=["ingest"],
-    responses={202: {"description": "Valid orders stored; the rest reported by index"}, **ERROR_RESPONSES},
+    responses=documented(202, "Valid orders stored; the rest reported by index", BatchResult, *BODY_ERRORS),
 )
 def signed_orders(tenant: TenantId) -> Response[BatchResult]:
     """Verify and store one normalised order or a batch."""

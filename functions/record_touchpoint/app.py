@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordertrail import recording, runtime
-from ordertrail.api import ERROR_RESPONSES, TenantId, create_resolver, json_response, raw_body, resolve
+from ordertrail.api import BODY_ERRORS, TenantId, create_resolver, documented, json_response, raw_body, resolve
 from ordertrail.observability import logger, metrics
 from ordertrail.responses import BatchResult
 from ordertrail.settings import get_settings
@@ -21,7 +21,7 @@ app = create_resolver()
     "/v1/<tenant>/touchpoints",
     summary="One touchpoint or a batch of up to 500",
     tags=["ingest"],
-    responses={202: {"description": "`{accepted, duplicates, errors}`: valid items stored, the rest reported by index"}, **ERROR_RESPONSES},
+    responses=documented(202, "`{accepted, duplicates, errors}`: valid items stored, the rest by index", BatchResult, *BODY_ERRORS),
 )
 def record_touchpoints(tenant: TenantId) -> Response[BatchResult]:
     """Verify the signature and store every valid touchpoint."""

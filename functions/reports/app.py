@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordertrail import attribution, auth, csv_reports, dashboard, dashboard_links, export, reports, runtime, tenant_config
-from ordertrail.api import ERROR_RESPONSES, TenantId, create_resolver, json_response, require_team_key, resolve
+from ordertrail.api import BODY_ERRORS, TEAM_ERRORS, TenantId, create_resolver, documented, json_response, require_team_key, resolve
 from ordertrail.errors import NotFound
 from ordertrail.export_runs import ExportRequest, ExportRun, ExportRunReport
 from ordertrail.models import Attribution, CouponMapping, OrderSource, ReviewStatus
@@ -24,6 +24,7 @@ from ordertrail.report_models import (
     CreatorsReport,
     CrossoverReport,
     DashboardLink,
+    ExportLink,
     FlowsReport,
     InsightsReport,
     KeywordsReport,
@@ -45,19 +46,36 @@ ToDay = Annotated[date | None, Query(description="Last local day, inclusive (def
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many rows")]
 SortBy = Annotated[reports.Sort, Query(description="revenue (driven, default) | orders | comments | dms | fires | clicks")]
 Weeks = Annotated[int | None, Query(ge=1, le=104, description="Whole weeks before the current one (default 6)")]
+CSV = "The CSV file (formula-safe cells)"
+CSV_LINK: dict[int, OpenAPIResponse] = {
+    303: {
+        "description": "Too large for a response: a presigned S3 link (valid one hour), also in the Location header",
+        "content": {"application/json": {"model": ExportLink}},
+    }
+}
 EXPORT_RUNNING_RESPONSE: OpenAPIResponse = {
     "description": "Another export run of this tenant is still going (`export_running`; the message names it and until when)",
     "content": {"application/json": {"model": ErrorBody}},
 }
 
 
-@app.get("/v1/<tenant>/orders/<order_id>", summary="An order, its attribution and why", tags=["read"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/orders/<order_id>",
+    summary="An order, its attribution and why",
+    tags=["read"],
+    responses=documented(200, "The order, its attribution and evidence", OrderDocument, *TEAM_ERRORS, 404, 409),
+)
 def get_order(tenant: TenantId, order_id: OrderId, source: SourceQuery = None) -> Response[OrderDocument]:
     """Explain how one order was attributed."""
     return json_response(200, order_document(attribution.order_views(runtime.repository(), tenant, order_id, source)))
 
 
-@app.post("/v1/<tenant>/orders/<order_id>/review", summary="Confirm or reject a soft match", tags=["read"], responses=ERROR_RESPONSES)
+@app.post(
+    "/v1/<tenant>/orders/<order_id>/review",
+    summary="Confirm or reject a soft match",
+    tags=["read"],
+    responses=documented(200, "The attribution after the decision", Attribution, *BODY_ERRORS, 404, 409),
+)
 def review_order(
     tenant: TenantId, order_id: OrderId, body: Annotated[ReviewRequest, Body()], source: SourceQuery = None
 ) -> Response[Attribution]:
@@ -66,7 +84,12 @@ def review_order(
     return json_response(200, decided)
 
 
-@app.get("/v1/<tenant>/reviews", summary="Soft matches by review status", tags=["read"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/reviews",
+    summary="Soft matches by review status",
+    tags=["read"],
+    responses=documented(200, "Soft matches in the status, oldest first", ReviewList, *TEAM_ERRORS),
+)
 def list_reviews(
     tenant: TenantId, status: Annotated[ReviewStatus, Query()] = "pending", limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> Response[ReviewList]:
@@ -74,13 +97,23 @@ def list_reviews(
     return json_response(200, ReviewList(status=status, items=runtime.repository().list_reviews(tenant, status, limit)))
 
 
-@app.get("/v1/<tenant>/coupons", summary="Coupon mappings", tags=["config"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/coupons",
+    summary="Coupon mappings",
+    tags=["config"],
+    responses=documented(200, "Every coupon mapping", CouponList, *TEAM_ERRORS),
+)
 def list_coupons(tenant: TenantId) -> Response[CouponList]:
     """List the tenant's coupon codes and the creator links they belong to."""
     return json_response(200, CouponList(coupons=runtime.repository().list_coupons(tenant)))
 
 
-@app.put("/v1/<tenant>/coupons/<code>", summary="Map a coupon code to a creator link", tags=["config"], responses=ERROR_RESPONSES)
+@app.put(
+    "/v1/<tenant>/coupons/<code>",
+    summary="Map a coupon code to a creator link",
+    tags=["config"],
+    responses=documented(200, "The mapping as stored", CouponMapping, *BODY_ERRORS),
+)
 def put_coupon(tenant: TenantId, code: CouponCode, body: Annotated[CouponRequest, Body()]) -> Response[CouponMapping]:
     """Create or replace a coupon mapping."""
     mapping = CouponMapping(code=code, creator=body.creator, link_id=body.link_id)
@@ -88,7 +121,12 @@ def put_coupon(tenant: TenantId, code: CouponCode, body: Annotated[CouponRequest
     return json_response(200, mapping)
 
 
-@app.delete("/v1/<tenant>/coupons/<code>", summary="Remove a coupon mapping", tags=["config"], responses=ERROR_RESPONSES)
+@app.delete(
+    "/v1/<tenant>/coupons/<code>",
+    summary="Remove a coupon mapping",
+    tags=["config"],
+    responses=documented(204, "Removed", None, *TEAM_ERRORS, 404),
+)
 def delete_coupon(tenant: TenantId, code: CouponCode) -> Response[None]:
     """Delete a coupon mapping (404 when there is none)."""
     if not runtime.repository().delete_coupon(tenant, code):
@@ -96,13 +134,23 @@ def delete_coupon(tenant: TenantId, code: CouponCode) -> Response[None]:
     return Response(status_code=204)
 
 
-@app.get("/v1/<tenant>/settings", summary="Settings: attribution and export", tags=["config"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/settings",
+    summary="Settings: attribution and export",
+    tags=["config"],
+    responses=documented(200, "The settings, the token only as access_token_set", TenantSettingsView, *TEAM_ERRORS),
+)
 def get_settings_route(tenant: TenantId) -> Response[TenantSettingsView]:
     """The tenant's windows, priority, time zone and export settings (the token only as `access_token_set`)."""
     return json_response(200, tenant_config.settings_view(runtime.repository(), runtime.tenants(), tenant))
 
 
-@app.put("/v1/<tenant>/settings", summary="Replace settings", tags=["config"], responses=ERROR_RESPONSES)
+@app.put(
+    "/v1/<tenant>/settings",
+    summary="Replace settings",
+    tags=["config"],
+    responses=documented(200, "The settings as stored", TenantSettingsView, *BODY_ERRORS),
+)
 def put_settings(tenant: TenantId, body: Annotated[TenantSettings, Body()]) -> Response[TenantSettingsView]:
     """Replace the tenant's settings (later orders and exports use them); `export.access_token` is write-only."""
     return json_response(200, tenant_config.replace_settings(runtime.repository(), runtime.tenants(), tenant, body))
@@ -112,7 +160,7 @@ def put_settings(tenant: TenantId, body: Annotated[TenantSettings, Body()]) -> R
     "/v1/<tenant>/conversions/export",
     summary="Start an export run to TikTok's Events API",
     tags=["export"],
-    responses={**ERROR_RESPONSES, 409: EXPORT_RUNNING_RESPONSE},
+    responses=documented(202, "The run, queued", ExportRun, *BODY_ERRORS, also={409: EXPORT_RUNNING_RESPONSE}),
 )
 def start_export(tenant: TenantId, body: Annotated[ExportRequest, Body()]) -> Response[ExportRun]:
     """Start a run over [from, to) (default: from the watermark); 202 with the run's id, 409 while another run is going."""
@@ -124,14 +172,19 @@ def start_export(tenant: TenantId, body: Annotated[ExportRequest, Body()]) -> Re
     "/v1/<tenant>/conversions/runs/<run_id>",
     summary="An export run: chunks, counts, per-event results, errors",
     tags=["export"],
-    responses=ERROR_RESPONSES,
+    responses=documented(200, "The run's audit", ExportRunReport, *TEAM_ERRORS, 404),
 )
 def get_export_run(tenant: TenantId, run_id: RunId) -> Response[ExportRunReport]:
     """Everything a run did, for audit."""
     return json_response(200, export.run_report(runtime.repository(), tenant, run_id))
 
 
-@app.get("/v1/<tenant>/reports/posts", summary="Posts by attributed revenue", tags=["reports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/reports/posts",
+    summary="Posts by attributed revenue",
+    tags=["reports"],
+    responses=documented(200, "The report", PostsReport, *TEAM_ERRORS),
+)
 def posts_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[PostsReport]:
@@ -139,7 +192,12 @@ def posts_report(
     return json_response(200, reports.posts_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
 
 
-@app.get("/v1/<tenant>/reports/flows", summary="Flows: users per step and drop-off", tags=["reports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/reports/flows",
+    summary="Flows: users per step and drop-off",
+    tags=["reports"],
+    responses=documented(200, "The report", FlowsReport, *TEAM_ERRORS),
+)
 def flows_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[FlowsReport]:
@@ -147,7 +205,12 @@ def flows_report(
     return json_response(200, reports.flows_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
 
 
-@app.get("/v1/<tenant>/reports/keywords", summary="Keywords by revenue", tags=["reports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/reports/keywords",
+    summary="Keywords by revenue",
+    tags=["reports"],
+    responses=documented(200, "The report", KeywordsReport, *TEAM_ERRORS),
+)
 def keywords_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[KeywordsReport]:
@@ -155,7 +218,12 @@ def keywords_report(
     return json_response(200, reports.keywords_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
 
 
-@app.get("/v1/<tenant>/reports/creators", summary="Creators: clicks, orders, revenue", tags=["reports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/reports/creators",
+    summary="Creators: clicks, orders, revenue",
+    tags=["reports"],
+    responses=documented(200, "The report", CreatorsReport, *TEAM_ERRORS),
+)
 def creators_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[CreatorsReport]:
@@ -163,7 +231,12 @@ def creators_report(
     return json_response(200, reports.creators_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
 
 
-@app.get("/v1/<tenant>/reports/coupons", summary="Coupon codes: orders, revenue", tags=["reports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/reports/coupons",
+    summary="Coupon codes: orders, revenue",
+    tags=["reports"],
+    responses=documented(200, "The report", CouponsReport, *TEAM_ERRORS),
+)
 def coupons_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[CouponsReport]:
@@ -171,19 +244,34 @@ def coupons_report(
     return json_response(200, reports.coupons_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
 
 
-@app.get("/v1/<tenant>/reports/time-to-order", summary="Time from first touch to order", tags=["reports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/reports/time-to-order",
+    summary="Time from first touch to order",
+    tags=["reports"],
+    responses=documented(200, "The report", TimeToOrderReport, *TEAM_ERRORS),
+)
 def time_to_order_report(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[TimeToOrderReport]:
     """Median, quartiles, histogram, and the weekly median with its week-on-week change."""
     return json_response(200, reports.time_to_order_report(runtime.repository(), tenant, from_, to, runtime.now()))
 
 
-@app.get("/v1/<tenant>/reports/insights", summary="TikTok Shop insights", tags=["reports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/reports/insights",
+    summary="TikTok Shop insights",
+    tags=["reports"],
+    responses=documented(200, "The report", InsightsReport, *TEAM_ERRORS),
+)
 def insights_report(tenant: TenantId, weeks: Weeks = None, from_: FromDay = None, to: ToDay = None) -> Response[InsightsReport]:
     """Orders, net receipts, AOV, customers: all time, the last 7 full days, and whole weeks."""
     return json_response(200, reports.insights_report(runtime.repository(), tenant, weeks, from_, to, runtime.now()))
 
 
-@app.get("/v1/<tenant>/reports/crossover", summary="TikTok customers who bought elsewhere", tags=["reports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/reports/crossover",
+    summary="TikTok customers who bought elsewhere",
+    tags=["reports"],
+    responses=documented(200, "The report", CrossoverReport, *TEAM_ERRORS),
+)
 def crossover_report(
     tenant: TenantId, weeks: Annotated[int, Query(ge=1, le=104, description="Weeks in the series, this one included")] = 12
 ) -> Response[CrossoverReport]:
@@ -191,20 +279,35 @@ def crossover_report(
     return json_response(200, reports.crossover_report(runtime.repository(), tenant, weeks, runtime.now()))
 
 
-@app.get("/v1/<tenant>/exports/attributed-orders.csv", summary="Attributed orders as CSV", tags=["exports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/exports/attributed-orders.csv",
+    summary="Attributed orders as CSV",
+    tags=["exports"],
+    responses=documented(200, CSV, None, *TEAM_ERRORS, media="text/csv", also=CSV_LINK),
+)
 def attributed_orders_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[str]:
     """Attributed orders with their evidence (comment text, video URL, flow, keyword, creator, method, time-to-order)."""
     table = csv_reports.attributed_orders(runtime.repository(), tenant, from_, to, runtime.now())
     return csv_response(tenant, table)
 
 
-@app.get("/v1/<tenant>/exports/customers.csv", summary="TikTok customers as CSV", tags=["exports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/exports/customers.csv",
+    summary="TikTok customers as CSV",
+    tags=["exports"],
+    responses=documented(200, CSV, None, *TEAM_ERRORS, media="text/csv", also=CSV_LINK),
+)
 def customers_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[str]:
     """TikTok customers (id, name, address) for marketing; from/to keep those who ordered on those days."""
     return csv_response(tenant, csv_reports.customers(runtime.repository(), tenant, from_, to))
 
 
-@app.get("/v1/<tenant>/exports/crossover.csv", summary="Crossover customers as CSV", tags=["exports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/exports/crossover.csv",
+    summary="Crossover customers as CSV",
+    tags=["exports"],
+    responses=documented(200, CSV, None, *TEAM_ERRORS, media="text/csv", also=CSV_LINK),
+)
 def crossover_csv(tenant: TenantId) -> Response[str]:
     """Customers who first bought on TikTok Shop and later at another store."""
     return csv_response(tenant, csv_reports.crossover_customers(runtime.repository(), tenant))
@@ -220,7 +323,12 @@ def csv_response(tenant: str, table: csv_reports.CsvTable) -> Response[str]:
     return Response(200, "text/csv; charset=utf-8", delivered.text, headers={"Content-Disposition": disposition})
 
 
-@app.get("/v1/<tenant>/dashboard", summary="The dashboard: one self-contained HTML page", tags=["reports"], responses=ERROR_RESPONSES)
+@app.get(
+    "/v1/<tenant>/dashboard",
+    summary="The dashboard: one self-contained HTML page",
+    tags=["reports"],
+    responses=documented(200, "The page", None, *TEAM_ERRORS, media="text/html"),
+)
 def dashboard_page(tenant: TenantId) -> Response[str]:
     """Charts of the reports (server-rendered SVG, no scripts, nothing fetched from elsewhere)."""
     page = dashboard.render(reports.dashboard_data(runtime.repository(), tenant, runtime.now()))
@@ -228,7 +336,10 @@ def dashboard_page(tenant: TenantId) -> Response[str]:
 
 
 @app.post(
-    "/v1/<tenant>/dashboard/links", summary="A signed link to open the dashboard in a browser", tags=["reports"], responses=ERROR_RESPONSES
+    "/v1/<tenant>/dashboard/links",
+    summary="A signed link to open the dashboard in a browser",
+    tags=["reports"],
+    responses=documented(201, "The link and when it expires", DashboardLink, *TEAM_ERRORS),
 )
 def create_dashboard_link(
     tenant: TenantId, hours: Annotated[int, Query(ge=1, le=24, description="How long the link works (hours)")] = 1

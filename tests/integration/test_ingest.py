@@ -365,7 +365,7 @@ def test_shopify_order_with_ttclid_in_landing_site_is_an_ad_click(pipeline):
     assert attribution["method"] == "ad_click"
     assert attribution["ttclid"] == "E.C.P.abc123"
     doc = get_order(pipeline, "acme", "5678901234567").json()
-    assert doc["store_url"] is None
+    assert "store_url" not in doc
     assert doc["order"]["landing"]["utm_source"] == "tiktok"
 
 

@@ -52,6 +52,51 @@ def _add_raw_bodies(document: dict[str, Any]) -> None:
         )
 
 
+OMITTED_WHEN_NULL = "Left out of responses when it has no value (responses never carry null)."
+
+
+def _references(node: Any) -> list[str]:
+    """The component schemas a schema fragment refers to, directly."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        found = [ref.rsplit("/", 1)[1]] if isinstance(ref, str) and ref.startswith("#/components/schemas/") else []
+        return found + [name for value in node.values() for name in _references(value)]
+    if isinstance(node, list):
+        return [name for value in node for name in _references(value)]
+    return []
+
+
+def _nullable(schema: dict[str, Any]) -> bool:
+    """Whether a property's schema admits null."""
+    types = schema.get("type")
+    return any(branch.get("type") == "null" for branch in schema.get("anyOf", [])) or (isinstance(types, list) and "null" in types)
+
+
+def _responses_omit_nulls(document: dict[str, Any]) -> None:
+    """Mark the nullable members of every schema a response can reach as optional, and say that they are then absent.
+
+    Responses leave out members whose value is null (ordertrail.api.response_json).
+    """
+    schemas = document["components"]["schemas"]
+    pending = [name for path in document["paths"].values() for operation in path.values() for name in _references(operation["responses"])]
+    reachable: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name not in reachable:
+            reachable.add(name)
+            pending += _references(schemas[name])
+    for name in sorted(reachable):
+        schema = schemas[name]
+        nullable = [member for member, prop in schema.get("properties", {}).items() if _nullable(prop)]
+        for member in nullable:
+            prop = schema["properties"][member]
+            prop["description"] = f"{prop['description']} {OMITTED_WHEN_NULL}" if prop.get("description") else OMITTED_WHEN_NULL
+        if "required" in schema:
+            schema["required"] = [member for member in schema["required"] if member not in nullable]
+            if not schema["required"]:
+                del schema["required"]
+
+
 def build_document() -> dict[str, Any]:
     """The whole HTTP API as one OpenAPI 3 document, from the handlers' routes and the layer's models."""
     document: dict[str, Any] = {
@@ -64,6 +109,12 @@ def build_document() -> dict[str, Any]:
         app = importlib.import_module(f"functions.{name}.app").app
         _merge(document, json.loads(app.get_openapi_json_schema(title="OrderTrail", version="1")), secured=name not in SIGNED_FUNCTIONS)
     _add_raw_bodies(document)
+    _responses_omit_nulls(document)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            # Powertools gives every response its return type's schema; a 204 carries no body at all.
+            operation["responses"].get("204", {}).pop("content", None)
+    document["info"]["description"] += " Responses leave out members that have no value: they never carry `null`."
     document["paths"] = dict(sorted(document["paths"].items()))
     document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
     return document

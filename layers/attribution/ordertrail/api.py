@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from pydantic import BaseModel
 
@@ -33,16 +34,44 @@ TOO_DEEP = "the body is nested too deeply to be read as JSON"
 TenantId = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant id: lower-case letters, digits and `-`, 1 to 40")]
 
 
-ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
-    status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
-    for status, text in (
-        (400, "Malformed JSON or a wrong type"),
-        (401, "Missing or bad signature or key"),
-        (403, "Wrong tenant"),
-        (413, "Body over 1 MiB"),
-        (422, "Valid JSON that breaks a rule"),
-    )
+ERROR_TEXTS: dict[int, str] = {
+    400: "Malformed JSON or a wrong type",
+    401: "Missing or bad signature or key",
+    403: "A signature or key of another tenant (nothing is read or written)",
+    404: "Nothing with this id for this tenant",
+    409: "Conflicts with the current state",
+    413: "Body over 1 MiB",
+    415: "A content type the route does not read",
+    422: "Valid JSON that breaks a rule",
+    502: "An upstream API (TikTok Shop) failed: retry later",
 }
+# What every team route can answer whatever it does; routes with a body add BODY_ERRORS.
+TEAM_ERRORS = (400, 401, 403, 422)
+BODY_ERRORS = (*TEAM_ERRORS, 413, 415)
+
+
+def documented(
+    status: int,
+    description: str,
+    model: Any = None,
+    *errors: int,
+    media: str = "application/json",
+    also: dict[int, OpenAPIResponse] | None = None,
+) -> dict[int, OpenAPIResponse]:
+    """A route's responses for the OpenAPI document: its success and every error status it can answer.
+
+    The success carries its body's model (or, without one, a text media type); every error is API.md's error body;
+    `also` adds other answers (e.g. a redirect).
+    """
+    success: OpenAPIResponse = {"description": description}
+    if model is not None:
+        success["content"] = {media: {"model": model}}
+    elif media != "application/json":
+        success["content"] = {media: {"schema": {"type": "string"}}}
+    declared: dict[int, OpenAPIResponse] = {status: success, **(also or {})}
+    for error in sorted(set(errors)):
+        declared[error] = {"description": ERROR_TEXTS[error], "content": {"application/json": {"model": ErrorBody}}}
+    return declared
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -58,9 +87,23 @@ def error_response(error: OrderTrailError) -> Response[str]:
     return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(error.body()))
 
 
+def without_nulls(value: Any) -> Any:
+    """The value with every object member whose value is null left out, at any depth (list items are kept)."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
+def response_json(body: Any) -> str:
+    """Compact JSON of a response body without null members: an optional field with no value is absent, not `null`."""
+    return json.dumps(without_nulls(body), separators=(",", ":"), cls=Encoder)
+
+
 def create_resolver() -> APIGatewayHttpResolver:
     """An HTTP API resolver with validation on, and every error answered in API.md's shape (never a 5xx for bad input)."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, serializer=response_json)
 
     @app.exception_handler(OrderTrailError)
     def _known(error: OrderTrailError) -> Response[str]:
