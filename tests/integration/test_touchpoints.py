@@ -262,3 +262,60 @@ def test_every_kind_is_accepted(pipeline):
     assert response.json() == {"accepted": 6, "duplicates": 0, "errors": []}
     kinds = sorted(i["kind"] for i in touchpoint_items(pipeline) if i["SK"] == "TP")
     assert kinds == ["ad_click", "comment", "creator_click", "dm", "flow_step", "shop_link"]
+
+
+# ------------------------------------------------------------------------------------- a DM before its comment
+def posts_row(api, post: str) -> dict:
+    """The posts report's row of one post (today and the days before, in the tenant's zone)."""
+    from tests.integration.senders import team_call
+
+    rows = team_call(api, "GET", "acme", "reports/posts").json()["rows"]
+    return next((row for row in rows if row["post_id"] == post), {})
+
+
+def keyword_dms(api, keyword: str) -> int:
+    from tests.integration.senders import team_call
+
+    rows = team_call(api, "GET", "acme", "reports/keywords").json()["rows"]
+    return next((row["dms"] for row in rows if row["keyword"] == keyword.lower()), 0)
+
+
+@pytest.mark.parametrize("order_of_arrival", ["comment first", "dm first", "dm first, comment twice"])
+def test_a_dm_that_arrives_before_its_comment_counts_on_the_post_once_the_comment_arrives(pipeline, order_of_arrival):
+    """Given a comment on post v7 and the DM it started (webhooks race, so either may come first), when both have
+    arrived, then the post shows 1 comment and 1 DM, the keyword 1 DM, and an order after the conversation's shop link
+    credits post v7, whatever the order of arrival; the comment delivered again changes nothing."""
+    from tests.integration.senders import attribution_of, dm, order, send_orders, shop_link
+
+    at = moment()
+    the_comment = comment("c-v7", "u-v7", at, post="v7", keywords=("GLOW",))
+    the_dm = dm("d-v7", "u-v7", at + timedelta(minutes=1), "conv-v7", comment_id="c-v7")
+    sends = {
+        "comment first": [the_comment, the_dm],
+        "dm first": [the_dm, the_comment],
+        "dm first, comment twice": [the_dm, the_comment, the_comment],
+    }[order_of_arrival]
+    for touchpoint in sends:
+        assert send_touchpoints(pipeline, "acme", touchpoint).status == 202
+    if order_of_arrival == "dm first":
+        assert not [i for i in pipeline.items() if i["SK"] == "WAITING_DMS"], "the comment took the waiting DM over"
+
+    row = posts_row(pipeline, "v7")
+    assert (row.get("comments"), row.get("dms")) == (1, 1)
+    assert keyword_dms(pipeline, "GLOW") == 1
+    assert send_touchpoints(pipeline, "acme", shop_link("s-v7", "u-v7", at + timedelta(minutes=2), "conv-v7")).status == 202
+    assert send_orders(pipeline, "acme", order("v7-1", "u-v7", at + timedelta(minutes=30))).status == 202
+    attribution = attribution_of(pipeline, "acme", "v7-1")
+    assert (attribution["method"], attribution["post"]["id"], attribution["keywords"]) == ("conversation", "v7", ["GLOW"])
+
+
+def test_a_dm_waiting_for_a_comment_that_never_comes_still_counts_on_its_flow(pipeline):
+    """Given a DM whose comment never arrives, then its flow counts it and no post does (there is none to name)."""
+    from tests.integration.senders import dm, team_call
+
+    at = moment()
+    body = {**dm("d-lonely", "u-lonely", at, "conv-lonely", comment_id="c-never"), "flow": {"id": "f-lonely", "name": "Lonely"}}
+    assert send_touchpoints(pipeline, "acme", body).status == 202
+    flows = team_call(pipeline, "GET", "acme", "reports/flows").json()["rows"]
+    assert [(row["flow_id"], row["dms"]) for row in flows] == [("f-lonely", 1)]
+    assert all(row.get("dms", 0) == 0 for row in team_call(pipeline, "GET", "acme", "reports/posts").json()["rows"])

@@ -70,6 +70,11 @@ class Tally:
         if kept:
             self.labels.setdefault(key, {}).update(kept)
 
+    def merge(self, other: Tally) -> None:
+        """Add another tally's numbers and labels to this one."""
+        for key, values in other.counts.items():
+            self.add(key, values, other.labels.get(key))
+
     def on_days(
         self,
         dimension: str,
@@ -213,6 +218,13 @@ def touchpoint_contribution(touchpoint: Touchpoint, conversation: Conversation |
     elif isinstance(touchpoint, CreatorClickTouchpoint):
         tally.on_days("creator", touchpoint.creator, day, {"clicks": 1})
     return tally
+
+
+def late_comment_contribution(dm: DmTouchpoint, bare: Conversation, joined: Conversation, time_zone: str) -> Tally:
+    """What a DM counted before its comment adds once the comment arrives: its DM on the post and on each keyword."""
+    before = touchpoint_contribution(dm, bare, time_zone)
+    after = touchpoint_contribution(dm, joined, time_zone)
+    return Tally(counts=difference(after.counts, before.counts), labels=after.labels)
 
 
 def difference(after: Counts, before: Counts) -> Counts:

@@ -53,6 +53,11 @@ def touchpoint_key(tenant: str, touchpoint_id: str) -> dict[str, str]:
     return {"PK": f"{tenant_prefix(tenant)}#TP#{part(touchpoint_id)}", "SK": "TP"}
 
 
+def comment_waiters_key(tenant: str, comment_id: str) -> dict[str, str]:
+    """DMs that arrived before their comment, beside the comment's id: the comment completes them when it comes."""
+    return {"PK": f"{tenant_prefix(tenant)}#TP#{part(comment_id)}", "SK": "WAITING_DMS"}
+
+
 def click_key(tenant: str, ttclid: str) -> dict[str, str]:
     """An ad click by its ttclid."""
     return {"PK": f"{tenant_prefix(tenant)}#CLK#{part(ttclid)}", "SK": "CLICK"}
@@ -239,6 +244,7 @@ class AccessPattern:
 
 ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
     AccessPattern("Store a touchpoint once (de-duplicate by id)", "table", "T#<t>#TP#<id>", "TP", "RecordTouchpoint"),
+    AccessPattern("DMs waiting for their comment", "table", "T#<t>#TP#<comment>", "WAITING_DMS", "RecordTouchpoint"),
     AccessPattern("Buyer's touchpoints in a time window", "table", "T#<t>#B#<buyer>", "TP#<iso>#<id> (range)", "Attribute"),
     AccessPattern("Ad click by ttclid", "table", "T#<t>#CLK#<ttclid>", "CLICK", "Attribute"),
     AccessPattern("Creator click by cart token", "table", "T#<t>#TOK#<token>", "CREATOR_CLICK", "Attribute"),

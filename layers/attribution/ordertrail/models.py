@@ -348,6 +348,17 @@ class Conversation(_Model):
     flow: Flow | None = None
     started_at: AwareDatetime | None = None
 
+    @classmethod
+    def started_by(cls, dm: DmTouchpoint) -> Conversation:
+        """The conversation a DM starts, before its comment is known."""
+        return cls(conversation_id=dm.conversation_id, comment_id=dm.comment_id, flow=dm.flow, started_at=dm.occurred_at)
+
+    def with_comment(self, comment: CommentTouchpoint) -> Conversation:
+        """The conversation tied to its comment: the comment's text, time, post and keywords."""
+        return self.model_copy(
+            update={"comment_text": comment.text, "comment_at": comment.occurred_at, "post": comment.post, "keywords": comment.keywords}
+        )
+
 
 class CreditClaim(_Model):
     """Which order a shop link already credited (a conversation credits only the first order)."""
