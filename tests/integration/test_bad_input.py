@@ -195,3 +195,51 @@ def test_the_contract_payloads_themselves_are_accepted(pipeline: Pipeline) -> No
     raw = json.loads((ROOT / "events" / "contract" / "shopify_order.json").read_text())
     response = send_signed_raw(pipeline, "acme", "webhooks/shopify", body_bytes(raw))
     assert response.status == 200, response.body
+
+
+class RequestCounter:
+    """DynamoDB requests by operation, made by every client built after it is set up (botocore's before-call event)."""
+
+    def __init__(self) -> None:
+        import boto3
+
+        self.calls: dict[str, int] = {}
+        boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] = self.calls.get(model.name, 0) + 1
+
+
+def test_insights_for_weeks_years_ago_read_those_weeks_only(pipeline: Pipeline) -> None:
+    """Given a team key, when insights are asked for the weeks up to a day three years ago, then the answer covers the 6
+    weeks ending there and the last 7 days, and it reads only those days (not every day from then to today)."""
+    requests = RequestCounter()
+    to = (moment(3 * 365)).date()
+    response = pipeline.call("GET", "/v1/acme/reports/insights", headers=api_key("acme"), query=f"to={to.isoformat()}")
+    assert response.status == 200, response.body
+    weekly = response.json()["weekly"]
+    assert len(weekly["weeks"]) == 6 and weekly["weeks"][-1]["week_start"] <= to.isoformat()
+    # 6 weeks + 7 days = 49 days: one product Query per day and a few BatchGetItems, never one per day since then (~1,100).
+    assert requests.calls.get("Query", 0) <= 49 and sum(requests.calls.values()) < 60, requests.calls
+
+
+@pytest.mark.parametrize(
+    ("rest", "query", "field", "code"),
+    [
+        ("reports/insights", "to=1999-12-31", "to", "invalid_range"),
+        ("reports/posts", "from=2000-01-01", "from", "range_too_long"),
+        ("reports/time-to-order", "from=0001-01-01&to=0001-01-02", "from", "invalid_range"),
+        ("reports/keywords", "to=9999-12-31", "to", "invalid_range"),
+        ("reports/insights", "from=2020-01-06&to=2026-11-30", "from", "range_too_long"),
+        ("exports/attributed-orders.csv", "from=2024-01-01&to=2025-06-01", "from", "range_too_long"),
+        ("exports/customers.csv", "from=2025-06-02&to=2025-06-01", "from", "invalid_range"),
+    ],
+)
+def test_a_report_range_past_its_cap_is_422_naming_the_field(pipeline: Pipeline, rest: str, query: str, field: str, code: str) -> None:
+    """Given a team key, when a report is asked for days before 2000, after tomorrow, backwards, or more than it reads
+    (366 days; 104 weeks for insights), then it is 422 naming the field, answered at once."""
+    response = pipeline.call("GET", f"/v1/acme/{rest}", headers=api_key("acme"), query=query)
+    assert response.status == 422, response.body
+    assert (response.json()["error"]["field"], response.json()["error"]["code"]) == (field, code)

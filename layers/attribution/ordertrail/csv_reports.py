@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ordertrail import crossover, reports
 from ordertrail.csv_export import ATTRIBUTED_ORDER_COLUMNS, attributed_order_row, rows_to_csv
-from ordertrail.errors import PayloadTooLarge
+from ordertrail.errors import PayloadTooLarge, Unprocessable
 from ordertrail.file_store import LINK_SECONDS, ExportFiles
 from ordertrail.report_models import ExportLink
 from ordertrail.repository import Repository
@@ -76,6 +76,8 @@ def attributed_orders(repo: Repository, tenant: str, from_: date | None, to: dat
 
 def customers(repo: Repository, tenant: str, from_: date | None, to: date | None) -> CsvTable:
     """TikTok customers (id, name, address) by first order; with from/to, those with an order on one of those days."""
+    if from_ is not None and to is not None and from_ > to:
+        raise Unprocessable("`from` must not be after `to`", field="from", code="invalid_range")
     first, last = (from_ or date.min).isoformat(), (to or date.max).isoformat()
     rows: list[Sequence[object]] = []
     for customer in repo.list_customers(tenant):

@@ -39,7 +39,10 @@ from ordertrail.repository import Repository
 from ordertrail.tenant_settings import TenantSettings
 
 DEFAULT_DAYS = 30
+# The longest range a report reads (days): a report costs one request per day, and a Lambda has 10 seconds.
 MAX_DAYS = 366
+# No report reaches before this day (windows and weeks are subtracted from it; nothing was sold through OrderTrail before).
+EARLIEST_DAY = date(2000, 1, 1)
 SOURCES = ("tiktok_shop", "shopify", "other")
 Sort = Literal["revenue", "orders", "comments", "dms", "fires", "clicks"]
 SORT_FIELDS: dict[str, str] = {
@@ -88,9 +91,18 @@ def today_in(time_zone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(time_zone)).date()
 
 
+def checked_days(from_: date | None, to: date | None, today: date) -> None:
+    """Refuse days no report can hold: before EARLIEST_DAY, or after tomorrow (a zone ahead of the tenant's)."""
+    for name, day in (("from", from_), ("to", to)):
+        if day is not None and not EARLIEST_DAY <= day <= today + timedelta(days=1):
+            raise Unprocessable(f"`{name}` must be a day from {EARLIEST_DAY} to tomorrow", field=name, code="invalid_range")
+
+
 def period(settings: TenantSettings, from_: date | None, to: date | None, now: datetime) -> Period:
     """The days asked for (default: the last 30 days up to today), refused when backwards or longer than a year."""
-    last = to or today_in(settings.time_zone, now)
+    today = today_in(settings.time_zone, now)
+    checked_days(from_, to, today)
+    last = to or today
     first = from_ or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise Unprocessable("from must not be after to", field="from", code="invalid_range")
@@ -325,11 +337,11 @@ def insights_report(repo: Repository, tenant: str, weeks: int | None, from_: dat
     """TikTok Shop insights: all time, the last 7 full days, and whole weeks (default: the previous 6)."""
     settings = repo.get_tenant_settings(tenant)
     today = today_in(settings.time_zone, now)
+    checked_days(from_, to, today)
     last_days = insights.last_full_days(today)
     mondays = insights.week_starts(today, weeks, from_, to)
-    first = min(last_days[0], mondays[0])
-    last = max(last_days[1], mondays[-1] + timedelta(days=6))
-    days = counters.days_between(first, last)
+    # The last 7 days and the weeks asked for, not the span between them: a range years ago reads its own weeks only.
+    days = sorted(set(counters.days_between(*last_days)) | set(counters.days_between(mondays[0], mondays[-1] + timedelta(days=6))))
     all_time = repo.counters_for(tenant, "orders", [counters.ALL_TIME], SOURCES)[counters.ALL_TIME]
     customers_all = repo.counters_for(tenant, "customers", [counters.ALL_TIME], ["tiktok_shop"])[counters.ALL_TIME]
     order_days = repo.counters_for(tenant, "orders", days, SOURCES)
