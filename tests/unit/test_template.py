@@ -67,6 +67,7 @@ STATE_MACHINE = "ExportConversionsStateMachine"
 
 # Routes of API.md this template covers: (method, path) -> (function, needs an API key).
 EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
+    ("ANY", "$default"): ("ReportsFunction", False),
     ("POST", "/v1/{tenant}/webhooks/tiktok-shop"): ("IngestOrderFunction", False),
     ("POST", "/v1/{tenant}/webhooks/shopify"): ("IngestOrderFunction", False),
     ("POST", "/v1/{tenant}/orders"): ("IngestOrderFunction", False),

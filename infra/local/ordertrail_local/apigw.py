@@ -21,6 +21,7 @@ log = logging.getLogger("ordertrail_local.apigw")
 # HTTP API refuses request payloads over 10 MB before any integration runs.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 API_ID = "local"
+DEFAULT_ROUTE = "$default"
 STAGE = "$default"
 
 _TEXT_TYPES = re.compile(r"^(text/|application/([\w.+-]*\+)?(json|xml|javascript|x-www-form-urlencoded|csv))", re.IGNORECASE)
@@ -136,16 +137,20 @@ def _specificity(route: HttpRoute) -> tuple[tuple[int, ...], int]:
 
 
 def match_route(routes: list[HttpRoute], method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
-    """The most specific route for method + path, as API Gateway chooses it, with its path parameters."""
+    """The most specific route for method + path, as API Gateway chooses it, with its path parameters.
+
+    A request no route matches goes to the `$default` route, when the API has one.
+    """
     found: list[tuple[HttpRoute, dict[str, str]]] = []
     for route in routes:
-        if route.method not in (method.upper(), "ANY"):
+        if route.path == DEFAULT_ROUTE or route.method not in (method.upper(), "ANY"):
             continue
         params = _match(route.path, path)
         if params is not None:
             found.append((route, params))
     if not found:
-        return None
+        default = next((route for route in routes if route.path == DEFAULT_ROUTE), None)
+        return (default, {}) if default is not None else None
     return min(found, key=lambda pair: _specificity(pair[0]))
 
 
@@ -210,7 +215,7 @@ def build_event(
     route: HttpRoute | None, path_parameters: dict[str, str], request: HttpRequest, request_id: str | None = None
 ) -> dict[str, Any]:
     """The API Gateway HTTP API payload v2.0 event for a request on a matched route."""
-    route_key = f"{route.method} {route.path}" if route else "$default"
+    route_key = DEFAULT_ROUTE if route is None or route.path == DEFAULT_ROUTE else f"{route.method} {route.path}"
     headers, cookies = _joined_headers(request)
     request_id = request_id or str(uuid.uuid4())
     event: dict[str, Any] = {

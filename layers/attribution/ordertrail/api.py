@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import re
+from importlib import resources
 from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -19,6 +22,7 @@ from ordertrail.auth import require_key_tenant
 from ordertrail.errors import (
     Conflict,
     MalformedRequest,
+    MethodNotAllowed,
     NotFound,
     OrderTrailError,
     PayloadTooLarge,
@@ -30,6 +34,7 @@ from ordertrail.observability import logger
 from ordertrail.responses import ErrorBody
 
 TENANT_PATTERN = r"^[a-z0-9-]{1,40}$"
+OPENAPI_PATH = "/v1/openapi.json"
 TOO_DEEP = "the body is nested too deeply to be read as JSON"
 TenantId = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant id: lower-case letters, digits and `-`, 1 to 40")]
 
@@ -138,9 +143,35 @@ def create_resolver() -> APIGatewayHttpResolver:
 
     @app.not_found
     def _missing(_: Exception) -> Response[str]:
-        return error_response(NotFound("no such route", code="route_not_found"))
+        # API Gateway's $default route brings every request no other route takes to ReportsFunction: a path the API
+        # has with another method is 405 (with Allow), anything else 404, both in API.md's shape.
+        event = app.current_event
+        allowed = methods_of(event.path)
+        if allowed and event.http_method.upper() not in allowed:
+            refusal = MethodNotAllowed(f"{event.http_method.upper()} is not allowed here; use {', '.join(allowed)}")
+            response = error_response(refusal)
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        return error_response(NotFound(f"no route {event.http_method.upper()} {event.path}", code="route_not_found"))
 
     return app
+
+
+@functools.cache
+def _route_patterns() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    """Every path of the API (from the committed OpenAPI document, generated from the handlers) with its methods."""
+    document = json.loads(resources.files("ordertrail").joinpath("openapi.json").read_text())
+    # The document itself is served, though not listed in itself.
+    patterns = [(re.compile(f"^{re.escape(OPENAPI_PATH)}$"), ("GET",))]
+    for path, operations in document["paths"].items():
+        regex = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"
+        patterns.append((re.compile(regex), tuple(sorted(method.upper() for method in operations))))
+    return tuple(patterns)
+
+
+def methods_of(path: str) -> tuple[str, ...]:
+    """The methods the API answers on this path (empty when it has no such path)."""
+    return next((methods for pattern, methods in _route_patterns() if pattern.match(path)), ())
 
 
 def from_request_validation(error: RequestValidationError) -> OrderTrailError:

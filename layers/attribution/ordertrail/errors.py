@@ -54,6 +54,12 @@ class NotFound(OrderTrailError):
     status, code = 404, "not_found"
 
 
+class MethodNotAllowed(OrderTrailError):
+    """The path exists, but not with this method (405)."""
+
+    status, code = 405, "method_not_allowed"
+
+
 class Conflict(OrderTrailError):
     """The request conflicts with the current state (409)."""
 
