@@ -420,3 +420,24 @@ def test_outputs_name_the_api_table_queue_and_functions(template: dict[str, Any]
     assert outputs["AttributeDeadLetterQueueUrl"]["Value"] == {"Ref": "AttributeDeadLetterQueue"}
     for function in FUNCTIONS:
         assert outputs[f"{function}Arn"]["Value"] == {"Fn::GetAtt": [function, "Arn"]}
+
+
+def test_no_schedule_fails_silently(template: dict[str, Any]) -> None:
+    """Every EventBridge schedule retries a failed delivery and then parks it in a dead-letter queue, and the function it
+    starts sends a run that keeps failing to a queue too (no day's trigger disappears without a trace)."""
+    schedules = [
+        (name, event["Properties"])
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] in ("Schedule", "ScheduleV2")
+    ]
+    assert schedules, "the daily export is scheduled"
+    for function, props in schedules:
+        assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1, function
+        queue = props["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        assert _resource(template, queue)["Type"] == "AWS::SQS::Queue", function
+        invoke = _props(template, function)["EventInvokeConfig"]
+        assert invoke["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": {"Fn::GetAtt": [queue, "Arn"]}}, function
+        policy = _props(template, f"{queue}Policy")["PolicyDocument"]["Statement"][0]
+        assert policy["Principal"] == {"Service": "events.amazonaws.com"} and policy["Action"] == "sqs:SendMessage"
