@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordertrail import attribution, auth, csv_reports, dashboard, dashboard_links, export, reports, runtime, tenant_config
-from ordertrail.api import BODY_ERRORS, TEAM_ERRORS, TenantId, create_resolver, documented, json_response, require_team_key, resolve
+from ordertrail.api import BODY_ERRORS, TEAM_ERRORS, TenantId, create_resolver, documented, json_response, resolve
 from ordertrail.errors import NotFound
 from ordertrail.export_runs import ExportRequest, ExportRun, ExportRunReport
 from ordertrail.models import Attribution, CouponMapping, OrderSource, ReviewStatus
@@ -36,7 +36,6 @@ from ordertrail.settings import get_settings
 from ordertrail.tenant_settings import TenantSettings, TenantSettingsView
 
 app = create_resolver()
-app.use(middlewares=[require_team_key])
 OrderId = Annotated[str, Path(min_length=1, max_length=200, description="The store's order id")]
 SourceQuery = Annotated[OrderSource | None, Query(description="Which store, when the id exists in several")]
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Export run id")]
@@ -360,4 +359,4 @@ def openapi_document() -> Response[str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
-    return resolve(app, event, context, get_settings().max_body_bytes)
+    return resolve(app, event, context, get_settings().max_body_bytes, team=True)

@@ -243,3 +243,35 @@ def test_a_report_range_past_its_cap_is_422_naming_the_field(pipeline: Pipeline,
     response = pipeline.call("GET", f"/v1/acme/{rest}", headers=api_key("acme"), query=query)
     assert response.status == 422, response.body
     assert (response.json()["error"]["field"], response.json()["error"]["code"]) == (field, code)
+
+
+TEAM_BODIES = [
+    ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n'),
+    ("application/json", b"\xff\xfe{not utf-8"),
+    ("text/plain", b'{"time_zone": "UTC"}'),
+    ("application/octet-stream", b"\x00\x01\x02"),
+    ("application/xml", b"<settings/>"),
+    ("application/json", b'{"from": 7, "time_zone": 7, "creator": 7}'),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body"), TEAM_BODIES)
+@pytest.mark.parametrize(("method", "rest"), [("PUT", "settings"), ("POST", "conversions/export"), ("PUT", "coupons/MAYA15")])
+def test_a_team_route_checks_the_key_before_it_reads_the_body(
+    pipeline: Pipeline, method: str, rest: str, content_type: str, body: bytes
+) -> None:
+    """Given any body (multipart, not UTF-8, not JSON, or JSON of the wrong type), when a team route gets it without a key,
+    then it is 401; with another tenant's key, 403; with the tenant's key and a media type other than JSON, 415 naming
+    Content-Type; all in API.md's error shape, and nothing is written."""
+    before = stable_items(pipeline)
+    answers = {}
+    for who, headers in (("no key", {}), ("globex's key", api_key("globex")), ("acme's key", api_key("acme"))):
+        response = pipeline.call(method, f"/v1/acme/{rest}", body, {**headers, "Content-Type": content_type})
+        answers[who] = (response.status, response.json()["error"]["code"] if response.status >= 400 else None)
+    assert answers["no key"] == (401, "invalid_api_key")
+    assert answers["globex's key"] == (403, "wrong_tenant")
+    if content_type != "application/json":
+        assert answers["acme's key"] == (415, "unsupported_media_type")
+    else:
+        assert answers["acme's key"][0] in (400, 422)
+    assert stable_items(pipeline) == before

@@ -10,7 +10,6 @@ from importlib import resources
 from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -27,6 +26,7 @@ from ordertrail.errors import (
     OrderTrailError,
     PayloadTooLarge,
     Unprocessable,
+    UnsupportedMediaType,
     UpstreamError,
     field_path,
 )
@@ -187,14 +187,49 @@ def from_request_validation(error: RequestValidationError) -> OrderTrailError:
     return Unprocessable(message, field=field or None, code="missing_field" if kind == "missing" else "invalid_value")
 
 
-def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, max_bytes: int) -> dict[str, Any]:
-    """Resolve an HTTP API event, answering 413 before any parsing when the body is over `max_bytes`."""
+def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, max_bytes: int, *, team: bool = False) -> dict[str, Any]:
+    """Resolve an HTTP API event; what can be refused without reading the body is refused first.
+
+    Team routes (`team`) check the key (401/403) before anything else, then the media type (415); every route answers
+    413 for a body over `max_bytes` before it is parsed.
+    """
+    refusal = _team_refusal(event) if team else None
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-    if size > max_bytes:
-        error = PayloadTooLarge(f"the body is about {size} bytes; the limit is {max_bytes}", code="body_too_large")
-        return {"statusCode": error.status, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": json.dumps(error.body())}
+    if refusal is None and size > max_bytes:
+        refusal = PayloadTooLarge(f"the body is about {size} bytes; the limit is {max_bytes}", code="body_too_large")
+    if refusal is None and team and body and not _is_json(_header(event, "content-type")):
+        refusal = UnsupportedMediaType("this route reads JSON: send Content-Type: application/json", field="Content-Type")
+    if refusal is not None:
+        headers = {"Content-Type": content_types.APPLICATION_JSON}
+        return {"statusCode": refusal.status, "headers": headers, "body": json.dumps(refusal.body())}
     return app.resolve(event, context)
+
+
+def _team_refusal(event: dict[str, Any]) -> OrderTrailError | None:
+    """401/403 when the authorizer's key tenant is not the path's tenant (routes without a tenant need no key)."""
+    path_tenant = (event.get("pathParameters") or {}).get("tenant")
+    if path_tenant is None:
+        return None
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    try:
+        require_key_tenant(path_tenant, (authorizer.get("lambda") or {}).get("tenant") or None)
+    except OrderTrailError as error:
+        return error
+    return None
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    """A request header, whatever its case."""
+    return next((str(value) for key, value in (event.get("headers") or {}).items() if key.lower() == name), None)
+
+
+def _is_json(content_type: str | None) -> bool:
+    """A JSON media type (`application/json`, `application/*+json`, with parameters), or none given at all."""
+    if content_type is None or not content_type.strip():
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def raw_body(app: APIGatewayHttpResolver) -> bytes:
@@ -220,15 +255,3 @@ def parse_json(raw: bytes) -> Any:
         raise MalformedRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from exc
     except RecursionError:
         raise MalformedRequest(TOO_DEEP, code="malformed_json") from None
-
-
-def require_team_key(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Middleware: the authorizer's key tenant must be the path's tenant (401 without a valid key, 403 for another tenant's)."""
-    path_tenant = (app.current_event.path_parameters or {}).get("tenant")
-    if path_tenant is not None:
-        context = app.current_event.request_context.authorizer.get_lambda or {}
-        try:
-            require_key_tenant(path_tenant, context.get("tenant") or None)
-        except OrderTrailError as error:
-            return error_response(error)
-    return next_middleware(app)

@@ -86,6 +86,12 @@ class PayloadTooLarge(OrderTrailError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(OrderTrailError):
+    """The body is of a media type the route does not read (415)."""
+
+    status, code = 415, "unsupported_media_type"
+
+
 class Unprocessable(OrderTrailError):
     """Valid JSON that breaks a rule, such as an unknown touchpoint kind (422)."""
 
