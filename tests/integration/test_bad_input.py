@@ -157,7 +157,8 @@ def test_an_unreadable_tiktok_order_detail_is_502_and_the_hint_is_kept_for_the_r
     at = moment()
     good = tiktok_order("576653688135258100", "7494012345678901234", at, at + timedelta(minutes=1))
     note = notification(good["id"], "n-unreadable", update_time=int(at.timestamp()) + 60)
-    for broken in ({k: v for k, v in good.items() if k != "create_time"}, {**good, "payment": {**good["payment"], "total_amount": "12,00"}}):
+    no_create_time = {k: v for k, v in good.items() if k != "create_time"}
+    for broken in (no_create_time, {**good, "payment": {**good["payment"], "total_amount": "12,00"}}):
         serve_tiktok_orders(tiktok_api, [broken])
         before = stable_items(pipeline)
         response = send_signed_raw(pipeline, "acme", "webhooks/tiktok-shop", body_bytes(note))
@@ -275,3 +276,28 @@ def test_a_team_route_checks_the_key_before_it_reads_the_body(
     else:
         assert answers["acme's key"][0] in (400, 422)
     assert stable_items(pipeline) == before
+
+
+@pytest.mark.parametrize("order_id", ["#1001", "WEB 1001", "A/B-7", "café-9", "50%off", "q?1", "x+y", "%41"])
+def test_an_order_id_that_needs_percent_encoding_can_be_read_back_and_reviewed(pipeline: Pipeline, order_id: str) -> None:
+    """Given an order whose id needs percent-encoding in a URL (`#`, a space, `/`, non-ASCII, `%`, `?`, `+`), when it is
+    stored and then read with its id percent-encoded in the path, then GET /orders/{id} finds exactly that order, and the
+    review route reaches it too (409: it is not a soft match)."""
+    from urllib.parse import quote
+
+    assert send_signed_raw(pipeline, "acme", "orders", body_bytes(order(order_id, None, moment()))).status == 202
+    path = f"/v1/acme/orders/{quote(order_id, safe='')}"
+
+    found = pipeline.call("GET", path, headers=api_key("acme"))
+    assert found.status == 200, found.body
+    assert found.json()["order"]["id"] == order_id
+    review = pipeline.call("POST", f"{path}/review", b'{"decision": "confirm"}', {**api_key("acme"), "Content-Type": "application/json"})
+    assert (review.status, review.json()["error"]["code"]) == (409, "not_a_soft_match")
+
+
+@pytest.mark.parametrize("order_id", ["10\x0001", "10\n01", "\t", "x\x7f"])
+def test_an_order_id_no_url_can_carry_is_refused_when_written(pipeline: Pipeline, order_id: str) -> None:
+    """Given an order id with NUL or another control character (no URL can address it), when posted, then it is 422
+    naming `id` and nothing is stored."""
+    error = refused(pipeline, "orders", order(order_id, None, moment()))
+    assert (error["status"], error["field"]) == (422, "id")

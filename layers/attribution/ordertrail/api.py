@@ -8,6 +8,7 @@ import json
 import re
 from importlib import resources
 from typing import Annotated, Any, TypeVar
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -106,9 +107,21 @@ def response_json(body: Any) -> str:
     return json.dumps(without_nulls(body), separators=(",", ":"), cls=Encoder)
 
 
+class DecodingResolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver with path parameters percent-decoded, as API Gateway decodes them.
+
+    Routes are matched on the raw path (so `%2F` inside an order id stays inside its segment); the values the handlers
+    get are then decoded: `GET /orders/%231001` reads order `#1001`. tests/integration/test_bad_input.py guards it.
+    """
+
+    def _convert_matches_into_route_keys(self, match: re.Match[str]) -> dict[str, str]:
+        """The route's path parameters, decoded."""
+        return {name: unquote(value) for name, value in super()._convert_matches_into_route_keys(match).items()}
+
+
 def create_resolver() -> APIGatewayHttpResolver:
     """An HTTP API resolver with validation on, and every error answered in API.md's shape (never a 5xx for bad input)."""
-    app = APIGatewayHttpResolver(enable_validation=True, serializer=response_json)
+    app = DecodingResolver(enable_validation=True, serializer=response_json)
 
     @app.exception_handler(OrderTrailError)
     def _known(error: OrderTrailError) -> Response[str]:

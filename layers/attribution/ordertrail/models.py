@@ -32,6 +32,8 @@ ReviewStatus = Literal["pending", "confirmed", "rejected"]
 
 # One order is one DynamoDB item (400 KB at most): with every field at its limit, 250 lines stay well inside it.
 MAX_LINE_ITEMS = 250
+# An id that can be read back in a URL: no control characters (NUL, newlines, DEL).
+ADDRESSABLE = r"^[^\x00-\x1f\x7f]+$"
 # A keyword names counter items (keys of at most 1,024 bytes) and is compared case-folded: 100 characters is plenty.
 MAX_KEYWORD_LENGTH = 100
 
@@ -167,7 +169,8 @@ class Address(_Model):
 class Order(_Model):
     """A normalised order from any store, in its latest known state."""
 
-    id: str = Field(min_length=1, max_length=200)
+    # Read back as a path segment (GET /orders/{id}): control characters could never be sent there.
+    id: str = Field(min_length=1, max_length=200, pattern=ADDRESSABLE)
     source: OrderSource = "other"
     status: str = Field(min_length=1, max_length=64)
     updated_at: Timestamp
