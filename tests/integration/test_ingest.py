@@ -338,6 +338,26 @@ def test_tiktok_shop_api_failure_is_502_and_a_retry_after_recovery_stores_the_or
     assert get_order(pipeline, "acme", TT_ORDER).status == 200
 
 
+def test_a_notification_that_comes_before_its_order_is_visible_is_not_done_until_the_order_is_stored(pipeline, tiktok_api):
+    """Given TikTok notifies before its API shows the order (Get Order Detail answers no order, then only another one),
+    when the notification arrives, then it is answered 502 upstream_unavailable and nothing is remembered; when TikTok
+    delivers the same notification again once the order is visible, then it is fetched again and stored."""
+    at = moment()
+    note = notification(TT_ORDER, "n-early")
+    for too_early in ([], [tiktok_order("576653688135250000", "u9", at, at)]):
+        serve_tiktok_orders(tiktok_api, too_early)
+        early = send_tiktok_webhook(pipeline, "acme", note)
+        assert early.status == 502, early.body
+        assert early.json()["error"]["code"] == "upstream_unavailable" and TT_ORDER in early.json()["error"]["message"]
+        assert get_order(pipeline, "acme", TT_ORDER).status == 404
+
+    serve_tiktok_orders(tiktok_api, [tiktok_order(TT_ORDER, "u1", at, at)])
+    later = send_tiktok_webhook(pipeline, "acme", note)
+    assert (later.status, later.json()) == (200, {"received": True, "stored": 1})
+    assert get_order(pipeline, "acme", TT_ORDER).status == 200
+    assert orders_url_calls(tiktok_api) == 3
+
+
 def test_tiktok_fetch_is_signed_for_the_tenants_shop(pipeline, tiktok_api):
     """The order-detail fetch carries acme's access token, app key and shop cipher (never another tenant's)."""
     serve_tiktok_orders(tiktok_api, [tiktok_order(TT_ORDER, "u1", moment(), moment())])

@@ -79,8 +79,14 @@ def _fetch_tiktok_order(*, request: dict[str, Any], repo: Repository, secrets: T
     assert secrets.tiktok_shop is not None
     credentials = tiktok_shop.TikTokShopCredentials(**secrets.tiktok_shop.model_dump())
     client = tiktok_shop.TikTokShopClient(settings.tiktok_shop_api_url, credentials)
+    wanted = request["order_id"]
+    fetched = [raw for raw in client.fetch_orders([wanted]) if str(raw.get("id")) == wanted]
+    if not fetched:
+        # TikTok can notify before its API shows the order: the notification is not done until the order is stored,
+        # so it is answered as an upstream failure (nothing remembered) and TikTok's redelivery fetches again.
+        raise tiktok_shop.OrderNotVisible(f"TikTok Shop does not show order {wanted} yet")
     stored = 0
-    for raw_order in client.fetch_orders([request["order_id"]]):
+    for raw_order in fetched:
         order = tiktok_shop.normalise_order(raw_order)
         stored += _store(repo, request["tenant"], order, datetime.fromisoformat(request["received_at"])) == "stored"
     return {"received": True, "stored": stored}

@@ -113,6 +113,10 @@ class TikTokOrderPayload(_Payload):
     recipient_address: _Recipient | None = None
 
 
+class OrderNotVisible(UpstreamError):
+    """TikTok Shop's API does not return the order a notification named (yet): ask again later."""
+
+
 class UnreadableOrder(UpstreamError):
     """TikTok Shop answered with an order OrderTrail cannot read (a missing create time, unreadable money, ...)."""
 
