@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -301,3 +301,60 @@ def test_an_order_id_no_url_can_carry_is_refused_when_written(pipeline: Pipeline
     naming `id` and nothing is stored."""
     error = refused(pipeline, "orders", order(order_id, None, moment()))
     assert (error["status"], error["field"]) == (422, "id")
+
+
+def long_clicks(user: str, at: datetime, count: int) -> list[dict[str, Any]]:
+    """`count` ad clicks by one buyer in the hour before `at`, each with a long (legal) URL and user agent."""
+    return [
+        {
+            "id": f"clk-{user}-{n}",
+            "kind": "ad_click",
+            "occurred_at": (at - timedelta(minutes=60 - n * 0.5)).isoformat(),
+            "buyer": {"user_id": user},
+            "ttclid": f"E.C.P.{user}.{n:03d}",
+            "url": f"https://glow.example/p/{n}?ttclid=E.C.P.{user}.{n:03d}&q=" + "x" * 3900,
+            "ip": "203.0.113.9",
+            "user_agent": "Mozilla/5.0 " + "y" * 980,
+        }
+        for n in range(count)
+    ]
+
+
+def test_a_buyer_with_80_long_ad_clicks_is_still_attributed(pipeline: Pipeline) -> None:
+    """Given a buyer with 80 ad clicks whose URLs and user agents are as long as allowed, when they order, then the order
+    is attributed to an ad click (its conversion keeps the most recent touches, with browser details on the latest 10:
+    the item stays far below DynamoDB's 400 KB) and carries no error."""
+    at = moment()
+    clicks = long_clicks("u-many", at, 80)
+    for chunk in range(0, 80, 20):
+        assert send_signed_raw(pipeline, "acme", "touchpoints", body_bytes({"touchpoints": clicks[chunk : chunk + 20]})).status == 202
+    assert send_signed_raw(pipeline, "acme", "orders", body_bytes(order("8080", "u-many", at))).status == 202
+
+    attribution = get_order(pipeline, "acme", "8080").json()["attribution"]
+    assert attribution["method"] == "ad_click" and "error" not in attribution
+    assert len(attribution["evidence"][2]["touchpoint_ids"]) <= 20
+    conversion = next(i for i in pipeline.items() if i.get("type") == "conversion" and "8080" in i["SK"])
+    touches = json.loads(conversion["data"])["touches"]
+    assert len(touches) == 80 and sum(1 for t in touches if t.get("url")) == 10
+
+
+def test_an_order_whose_attribution_cannot_be_stored_says_so_instead_of_staying_empty(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the conversion's caps lifted (so 80 long ad clicks make its item larger than DynamoDB's 400 KB), when the
+    buyer orders, then the attribution is not silently missing: GET /orders shows `attribution.error` saying why, the
+    order counts as organic (nothing credited), and the stream record is not failed forever."""
+    from ordertrail import conversions
+
+    monkeypatch.setattr(conversions, "MAX_TOUCHES", 10_000)
+    monkeypatch.setattr(conversions, "MAX_DETAILED", 10_000)
+    at = moment()
+    clicks = long_clicks("u-huge", at, 80)
+    for chunk in range(0, 80, 20):
+        assert send_signed_raw(pipeline, "acme", "touchpoints", body_bytes({"touchpoints": clicks[chunk : chunk + 20]})).status == 202
+    assert send_signed_raw(pipeline, "acme", "orders", body_bytes(order("8081", "u-huge", at))).status == 202
+
+    attribution = get_order(pipeline, "acme", "8081").json()["attribution"]
+    assert attribution["method"] == "organic"
+    assert attribution["error"].startswith("this order could not be attributed: DynamoDB refused")
+    assert pipeline.pump.dead_letters == []

@@ -10,10 +10,10 @@ from ordertrail import keys, rules
 from ordertrail.addresses import address_hash
 from ordertrail.conversions import conversion_for
 from ordertrail.errors import Conflict, NotFound, Unprocessable
-from ordertrail.models import AdClickTouchpoint, Attribution, CreatorClickTouchpoint, ShopLinkTouchpoint, Touchpoint
+from ordertrail.models import AdClickTouchpoint, Attribution, CreatorClickTouchpoint, Order, ShopLinkTouchpoint, Touchpoint
 from ordertrail.observability import logger, metrics
 from ordertrail.order_tally import tally_order, tally_review
-from ordertrail.repository import ConcurrentChange, OrderView, Repository, StoredOrder, decode_item
+from ordertrail.repository import ConcurrentChange, OrderView, Repository, StoredOrder, Unstorable, decode_item
 from ordertrail.tenant_settings import AttributionSettings
 
 # Only these kinds can change an order's attribution when they arrive late; comments and DMs only add context.
@@ -47,6 +47,9 @@ def attribute_order(
             if attempt == ATTEMPTS:
                 raise
             logger.info("order changed while it was attributed; reading it again", extra={"tenant": tenant, "order_id": order.id})
+        except Unstorable as exc:
+            # No retry can store it: say so on the order and in a metric instead of failing the record forever.
+            return _unattributable(repo, tenant, order, decision, str(exc))
     _took_over_claim(repo, tenant, decision, candidates, now)
     metrics.add_metric(name="OrdersAttributed", unit="Count", value=1)
     logger.info(
@@ -54,6 +57,25 @@ def attribute_order(
         extra={"tenant": tenant, "order_id": order.id, "source": order.source, "method": decision.method, "rule": decision.rule},
     )
     return decision
+
+
+def _unattributable(repo: Repository, tenant: str, order: Order, decision: Attribution, why: str) -> Attribution:
+    """Record on the order why it could not be attributed (`attribution.error`), log it and count it."""
+    failed = Attribution(
+        order_id=order.id,
+        source=order.source,
+        method="organic",
+        ordered_at=order.ordered_at,
+        attributed_at=decision.attributed_at,
+        cancelled=order.is_cancelled,
+        revenue=order.total,
+        currency=order.currency,
+        error=f"this order could not be attributed: {why}",
+    )
+    repo.save_attribution_failure(tenant, failed, order)
+    metrics.add_metric(name="AttributionFailed", unit="Count", value=1)
+    logger.error("order could not be attributed", extra={"tenant": tenant, "order_id": order.id, "source": order.source, "error": why})
+    return failed
 
 
 def _took_over_claim(repo: Repository, tenant: str, decision: Attribution, candidates: rules.Candidates, now: datetime) -> None:

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from ordertrail.models import AdClickTouchpoint, Attribution, Client, Method, Order, Touchpoint, is_masked
+from ordertrail.tenant_settings import MAX_EXPORT_LOOKBACK
 
 # ISO-4217 currencies without minor units (credits are rounded in whole units there).
 ZERO_DECIMAL_CURRENCIES = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF"}
 )
+
+
+# What one conversion item keeps at most (with every field at its limit it stays under 300 KB; DynamoDB allows 400 KB).
+MAX_TOUCHES = 100
+MAX_DETAILED = 10
+MAX_CONTENT_NAME = 200
+# The products an event lists (the order's first lines): TikTok matches the catalog on them, the value is the order's.
+MAX_CONTENTS = 50
 
 
 def minor_units(currency: str) -> int:
@@ -78,6 +88,20 @@ class Conversion(BaseModel):
         return self.user_id or (f"email:{self.email.lower()}" if self.email else f"order:{self.source}#{self.order_id}")
 
 
+def kept_touches(touches: Sequence[ConversionTouch], ordered_at: datetime) -> list[ConversionTouch]:
+    """The touches a conversion keeps, so that its item stays far below DynamoDB's 400 KB whatever the buyer did.
+
+    Only touches the export can ever credit (28 days before the order), the MAX_TOUCHES most recent of them, and the
+    browser details (ip, user agent, landing URL) only on the MAX_DETAILED most recent ad clicks: a buyer with hundreds of
+    clicks still converts, the oldest touches just share no credit.
+    """
+    recent = sorted((t for t in touches if t.at >= ordered_at - MAX_EXPORT_LOOKBACK), key=lambda t: (t.at, t.arrival, t.id))
+    recent = recent[-MAX_TOUCHES:]
+    detailed = set([index for index, t in enumerate(recent) if t.ttclid][-MAX_DETAILED:])
+    bare = {"ip": None, "user_agent": None, "url": None}
+    return [t if not t.ttclid or index in detailed else t.model_copy(update=bare) for index, t in enumerate(recent)]
+
+
 def _usable(value: str | None) -> str | None:
     """Masked identifiers (`*`) are never sent."""
     return value if value and not is_masked(value) else None
@@ -108,12 +132,15 @@ def conversion_for(
                 url=order.landing.url,
             )
         )
+    touches = kept_touches(touches, order.ordered_at)
     # TikTok matches `content_type: product` events to the catalog by SKU; a line with no id at all is left out.
     contents = [
-        ContentLine(content_id=line.catalog_id, name=line.name, price=line.unit_price, quantity=line.quantity)
+        ContentLine(
+            content_id=line.catalog_id, name=(line.name or "")[:MAX_CONTENT_NAME] or None, price=line.unit_price, quantity=line.quantity
+        )
         for line in order.line_items
         if line.catalog_id
-    ]
+    ][:MAX_CONTENTS]
     return Conversion(
         order_id=order.id,
         source=order.source,

@@ -7,10 +7,13 @@ forge another key.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# DynamoDB's limit on a sort key (partition keys may have 2,048): tests/unit/test_item_limits.py checks every key.
+SORT_KEY_BYTES = 1024
 
 
 def part(value: str) -> str:
@@ -177,8 +180,16 @@ def chunk_key(tenant: str, run_id: str, index: int) -> dict[str, str]:
 
 
 def run_event_key(tenant: str, run_id: str, index: int, event_id: str, order: str) -> dict[str, str]:
-    """One conversion's result in one run (sent, accepted, rejected or skipped, and why)."""
-    return {"PK": run_pk(tenant, run_id), "SK": f"EVENT#{index:04d}#{part(event_id)}#{part(order)}"}
+    """One conversion's result in one run (sent, accepted, rejected or skipped, and why).
+
+    A long event id and order id could make the sort key longer than DynamoDB's 1,024 bytes: such a key names a digest
+    of the two instead (the result itself is in the item).
+    """
+    sort_key = f"EVENT#{index:04d}#{part(event_id)}#{part(order)}"
+    if len(sort_key.encode("utf-8")) > SORT_KEY_BYTES:
+        digest = hashlib.sha256(f"{event_id}\n{order}".encode()).hexdigest()
+        sort_key = f"EVENT#{index:04d}#sha256#{digest}"
+    return {"PK": run_pk(tenant, run_id), "SK": sort_key}
 
 
 def event_ledger_key(tenant: str, event_id: str) -> dict[str, str]:

@@ -30,8 +30,11 @@ Method = Literal["coupon", "conversation", "ad_click", "creator_link", "conversa
 RuleName = Literal["coupon", "conversation_hard", "ad_click", "creator_link", "conversation_soft"]
 ReviewStatus = Literal["pending", "confirmed", "rejected"]
 
-# One order is one DynamoDB item (400 KB at most): with every field at its limit, 250 lines stay well inside it.
+# One order is one DynamoDB item (400 KB at most): at most 250 lines, and at most MAX_ORDER_BYTES stored in all.
 MAX_LINE_ITEMS = 250
+MAX_ORDER_BYTES = 300_000
+# Click ids and cart tokens are printable ASCII (they name DynamoDB keys, whose size is counted in bytes).
+TOKEN = r"^[\x21-\x7e]+$"
 # An id that can be read back in a URL: no control characters (NUL, newlines, DEL).
 ADDRESSABLE = r"^[^\x00-\x1f\x7f]+$"
 # A keyword names counter items (keys of at most 1,024 bytes) and is compared case-folded: 100 characters is plenty.
@@ -138,10 +141,10 @@ class Landing(_Model):
     """Link and cart data the store carried into the order (ttclid, creator link, tracking token)."""
 
     url: str | None = Field(default=None, max_length=4000)
-    ttclid: str | None = Field(default=None, max_length=500)
+    ttclid: str | None = Field(default=None, max_length=500, pattern=TOKEN)
     creator: str | None = Field(default=None, max_length=200)
     link_id: str | None = Field(default=None, max_length=200)
-    token: str | None = Field(default=None, max_length=500)
+    token: str | None = Field(default=None, max_length=500, pattern=TOKEN)
     utm_source: str | None = Field(default=None, max_length=500)
     utm_campaign: str | None = Field(default=None, max_length=500)
     ref: str | None = Field(default=None, max_length=500)
@@ -214,6 +217,18 @@ class Order(_Model):
     def ordered_at(self) -> datetime:
         """The checkout time the attribution windows are measured against, in UTC."""
         return utc(self.created_at)
+
+
+def check_storable(order: Order) -> Order:
+    """The order if it fits one DynamoDB item with room for what is stored beside it; ValueError naming its size if not.
+
+    Every field has its own bound, but 250 lines of the longest SKUs and names in 4-byte characters would still make
+    more than an item holds (DynamoDB counts UTF-8 bytes, up to 400 KB).
+    """
+    stored = len(order.model_dump_json(exclude_none=True).encode("utf-8"))
+    if stored > MAX_ORDER_BYTES:
+        raise ValueError(f"the order takes {stored:,} bytes stored; at most {MAX_ORDER_BYTES:,} fit (fewer or shorter lines)")
+    return order
 
 
 class Post(_Model):
@@ -302,7 +317,7 @@ class AdClickTouchpoint(_TouchpointBase):
     """A landing from a TikTok ad, identified by its ttclid."""
 
     kind: Literal["ad_click"]
-    ttclid: str = Field(min_length=1, max_length=500)
+    ttclid: str = Field(min_length=1, max_length=500, pattern=TOKEN)
     url: str | None = Field(default=None, max_length=4000)
     ip: IpAddress | None = None
     user_agent: str | None = Field(default=None, max_length=1000)
@@ -316,7 +331,7 @@ class CreatorClickTouchpoint(_TouchpointBase):
     creator: str = Field(min_length=1, max_length=200)
     link_id: str | None = Field(default=None, max_length=200)
     campaign: str | None = Field(default=None, max_length=300)
-    token: str | None = Field(default=None, max_length=500)
+    token: str | None = Field(default=None, max_length=500, pattern=TOKEN)
 
 
 Touchpoint = Annotated[
@@ -371,6 +386,16 @@ class CreditClaim(_Model):
     ordered_at: AwareDatetime
 
 
+def _most_recent(ids: list[str]) -> list[str]:
+    """The last MAX_EVIDENCE_IDS of a list of touchpoint ids in time order (a buyer with hundreds of links stays one item)."""
+    return ids[-MAX_EVIDENCE_IDS:]
+
+
+# Evidence names at most this many touchpoints per rule (the most recent): enough to explain, bounded in size.
+MAX_EVIDENCE_IDS = 20
+EvidenceIds = Annotated[list[str], AfterValidator(_most_recent)]
+
+
 class RuleOutcome(_Model):
     """One rule's verdict for an order: matched or not, and why."""
 
@@ -378,7 +403,7 @@ class RuleOutcome(_Model):
     matched: bool
     reason: str = Field(description="snake_case: matched, no_user_id, window_expired, no_sku_overlap, ...")
     detail: str
-    touchpoint_ids: list[str] = Field(default_factory=list)
+    touchpoint_ids: EvidenceIds = Field(default_factory=list, description="The touchpoints it looked at (the 20 most recent)")
 
 
 class Attribution(_Model):
@@ -389,7 +414,7 @@ class Attribution(_Model):
     method: Method
     review_status: ReviewStatus | None = None
     rule: RuleName | None = None
-    touchpoint_ids: list[str] = Field(default_factory=list)
+    touchpoint_ids: EvidenceIds = Field(default_factory=list)
     conversation_id: str | None = None
     post: Post | None = None
     comment_id: str | None = None
@@ -409,6 +434,7 @@ class Attribution(_Model):
     ordered_at: AwareDatetime
     attributed_at: AwareDatetime
     cancelled: bool = False
+    error: str | None = Field(default=None, description="Why the order could not be attributed (it then counts nowhere new)")
     revenue: Money = Decimal("0")
     currency: str = "USD"
 

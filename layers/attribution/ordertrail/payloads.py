@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from ordertrail.errors import BODY_TYPE, MalformedRequest, OrderTrailError, Unprocessable, from_validation
-from ordertrail.models import Order, Touchpoint
+from ordertrail.models import Order, Touchpoint, check_storable
 from ordertrail.responses import BatchItemError
 
 MAX_TOUCHPOINTS = 500
@@ -42,15 +43,21 @@ def _batch(body: Any, member: str, limit: int) -> tuple[list[Any], str]:
     raise MalformedRequest(f'the body must be an object or {{"{member}": [...]}}', code=BODY_TYPE)
 
 
-def _parse(body: Any, member: str, limit: int, adapter: TypeAdapter[T]) -> Parsed[T]:
+def _parse(body: Any, member: str, limit: int, adapter: TypeAdapter[T], check: Callable[[T], T] | None = None) -> Parsed[T]:
     items, prefix = _batch(body, member, limit)
     parsed: Parsed[T] = Parsed()
     for index, raw in enumerate(items):
+        where = f"{prefix}[{index}]" if prefix else None
         try:
             if not isinstance(raw, dict):
-                where = f"{prefix}[{index}]" if prefix else None
                 raise MalformedRequest("each item must be an object", code="wrong_type" if where else BODY_TYPE, field=where)
-            parsed.items.append((index, adapter.validate_python(raw)))
+            item = adapter.validate_python(raw)
+            if check is not None:
+                try:
+                    item = check(item)
+                except ValueError as exc:
+                    raise Unprocessable(str(exc), field=where, code="too_large") from exc
+            parsed.items.append((index, item))
         except ValidationError as exc:
             error = from_validation(exc, prefix=f"{prefix}[{index}]" if prefix else "")
             parsed.errors.append(BatchItemError(index=index, code=error.code, message=error.message, field=error.field))
@@ -65,8 +72,8 @@ def parse_touchpoints(body: Any) -> Parsed[Touchpoint]:
 
 
 def parse_orders(body: Any) -> Parsed[Order]:
-    """One normalised order or `{"orders": [...]}` (up to 100)."""
-    return _parse(body, "orders", MAX_ORDERS, _ORDER)
+    """One normalised order or `{"orders": [...]}` (up to 100), each small enough to be stored as one item."""
+    return _parse(body, "orders", MAX_ORDERS, _ORDER, check_storable)
 
 
 def single_or_raise(parsed: Parsed[T]) -> None:

@@ -60,6 +60,10 @@ class ConcurrentChange(Exception):
     """Someone changed the attribution, customer or address profile between our read and our write: read again."""
 
 
+class Unstorable(Exception):
+    """DynamoDB cannot hold what an order's attribution would write (an item over 400 KB, a transaction too large)."""
+
+
 class _CommentRaced(Exception):
     """A DM and its comment were stored at the same moment: the later of the two reads the other again."""
 
@@ -554,13 +558,31 @@ class Repository:
                 }
             )
         if len(writes) > TRANSACTION_LIMIT:
-            raise ValueError(f"one order would change {len(writes)} items; the counters' caps must keep it within {TRANSACTION_LIMIT}")
+            raise Unstorable(f"one order would change {len(writes)} items; DynamoDB's transactions take {TRANSACTION_LIMIT}")
         try:
             self._transact_releasing(writes)
         except ClientError as exc:
             if any(_cancelled_by_condition(exc, index=i) for i in locked):
                 raise ConcurrentChange(f"{order_ref} changed while it was attributed") from exc
+            if _refused_as_invalid(exc):
+                raise Unstorable(f"DynamoDB refused the attribution: {exc.response['Error'].get('Message', '')}") from exc
             raise
+
+    def save_attribution_failure(self, tenant: str, failed: Attribution, order: Order) -> None:
+        """Say on the order that it could not be attributed (its `error`), leaving its counters as they were.
+
+        Only the decision shown changes: what the order contributed before (if anything) stays stored, so a later
+        successful attribution still writes the exact difference.
+        """
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=serialize(keys.attribution_key(tenant, order.source, order.id)),
+            UpdateExpression="SET #data = :data, #type = :type, #method = :method, order_updated_at = :updated",
+            ExpressionAttributeNames={"#data": "data", "#type": "type", "#method": "method"},
+            ExpressionAttributeValues=serialize(
+                {":data": _data(failed), ":type": "attribution", ":method": failed.method, ":updated": keys.iso(order.updated_at)}
+            ),
+        )
 
     def _customer_write(self, tenant: str, customer: CustomerActivity, revision: int | None) -> dict[str, Any]:
         """Put a customer's activity, listed by first order while they have one, under its revision lock."""
@@ -1079,6 +1101,14 @@ def _revision_condition(revision: int | None) -> tuple[str, dict[str, Any]]:
 
 def _key_id(key: dict[str, Any]) -> str:
     return f"{key['PK']}|{key['SK']}"
+
+
+def _refused_as_invalid(exc: ClientError) -> bool:
+    """Whether DynamoDB refused a write as invalid (e.g. an item over 400 KB), which no retry can fix."""
+    if exc.response["Error"]["Code"] == "ValidationException":
+        return True
+    reasons = exc.response.get("CancellationReasons") or []
+    return any(reason.get("Code") == "ValidationError" for reason in reasons)
 
 
 def _cancelled_by_condition(exc: ClientError, index: int, only: bool = False) -> bool:

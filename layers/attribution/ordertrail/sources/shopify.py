@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, Field, StrictStr, ValidationError
+from pydantic import BaseModel, Field, StrictStr
 
-from ordertrail.models import Address, Buyer, Client, Landing, LineItem, Order, Timestamp
-from ordertrail.sources.values import PAYLOAD_CONFIG, Amount, Scalar, WholeNumber, money, text
+from ordertrail.models import Address, Buyer, Client, Landing, LineItem, Order, Timestamp, check_storable
+from ordertrail.sources.values import PAYLOAD_CONFIG, Amount, Scalar, WholeNumber, fitting, money, text
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated"})
 
@@ -222,15 +222,18 @@ def _landing(raw: dict[str, Any], notes: dict[str, str], shop_domain: str | None
         values = [v.strip() for v in params.get(name, []) if v.strip()]
         return values[0] if values else None
 
-    return Landing(
-        url=landing_url(site, shop_domain),
-        ttclid=param("ttclid") or _first(notes, _TTCLID_NOTES),
-        creator=_first(notes, _CREATOR_NOTES),
-        link_id=_first(notes, _LINK_ID_NOTES),
-        token=_first(notes, _TOKEN_NOTES),
-        utm_source=param("utm_source") or notes.get("utm_source"),
-        utm_campaign=param("utm_campaign") or notes.get("utm_campaign"),
-        ref=param("ref") or text(raw.get("landing_site_ref")),
+    return fitting(
+        Landing,
+        {
+            "url": landing_url(site, shop_domain),
+            "ttclid": param("ttclid") or _first(notes, _TTCLID_NOTES),
+            "creator": _first(notes, _CREATOR_NOTES),
+            "link_id": _first(notes, _LINK_ID_NOTES),
+            "token": _first(notes, _TOKEN_NOTES),
+            "utm_source": param("utm_source") or notes.get("utm_source"),
+            "utm_campaign": param("utm_campaign") or notes.get("utm_campaign"),
+            "ref": param("ref") or text(raw.get("landing_site_ref")),
+        },
     )
 
 
@@ -248,14 +251,17 @@ def _address(raw: dict[str, Any] | None) -> Address | None:
         return None
     country = text(raw.get("country_code"))
     name = text(raw.get("name")) or text(" ".join(filter(None, (text(raw.get("first_name")), text(raw.get("last_name"))))))
-    return Address(
-        name=name,
-        line1=text(raw.get("address1")),
-        line2=text(raw.get("address2")),
-        city=text(raw.get("city")),
-        region=text(raw.get("province_code")),
-        postal_code=text(raw.get("zip")),
-        country=country.upper() if country else None,
+    return fitting(
+        Address,
+        {
+            "name": name,
+            "line1": text(raw.get("address1")),
+            "line2": text(raw.get("address2")),
+            "city": text(raw.get("city")),
+            "region": text(raw.get("province_code")),
+            "postal_code": text(raw.get("zip")),
+            "country": country.upper() if country else None,
+        },
     )
 
 
@@ -264,11 +270,7 @@ def _client(raw: dict[str, Any]) -> Client | None:
     details = raw.get("client_details")
     if not isinstance(details, dict):
         return None
-    ip, user_agent = text(details.get("browser_ip")), text(details.get("user_agent"))
-    try:
-        client = Client(ip=ip, user_agent=user_agent)
-    except ValidationError:
-        client = Client(user_agent=user_agent)
+    client = fitting(Client, {"ip": text(details.get("browser_ip")), "user_agent": text(details.get("user_agent"))})
     return client if client.ip or client.user_agent else None
 
 
@@ -294,32 +296,37 @@ def normalise_order(raw: dict[str, Any], shop_domain: str | None = None) -> Orde
         )
         for item in raw.get("line_items") or []
     ]
-    return Order(
-        id=str(raw["id"]),
-        source="shopify",
-        status="cancelled" if text(raw.get("cancelled_at")) else (text(raw.get("financial_status")) or "paid"),
-        created_at=created_at,
-        updated_at=payload.updated_at or created_at,
-        buyer=Buyer(
-            user_id=_first(notes, _USER_ID_NOTES),
-            customer_id=text(customer.get("id")),
-            email=text(customer.get("email")) or text(raw.get("email")) or text(raw.get("contact_email")),
-            phone=text(customer.get("phone")) or text(raw.get("phone")),
-            name=customer_name or None,
-        ),
-        currency=(text(raw.get("currency")) or "USD").upper(),
-        line_items=line_items,
-        # API.md's subtotal is goods before discounts; Shopify's subtotal_price is after them.
-        subtotal=money(raw.get("total_line_items_price"))
-        if raw.get("total_line_items_price") is not None
-        else money(raw.get("subtotal_price")) + money(raw.get("total_discounts")),
-        tax=money(raw.get("total_tax")),
-        shipping=_shipping(raw),
-        discounts=money(raw.get("total_discounts")),
-        total=money(raw.get("total_price")),
-        coupon_codes=[code for code in (text(d.get("code")) for d in raw.get("discount_codes") or [] if isinstance(d, dict)) if code],
-        landing=_landing(raw, notes, shop_domain),
-        client=_client(raw),
-        shipping_address=_address(raw.get("shipping_address")),
-        connector_copy_of=connector_copy_of(raw),
+    return check_storable(
+        Order(
+            id=str(raw["id"]),
+            source="shopify",
+            status="cancelled" if text(raw.get("cancelled_at")) else (text(raw.get("financial_status")) or "paid"),
+            created_at=created_at,
+            updated_at=payload.updated_at or created_at,
+            buyer=fitting(
+                Buyer,
+                {
+                    "user_id": _first(notes, _USER_ID_NOTES),
+                    "customer_id": text(customer.get("id")),
+                    "email": text(customer.get("email")) or text(raw.get("email")) or text(raw.get("contact_email")),
+                    "phone": text(customer.get("phone")) or text(raw.get("phone")),
+                    "name": customer_name or None,
+                },
+            ),
+            currency=(text(raw.get("currency")) or "USD").upper(),
+            line_items=line_items,
+            # API.md's subtotal is goods before discounts; Shopify's subtotal_price is after them.
+            subtotal=money(raw.get("total_line_items_price"))
+            if raw.get("total_line_items_price") is not None
+            else money(raw.get("subtotal_price")) + money(raw.get("total_discounts")),
+            tax=money(raw.get("total_tax")),
+            shipping=_shipping(raw),
+            discounts=money(raw.get("total_discounts")),
+            total=money(raw.get("total_price")),
+            coupon_codes=[code for code in (text(d.get("code")) for d in raw.get("discount_codes") or [] if isinstance(d, dict)) if code],
+            landing=_landing(raw, notes, shop_domain),
+            client=_client(raw),
+            shipping_address=_address(raw.get("shipping_address")),
+            connector_copy_of=connector_copy_of(raw),
+        )
     )

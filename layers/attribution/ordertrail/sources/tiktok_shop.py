@@ -13,9 +13,9 @@ import requests
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from ordertrail.errors import UpstreamError
-from ordertrail.models import Address, Buyer, LineItem, Order
+from ordertrail.models import Address, Buyer, LineItem, Order, check_storable
 from ordertrail.sources.signatures import tiktok_api_sign
-from ordertrail.sources.values import PAYLOAD_CONFIG, Amount, Scalar, WholeNumber, money, text
+from ordertrail.sources.values import PAYLOAD_CONFIG, Amount, Scalar, WholeNumber, fitting, money, text
 
 ORDER_STATUS_CHANGE = 1
 MAX_IDS_PER_REQUEST = 50
@@ -232,14 +232,17 @@ def _address(raw: dict[str, Any] | None) -> Address | None:
     extra = [text(raw.get(key)) for key in ("address_line2", "address_line3", "address_line4")]
     line2 = ", ".join(part for part in extra if part) or None
     country = text(raw.get("region_code"))
-    return Address(
-        name=text(raw.get("name")),
-        line1=text(raw.get("address_line1")),
-        line2=line2,
-        city=city,
-        region=region,
-        postal_code=text(raw.get("postal_code")),
-        country=country.upper() if country else None,
+    return fitting(
+        Address,
+        {
+            "name": text(raw.get("name")),
+            "line1": text(raw.get("address_line1")),
+            "line2": line2,
+            "city": city,
+            "region": region,
+            "postal_code": text(raw.get("postal_code")),
+            "country": country.upper() if country else None,
+        },
     )
 
 
@@ -262,7 +265,7 @@ def normalise_order(raw: dict[str, Any]) -> Order:
     """
     try:
         TikTokOrderPayload.model_validate(raw)
-        return _normalise(raw)
+        return check_storable(_normalise(raw))
     except (ValidationError, ValueError, OverflowError, OSError) as exc:
         order_id = raw.get("id") if isinstance(raw, dict) else None
         raise UnreadableOrder(f"TikTok Shop order {order_id!r} cannot be read: {_first_problem(exc)}") from exc
@@ -301,7 +304,10 @@ def _normalise(raw: dict[str, Any]) -> Order:
         status=str(raw.get("status") or "unknown"),
         created_at=created_at,
         updated_at=_time(raw.get("update_time")) or created_at,
-        buyer=Buyer(user_id=text(raw.get("user_id")), email=text(raw.get("buyer_email")), phone=text(recipient.get("phone_number"))),
+        buyer=fitting(
+            Buyer,
+            {"user_id": text(raw.get("user_id")), "email": text(raw.get("buyer_email")), "phone": text(recipient.get("phone_number"))},
+        ),
         currency=currency.upper(),
         line_items=line_items,
         # API.md's subtotal is goods before discounts (total = subtotal + tax + shipping − discounts); TikTok's

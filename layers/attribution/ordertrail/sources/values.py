@@ -7,9 +7,9 @@ type is refused naming its field instead of failing somewhere inside the normali
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BeforeValidator, ConfigDict, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, ValidationError
 
 from ordertrail.models import MAX_AMOUNT
 
@@ -67,3 +67,23 @@ Amount = Annotated[Any, BeforeValidator(_amount)]
 WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_number)]
 # Payload shape models ignore fields OrderTrail does not read.
 PAYLOAD_CONFIG = ConfigDict(extra="ignore")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def fitting(model: type[M], values: dict[str, Any]) -> M:
+    """The model from a store's values, leaving out each value it cannot hold (too long, not an IP, not ASCII, ...).
+
+    For the parts of an order that describe it rather than price it (landing data, the buyer, the address): a store's
+    oversized tracking parameter or name must not lose the whole order, only that one value.
+    """
+    kept = {name: value for name, value in values.items() if value is not None}
+    while True:
+        try:
+            return model.model_validate(kept)
+        except ValidationError as exc:
+            wrong = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+            if not wrong & set(kept):
+                raise
+            kept = {name: value for name, value in kept.items() if name not in wrong}
