@@ -26,6 +26,9 @@ class Settings(BaseModel):
     exports_bucket: str | None = Field(default=None, description="EXPORTS_BUCKET: where CSV exports too large for a response go")
     inline_csv_bytes: int = Field(default=4_000_000, ge=1, description="INLINE_CSV_BYTES: larger CSV exports become presigned S3 links")
     secret_cache_seconds: int = Field(default=300, ge=0, description="SECRET_CACHE_SECONDS: how long tenant secrets are cached")
+    secret_miss_cache_seconds: int = Field(
+        default=60, ge=0, description="SECRET_MISS_CACHE_SECONDS: how long a tenant without a secret is remembered as unknown"
+    )
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -12,6 +15,10 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordertrail.settings import Settings
+
+# The secret beside the tenants' own that lists their ids (`<prefix>_index`: no tenant id holds `_`).
+INDEX_SECRET = "_index"
+TENANT_ID = re.compile(r"^[a-z0-9-]{1,40}$")
 
 
 def hash_api_key(api_key: str) -> str:
@@ -119,30 +126,40 @@ class FileTenantDirectory:
 
 
 class SecretsManagerTenantDirectory:
-    """Tenants from Secrets Manager: secret `<prefix><tenant>` holds API.md's per-tenant JSON (cached)."""
+    """Tenants from Secrets Manager: secret `<prefix><tenant>` holds API.md's per-tenant JSON (cached).
 
-    def __init__(self, prefix: str, max_age: int) -> None:
+    `<prefix>_index` (optional; no tenant id holds `_`) lists the tenant ids, `{"tenants": ["acme", ...]}`, so that a
+    request signed with another tenant's secret can be told apart (403) without listing every secret of the account. A
+    tenant that has no secret is remembered for `miss_age` seconds, so requests for unknown tenants cost no call each.
+    """
+
+    def __init__(self, prefix: str, max_age: int, miss_age: int = 60, clock: Callable[[], float] = time.monotonic) -> None:
         self._prefix = prefix
         self._max_age = max_age
+        self._miss_age = miss_age
+        self._clock = clock
+        self._misses: dict[str, float] = {}
 
     def get(self, tenant: str) -> TenantSecrets | None:
-        """Fetch (or reuse the cached) secret of one tenant."""
-        from aws_lambda_powertools.utilities import parameters
-
-        try:
-            config = parameters.get_secret(f"{self._prefix}{tenant}", transform="json", max_age=self._max_age)
-        except parameters.exceptions.GetParameterError:
-            return None
+        """Fetch (or reuse the cached) secret of one tenant; an unknown tenant is not asked for again for a while."""
+        if not TENANT_ID.match(tenant):
+            return None  # no secret can be named after it: no need to ask
+        config = self._secret(f"{self._prefix}{tenant}")
         return TenantSecrets.from_config(tenant, config) if isinstance(config, dict) else None
 
     def others(self, tenant: str) -> list[TenantSecrets]:
-        """Secrets Manager is not enumerated per request; a foreign signature is then a plain 401."""
-        return []
+        """The other tenants the index names (none without an index: a foreign signature is then a plain 401)."""
+        index = self._secret(f"{self._prefix}{INDEX_SECRET}")
+        names = index.get("tenants") if isinstance(index, dict) else None
+        if not isinstance(names, list):
+            return []
+        found = (self.get(str(name)) for name in names if isinstance(name, str) and name != tenant and TENANT_ID.match(name))
+        return [secrets for secrets in found if secrets is not None]
 
     def tenant_of_key(self, api_key: str) -> str | None:
         """Keys issued as `<tenant>.<random>` name their tenant; check that tenant's hashes."""
         tenant = api_key.split(".", 1)[0] if "." in api_key else None
-        secrets = self.get(tenant) if tenant else None
+        secrets = self.get(tenant) if tenant and TENANT_ID.match(tenant) else None
         return tenant if secrets and hash_api_key(api_key) in secrets.api_key_hashes else None
 
     def set_events_token(self, tenant: str, access_token: str) -> None:
@@ -156,10 +173,23 @@ class SecretsManagerTenantDirectory:
         parameters.set_secret(name=name, value=json.dumps(config))
         parameters.get_secret(name, transform="json", force_fetch=True)  # refresh this container's cache
 
+    def _secret(self, name: str) -> Any:
+        """A secret's JSON, through Powertools' cache; None (and remembered for a while) when there is no such secret."""
+        from aws_lambda_powertools.utilities import parameters
+
+        now = self._clock()
+        if self._misses.get(name, 0.0) > now:
+            return None
+        try:
+            return parameters.get_secret(name, transform="json", max_age=self._max_age)
+        except parameters.exceptions.GetParameterError:
+            self._misses[name] = now + self._miss_age
+            return None
+
 
 @lru_cache(maxsize=4)
 def tenant_directory(settings: Settings) -> TenantDirectory:
     """The directory this process uses: the local file when configured, else Secrets Manager."""
     if settings.tenants_file is not None:
         return FileTenantDirectory(settings.tenants_file)
-    return SecretsManagerTenantDirectory(settings.tenant_secret_prefix, settings.secret_cache_seconds)
+    return SecretsManagerTenantDirectory(settings.tenant_secret_prefix, settings.secret_cache_seconds, settings.secret_miss_cache_seconds)
