@@ -338,7 +338,7 @@ def dashboard_page(tenant: TenantId) -> Response[str]:
     "/v1/<tenant>/dashboard/links",
     summary="A signed link to open the dashboard in a browser",
     tags=["reports"],
-    responses=documented(201, "The link and when it expires", DashboardLink, *TEAM_ERRORS),
+    responses=documented(201, "The link and when it expires", DashboardLink, *BODY_ERRORS),
 )
 def create_dashboard_link(
     tenant: TenantId, hours: Annotated[int, Query(ge=1, le=24, description="How long the link works (hours)")] = 1

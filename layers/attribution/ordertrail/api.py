@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.shared.json_encoder import Encoder
@@ -36,6 +36,8 @@ from ordertrail.responses import ErrorBody
 
 TENANT_PATTERN = r"^[a-z0-9-]{1,40}$"
 OPENAPI_PATH = "/v1/openapi.json"
+# Requests of these methods carry a body (or should): a team route reads it as JSON.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 TOO_DEEP = "the body is nested too deeply to be read as JSON"
 TenantId = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant id: lower-case letters, digits and `-`, 1 to 40")]
 
@@ -132,6 +134,10 @@ def create_resolver() -> APIGatewayHttpResolver:
     def _invalid(error: RequestValidationError) -> Response[str]:
         return error_response(from_request_validation(error))
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(UnsupportedMediaType("this route reads JSON: send Content-Type: application/json", field="Content-Type"))
+
     # Powertools decodes a team route's JSON body itself: a body that is not UTF-8, or nested deeper than the parser
     # recurses, fails there before any of our code runs.
     @app.exception_handler(UnicodeDecodeError)
@@ -211,7 +217,8 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, ma
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if refusal is None and size > max_bytes:
         refusal = PayloadTooLarge(f"the body is about {size} bytes; the limit is {max_bytes}", code="body_too_large")
-    if refusal is None and team and body and not _is_json(_header(event, "content-type")):
+    sends_body = bool(body) or str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper() in BODY_METHODS
+    if refusal is None and team and sends_body and not _is_json(_header(event, "content-type")):
         refusal = UnsupportedMediaType("this route reads JSON: send Content-Type: application/json", field="Content-Type")
     if refusal is not None:
         headers = {"Content-Type": content_types.APPLICATION_JSON}
