@@ -70,10 +70,10 @@ def render(bodies: dict[str, Any], limit: int = 5) -> str:
     if "flows" in bodies:
         for row in bodies["flows"]["rows"][:limit]:
             steps = "  ".join(
-                f"{s['step']}:{s['users']}" + (f" (-{_share(s['drop_off'])})" if s["drop_off"] else "") + ("!" if s["stands_out"] else "")
+                f"{s['step']}:{s['users']}" + (f" (-{_share(s['drop_off'])})" if s.get("drop_off") else "") + ("!" * s["stands_out"])
                 for s in row["steps"]
             )
-            lines.append(f"  Flow {row['name'] or row['flow_id']}: {row['dms']} DM(s); users per step {steps or '-'}")
+            lines.append(f"  Flow {row.get('name') or row['flow_id']}: {row['dms']} DM(s); users per step {steps or '-'}")
     if "creators" in bodies:
         creators = ", ".join(
             f"{r['creator']} {r['driven_orders']} order(s) {_money(r['driven_revenue'])}" for r in bodies["creators"]["rows"][:limit]
@@ -81,9 +81,10 @@ def render(bodies: dict[str, Any], limit: int = 5) -> str:
         lines.append(f"  Creators: {creators or '-'}")
     if "time-to-order" in bodies:
         tto = bodies["time-to-order"]
+        quartiles = f"{_duration(tto.get('p25_seconds'))} – {_duration(tto.get('p75_seconds'))}"
         lines.append(
-            f"  Time to order: {tto['orders']} driven order(s), median {_duration(tto['median_seconds'])} "
-            f"(quartiles {_duration(tto['p25_seconds'])} – {_duration(tto['p75_seconds'])}), mean {_duration(tto['mean_seconds'])}"
+            f"  Time to order: {tto['orders']} driven order(s), median {_duration(tto.get('median_seconds'))} "
+            f"(quartiles {quartiles}), mean {_duration(tto.get('mean_seconds'))}"
         )
     if "insights" in bodies:
         for label, figures in (("all time", bodies["insights"]["all_time"]), ("last 7 days", bodies["insights"]["last_7_days"]["totals"])):
@@ -96,6 +97,6 @@ def render(bodies: dict[str, Any], limit: int = 5) -> str:
         cross = bodies["crossover"]
         lines.append(
             f"  Crossover: {cross['crossover_customers']} of {cross['sourced_customers']} TikTok-sourced customer(s) "
-            f"({_share(cross['crossover_share'])}) later bought elsewhere, for {_money(cross['other_net_receipts'])} net"
+            f"({_share(cross.get('crossover_share'))}) later bought elsewhere, for {_money(cross['other_net_receipts'])} net"
         )
     return "\n".join(lines)
