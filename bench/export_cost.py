@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -131,41 +131,6 @@ class DynamoTimer:
         return {op: {"requests": self.calls[op], "seconds": round(self.seconds[op], 3)} for op in sorted(self.calls)}
 
 
-@contextmanager
-def partition_scoped_moto_queries() -> Iterator[None]:
-    """Bench-only speed-up of the emulator, not of the product: moto answers each Query page by sorting the WHOLE table.
-
-    moto 5's `Table.query` (base table, no index) filters `all_items()`, which sorts every item of the table, on every
-    page; with 400,000 items that is seconds per page and dominates a 100,000-conversion run. DynamoDB reads only the
-    queried partition. Inside this block a base-table Query sees only its partition (moto still sorts, pages and filters
-    it exactly as before), so results and request counts are unchanged. Index queries and scans are left alone.
-    """
-    import inspect
-
-    from moto.dynamodb.models.table import Table
-
-    original = Table.query
-    signature = inspect.signature(original)
-
-    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        arguments = signature.bind(self, *args, **kwargs).arguments
-        hash_key = arguments.get("hash_key")
-        if arguments.get("index_name") or hash_key is None or not self.range_key_attr:
-            return original(self, *args, **kwargs)
-        partition = list(self.items.get(hash_key, {}).values())
-        self.all_items = lambda: partition
-        try:
-            return original(self, *args, **kwargs)
-        finally:
-            del self.all_items
-
-    Table.query = query  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        Table.query = original  # type: ignore[method-assign]
-
-
 def timed_client_factory(send_seconds: list[float]) -> Any:
     """The real EventsApiClient, with each `send` (HTTP round trip, including the in-process sink's validation) timed."""
     from ordertrail.tiktok_events import EventsApiClient
@@ -190,7 +155,8 @@ def timed_client_factory(send_seconds: list[float]) -> Any:
 def export_cost(count: int, run_days: int, plain_moto: bool = False) -> dict[str, Any]:
     """Seed `count` conversions, run plan → export_chunk per chunk → finalize against the sink; figures for this N.
 
-    `plain_moto` leaves moto's whole-table Query sort in place (see `partition_scoped_moto_queries`).
+    `plain_moto` runs moto as released: `ordertrail_local.moto_patches.speed_up_moto` is not installed (it scopes each
+    Query page to its partition and each transaction's rollback to its items; it cannot be uninstalled in a process).
     """
     import boto3
     from moto import mock_aws
@@ -203,11 +169,13 @@ def export_cost(count: int, run_days: int, plain_moto: bool = False) -> dict[str
     from ordertrail.tenant_settings import ExportSettings, TenantSettings
     from ordertrail.tenants import FileTenantDirectory
     from ordertrail_local.events_api_sink import EventsApiSink
+    from ordertrail_local.moto_patches import speed_up_moto
     from ordertrail_local.template import create_table
 
     now = datetime.now(UTC).replace(microsecond=0)
-    speed_up = nullcontext() if plain_moto else partition_scoped_moto_queries()
-    with tempfile.TemporaryDirectory(prefix="ordertrail-bench-") as scratch, mock_aws(), speed_up, EventsApiSink() as sink:
+    if not plain_moto:
+        speed_up_moto()
+    with tempfile.TemporaryDirectory(prefix="ordertrail-bench-") as scratch, mock_aws(), EventsApiSink() as sink:
         tenants_file = Path(scratch) / "tenants.json"
         tenants_file.write_text(json.dumps({"tenants": {TENANT: {"api_keys": ["bench-key"], "tiktok_events": {"pixel_code": PIXEL}}}}))
         directory = FileTenantDirectory(tenants_file)
@@ -315,7 +283,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--sizes", default="10000,100000", help="conversions to export, comma-separated")
     parser.add_argument("--run-days", type=int, default=35, help="days the run covers, ending at now minus the settle period")
-    parser.add_argument("--plain-moto", action="store_true", help="keep moto's whole-table sort on every Query page (slow at 100,000)")
+    parser.add_argument("--plain-moto", action="store_true", help="run moto as released, without ordertrail_local.moto_patches (slow)")
     args = parser.parse_args()
     use_repository_code()
     offline_env(TABLE)
@@ -365,8 +333,9 @@ def main() -> None:
         print(f"{r['conversions']:>11,}: {ops}")
     if not args.plain_moto:
         print(
-            "\nmoto speed-up (bench only, product untouched): each base-table Query page sees only its partition instead of "
-            "moto sorting the whole table per page; --plain-moto turns it off (100,000 then takes about twice as long)."
+            "\nmoto speed-up (emulator only, product untouched: ordertrail_local.moto_patches): each Query page reads only its "
+            "partition instead of moto sorting the whole table per page, and a transaction backs up only its items; "
+            "--plain-moto leaves it out."
         )
         print("DynamoDB time is in-process moto (request parsing, response serialization); the sink validates in this process too.")
     print("\nTargets: " + ", ".join(f"{name}={'met' if ok else 'MISSED'}" for name, ok in result["targets"].items()))

@@ -36,7 +36,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -342,20 +342,21 @@ def counter_items_read(seeded: Seeded, dimensions: Sequence[str], days: Sequence
 def report_cost(count: int, catalogue: Catalogue, plain_moto: bool = False) -> dict[str, Any]:
     """Fill a moto table with `count` orders' counters and items, run both reports, and count what they read."""
     import boto3
-    from export_cost import partition_scoped_moto_queries
     from moto import mock_aws
 
     from ordertrail import reports
     from ordertrail.repository import Repository
     from ordertrail.tenant_settings import TenantSettings
+    from ordertrail_local.moto_patches import speed_up_moto
     from ordertrail_local.template import create_table
 
     read, weeks = report_days()
     started = time.perf_counter()
     seeded = seed_data(count, catalogue)
     build_seconds = time.perf_counter() - started
-    speed_up = nullcontext() if plain_moto else partition_scoped_moto_queries()
-    with mock_aws(), speed_up:
+    if not plain_moto:
+        speed_up_moto()
+    with mock_aws():
         client = boto3.client("dynamodb")
         create_table(client, TABLE)
         repo = Repository(TABLE, client)
@@ -412,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keywords", type=int, default=Catalogue.keywords, help="trigger keywords")
     parser.add_argument("--products", type=int, default=Catalogue.products, help="products in the catalogue")
     parser.add_argument("--tolerance", type=float, default=0.03, help="allowed relative difference in requests between sizes")
-    parser.add_argument("--plain-moto", action="store_true", help="keep moto's whole-table sort on every Query page (slower)")
+    parser.add_argument("--plain-moto", action="store_true", help="run moto as released: no ordertrail_local.moto_patches (slower)")
     args = parser.parse_args(argv)
     use_repository_code()
     offline_env(TABLE)
