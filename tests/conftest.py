@@ -1,4 +1,5 @@
-"""Shared fixtures: an offline AWS environment, and the real API + stream pipeline on moto (table built from template.yaml)."""
+"""Shared fixtures: an offline AWS environment, and the real API + stream pipeline (table built from template.yaml) on each
+DynamoDB backend: moto's in-process mock (id `moto`) and Amazon's DynamoDB Local (id `dynamodb-local`, one JVM per session)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ import pytest
 from moto import mock_aws
 
 from ordertrail_local.apigw import HttpApiGateway, HttpRequest, HttpResponse, authorizer_config
+from ordertrail_local.dynamodb_local import DynamoDBLocal, unavailable_reason
 from ordertrail_local.lambda_runtime import LambdaRuntime
-from ordertrail_local.moto_patches import copy_tables_once_per_transaction
-from ordertrail_local.stack import reset_process_caches
+from ordertrail_local.moto_patches import speed_up_moto
+from ordertrail_local.stack import DYNAMODB_BACKENDS, MOTO, reset_process_caches
 from ordertrail_local.step_functions import EXECUTION_CONFIG, StepFunctionsBackend
 from ordertrail_local.streams import StreamPump, stream_source
 from ordertrail_local.template import create_exports_bucket, create_table, http_routes, load_template, repo_root
@@ -27,6 +29,9 @@ ROOT = repo_root()
 TENANTS_FILE = ROOT / "tests" / "fixtures" / "tenants.json"
 TENANTS = json.loads(TENANTS_FILE.read_text())["tenants"]
 TABLE = "ordertrail-test"
+# make test sets it when Java is here: then a DynamoDB Local that cannot start fails its cases instead of skipping them.
+REQUIRE_DYNAMODB_LOCAL = "ORDERTRAIL_REQUIRE_DYNAMODB_LOCAL"
+DYNAMODB_ENDPOINTS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")
 
 
 @contextmanager
@@ -50,7 +55,8 @@ def offline_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
         "EXPORTS_BUCKET": "ordertrail-exports-test",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name in ("AWS_ENDPOINT_URL", *DYNAMODB_ENDPOINTS):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     reset_process_caches()
     try:
@@ -97,30 +103,72 @@ class Pipeline:
         return [deserialize(item) for page in pages for item in page["Items"]]
 
 
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[DynamoDBLocal]:
+    """One DynamoDB Local JVM for the session (each test creates its own table); skipped with the reason when it cannot run."""
+    reason = unavailable_reason()
+    if reason is not None:
+        if os.environ.get(REQUIRE_DYNAMODB_LOCAL) == "1":
+            pytest.fail(f"{reason} ({REQUIRE_DYNAMODB_LOCAL}=1)")
+        pytest.skip(reason)
+    with DynamoDBLocal() as server:
+        yield server
+
+
+@pytest.fixture(params=DYNAMODB_BACKENDS)
+def dynamodb_backend(request: pytest.FixtureRequest, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> DynamoDBLocal | None:
+    """The DynamoDB of one test: None for moto's mock, else the session's DynamoDB Local, reached through the environment.
+
+    botocore honours the service-specific endpoint variables, and mock_aws lets a request to an URL it does not know (the
+    loopback JVM) through to the network, so S3 and Step Functions stay on moto while the table is on DynamoDB Local.
+    """
+    if request.param == MOTO:
+        return None
+    server: DynamoDBLocal = request.getfixturevalue("dynamodb_local")
+    for name in DYNAMODB_ENDPOINTS:
+        monkeypatch.setenv(name, server.endpoint_url)
+    reset_process_caches()  # no client built before this line may keep pointing at moto
+    return server
+
+
 @contextmanager
-def moto_pipeline() -> Iterator[Pipeline]:
-    """The real pipeline on an empty moto table created from template.yaml (needs the offline environment)."""
-    copy_tables_once_per_transaction()
+def fresh_table(dynamodb_local: DynamoDBLocal | None, client: Any, name: str, template: dict[str, Any] | None = None) -> Iterator[str]:
+    """Create the table from the template and yield its stream ARN; on DynamoDB Local a left-over is removed first and the
+    table is deleted afterwards (mock_aws forgets its tables by itself)."""
+    if dynamodb_local is not None:
+        dynamodb_local.delete_table(name)
+    try:
+        yield create_table(client, name, template)
+    finally:
+        if dynamodb_local is not None:
+            dynamodb_local.delete_table(name)
+
+
+@contextmanager
+def moto_pipeline(dynamodb_local: DynamoDBLocal | None = None) -> Iterator[Pipeline]:
+    """The real pipeline on an empty table created from template.yaml, on moto or DynamoDB Local (needs the offline
+    environment; with DynamoDB Local also its endpoint variables, see `dynamodb_backend`)."""
+    speed_up_moto()
     with mock_aws():
         template = load_template()
         client = boto3.client("dynamodb")
-        stream_arn = create_table(client, TABLE, template)
-        create_exports_bucket(boto3.client("s3"), template, os.environ["EXPORTS_BUCKET"])
-        runtime = LambdaRuntime(ROOT)
-        gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))
-        pump = StreamPump(
-            boto3.client("dynamodbstreams"),
-            stream_arn,
-            lambda event: runtime.invoke("AttributeFunction", "functions/attribute", event),
-            stream_source(template),
-        )
-        yield Pipeline(gateway, pump, client)
+        with fresh_table(dynamodb_local, client, TABLE, template) as stream_arn:
+            create_exports_bucket(boto3.client("s3"), template, os.environ["EXPORTS_BUCKET"])
+            runtime = LambdaRuntime(ROOT)
+            gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))
+            pump = StreamPump(
+                boto3.client("dynamodbstreams"),
+                stream_arn,
+                lambda event: runtime.invoke("AttributeFunction", "functions/attribute", event),
+                stream_source(template),
+            )
+            yield Pipeline(gateway, pump, client)
 
 
 @pytest.fixture
-def pipeline(aws_env: None) -> Iterator[Pipeline]:
-    """The real pipeline for one test."""
-    with moto_pipeline() as api:
+def pipeline(dynamodb_backend: DynamoDBLocal | None) -> Iterator[Pipeline]:
+    """The real pipeline for one test, on each DynamoDB backend."""
+    with moto_pipeline(dynamodb_backend) as api:
         yield api
 
 
@@ -141,18 +189,22 @@ class ExportPipeline(Pipeline):
 
 
 @pytest.fixture
-def export_pipeline(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[ExportPipeline]:
+def export_pipeline(dynamodb_backend: DynamoDBLocal | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[ExportPipeline]:
     """`pipeline` with the REAL export state machine: POST /conversions/export starts it in moto, whose interpreter
     runs the real Plan/ExportChunk/Finalize handlers (Retry waits skipped and recorded). TikTok's Events API is at
-    EVENTS_API_URL (stand it in with `responses`); `tenants_file` is aws_env's copy, where PUT /settings writes the token."""
+    EVENTS_API_URL (stand it in with `responses`); `tenants_file` is aws_env's copy, where PUT /settings writes the token.
+    The table is on each DynamoDB backend; the state machine is always moto's."""
+    speed_up_moto()
     tenants_file = Path(os.environ["ORDERTRAIL_TENANTS_FILE"])
     monkeypatch.setenv("TIKTOK_EVENTS_API_URL", EVENTS_API_URL)
     with mock_aws(config=EXECUTION_CONFIG):  # type: ignore[arg-type]
         template = load_template()
         client = boto3.client("dynamodb")
-        stream_arn = create_table(client, TABLE, template)
         runtime = LambdaRuntime(ROOT)
-        with StepFunctionsBackend(runtime, template, skip_retry_waits=True) as sfn:
+        with (
+            fresh_table(dynamodb_backend, client, TABLE, template) as stream_arn,
+            StepFunctionsBackend(runtime, template, skip_retry_waits=True) as sfn,
+        ):
             monkeypatch.setenv("EXPORT_STATE_MACHINE_ARN", sfn.state_machine_arn)
             reset_process_caches()  # the handlers read the environment above on first use
             gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))

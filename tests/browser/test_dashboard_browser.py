@@ -48,9 +48,11 @@ TEXTS_JS = "els => els.map(e => [e.getAttribute('data-figure'), e.textContent])"
 
 
 def walk(doc: Any, path: str) -> Any:
-    """The value at `a.b[2].c` (or `[0].c`) in a JSON document."""
+    """The value at `a.b[2].c` (or `[0].c`) in a JSON document; a member the API leaves out (no value) is null."""
     for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
-        doc = doc[int(index)] if index else doc[key]
+        doc = doc[int(index)] if index else doc.get(key) if isinstance(doc, dict) and key not in doc else doc[key]
+        if doc is None:
+            return None
     return doc
 
 

@@ -16,6 +16,7 @@ from ordertrail_local.events_api_sink import TRACK_PATH, EventsApiSink
 from ordertrail_local.lambda_runtime import LambdaRuntime
 from ordertrail_local.moto_backend import MotoBackend
 from ordertrail_local.step_functions import STATE_MACHINE, StepFunctionsBackend
+from tests.waits import WAIT_LIMIT
 
 ROOT = tpl.repo_root()
 
@@ -37,7 +38,7 @@ EVENT = {
 def _track(sink: EventsApiSink, body: Any, token: str | None = "token-1", raw: bytes | None = None) -> dict[str, Any]:
     """POST one track request to the sink over HTTP; the JSON answer (TikTok answers errors with HTTP 200 too)."""
     headers = {"content-type": "application/json", **({"Access-Token": token} if token is not None else {})}
-    response = requests.post(sink.url + TRACK_PATH, data=raw if raw is not None else json.dumps(body), headers=headers, timeout=10)
+    response = requests.post(sink.url + TRACK_PATH, data=raw if raw is not None else json.dumps(body), headers=headers, timeout=WAIT_LIMIT)
     assert response.status_code == 200
     return dict(response.json())
 
@@ -70,7 +71,7 @@ def test_sink_refuses_what_tiktok_refuses() -> None:
         assert _track(sink, {**good, "data": [EVENT] * 1001})["code"] == 40061
         assert len(sink.requests) == 5 and not any(r.accepted for r in sink.requests)
         assert sink.accepted_events() == []
-        missing = requests.post(sink.url + "/open_api/v1.3/nope/", data="{}", timeout=10)
+        missing = requests.post(sink.url + "/open_api/v1.3/nope/", data="{}", timeout=WAIT_LIMIT)
         assert missing.status_code == 404
 
 
@@ -144,7 +145,7 @@ def test_server_mode_runs_the_real_asl_and_restores_moto(tmp_path: Path) -> None
         with StepFunctionsBackend(LambdaRuntime(tmp_path), template, endpoint_url=moto.endpoint_url, skip_retry_waits=True) as sfn:
             assert _moto_config()["stepfunctions"] == {"execute_state_machine": True}
             assert os.environ["MOTO_PORT"] == str(moto.port)
-            result = sfn.run({"tenant": "demo", "run_id": "r1"}, timeout=60)
+            result = sfn.run({"tenant": "demo", "run_id": "r1"}, timeout=WAIT_LIMIT)
             assert result.succeeded, result
             assert result.output == {"run_id": "r1", "status": "succeeded", "watermark": "b"}
             assert [w.backoff for w in sfn.recorded_waits] == [30.0]

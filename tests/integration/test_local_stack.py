@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from pydantic import TypeAdapter
 from ordertrail.models import Order, Touchpoint
 from ordertrail.sources.signatures import tiktok_api_sign
 from ordertrail.sources.tiktok_shop import TikTokShopApiError, TikTokShopClient, TikTokShopCredentials
-from ordertrail_local import sample_day
+from ordertrail_local import load, sample_day
 from ordertrail_local import template as tpl
 from ordertrail_local.apigw import (
     MAX_PAYLOAD_BYTES,
@@ -35,10 +36,13 @@ from ordertrail_local.apigw import (
     match_route,
     response_from_result,
 )
+from ordertrail_local.dynamodb_local import DynamoDBLocal
 from ordertrail_local.lambda_runtime import LambdaRuntime, module_name
 from ordertrail_local.moto_backend import MotoBackend
+from ordertrail_local.stack import DYNAMODB_BACKENDS, DYNAMODB_LOCAL, MOTO
 from ordertrail_local.streams import StreamPump, StreamSource, matches_filters, matches_pattern, stream_source
 from ordertrail_local.tiktok_shop_stand_in import ShopCredentials, TikTokShopStandIn, credentials_from_tenants
+from tests.waits import WAIT_LIMIT, wait_until
 
 ROOT = tpl.repo_root()
 TEMPLATE = tpl.load_template()
@@ -104,9 +108,14 @@ def test_routes_match_like_api_gateway() -> None:
     assert coupon is not None and coupon[1]["code"] == "MAYA 15"
     openapi = match_route(routes, "GET", "/v1/openapi.json")
     assert openapi is not None and openapi[0].authorized is False
-    assert match_route(routes, "DELETE", "/v1/demo/orders") is None  # path exists, method does not
-    assert match_route(routes, "GET", "/v1/demo/nothing/here") is None
-    assert match_route(routes, "GET", "/v1/demo/orders/1/review/extra") is None
+    # Whatever no route takes goes to the $default route (ReportsFunction answers it in the API's error shape) ...
+    for method, path in (("DELETE", "/v1/demo/orders"), ("GET", "/v1/demo/nothing/here"), ("GET", "/v1/demo/orders/1/review/extra")):
+        unmatched = match_route(routes, method, path)
+        assert unmatched is not None and (unmatched[0].path, unmatched[0].authorized, unmatched[1]) == ("$default", False, {})
+    # ... and without one, nothing matches (API Gateway answers 404 itself).
+    without_default = [route for route in routes if route.path != "$default"]
+    assert match_route(without_default, "DELETE", "/v1/demo/orders") is None
+    assert match_route(without_default, "GET", "/v1/demo/nothing/here") is None
 
 
 def test_v2_responses_map_back() -> None:
@@ -152,6 +161,36 @@ def fake_gateway(tmp_path: Path) -> Iterator[tuple[HttpApiGateway, str]]:
     yield gateway, package
     if str(tmp_path.resolve()) in sys.path:  # only there once a handler was loaded
         sys.path.remove(str(tmp_path.resolve()))
+
+
+FLAKY_FUNCTION = """
+import os
+def lambda_handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return {"pid": os.getpid(), "name": context.function_name, "echo": event["n"]}
+"""
+
+
+def test_a_function_process_runs_events_in_its_own_process_and_reports_errors(tmp_path: Path) -> None:
+    """Given a function started in its own process, when it is invoked, then the result comes from another process; a
+    raised error comes back as FunctionProcessError naming it; after stop() an invoke fails instead of hanging."""
+    from ordertrail_local.function_process import FunctionProcess, FunctionProcessError
+
+    package = f"fakeproc_{uuid.uuid4().hex[:8]}"
+    (tmp_path / package / "fn").mkdir(parents=True)
+    (tmp_path / package / "fn" / "app.py").write_text(FLAKY_FUNCTION)
+    process = FunctionProcess(tmp_path, "FlakyFunction", f"{package}/fn").start()
+    try:
+        answer = process.invoke({"n": 7})
+        assert answer["echo"] == 7 and answer["name"] == "FlakyFunction" and answer["pid"] != os.getpid()
+        with pytest.raises(FunctionProcessError, match="FlakyFunction failed: ValueError: asked to fail"):
+            process.invoke({"fail": True})
+        assert process.invoke({"n": 8})["echo"] == 8  # an error does not end the process
+    finally:
+        process.stop()
+    with pytest.raises(FunctionProcessError, match="not running"):
+        process.invoke({"n": 9})
 
 
 def test_unknown_route_is_404_and_huge_body_is_413(fake_gateway: tuple[HttpApiGateway, str]) -> None:
@@ -274,6 +313,14 @@ def moto_server() -> Iterator[MotoBackend]:
     backend.stop()
 
 
+@pytest.fixture(params=DYNAMODB_BACKENDS)
+def stream_server(request: pytest.FixtureRequest) -> MotoBackend | DynamoDBLocal:
+    """Where a pump test's table lives: the module's moto server, or the session's DynamoDB Local."""
+    fixture = "moto_server" if request.param == MOTO else "dynamodb_local"
+    server: MotoBackend | DynamoDBLocal = request.getfixturevalue(fixture)
+    return server
+
+
 class Collector:
     """A fake AttributeFunction: records batches, fails what a test tells it to."""
 
@@ -290,21 +337,21 @@ class Collector:
         return result
 
 
-def _pump(moto_server: MotoBackend, handler: Collector, **source: Any) -> tuple[StreamPump, Any, str]:
-    client = moto_server.client("dynamodb")
+def _pump(server: MotoBackend | DynamoDBLocal, handler: Collector, **source: Any) -> tuple[StreamPump, Any, str]:
+    client = server.client("dynamodb")
     table = f"pump-{uuid.uuid4().hex[:8]}"
     arn = tpl.create_table(client, table, TEMPLATE)
     settings = {"filters": tpl.stream_filters(TEMPLATE), "batch_size": 10, "maximum_retry_attempts": 2, **source}
-    return StreamPump(moto_server.client("dynamodbstreams"), arn, handler, StreamSource(**settings)), client, table
+    return StreamPump(server.client("dynamodbstreams"), arn, handler, StreamSource(**settings)), client, table
 
 
 def _put(client: Any, table: str, pk: str, sk: str, **extra: str) -> None:
     client.put_item(TableName=table, Item={"PK": {"S": pk}, "SK": {"S": sk}, **{k: {"S": v} for k, v in extra.items()}})
 
 
-def test_pump_delivers_filtered_records_in_lambda_shape(moto_server: MotoBackend) -> None:
+def test_pump_delivers_filtered_records_in_lambda_shape(stream_server: MotoBackend | DynamoDBLocal) -> None:
     handler = Collector()
-    pump, client, table = _pump(moto_server, handler)
+    pump, client, table = _pump(stream_server, handler)
     _put(client, table, "T#demo#O#1", "ORDER", status="paid")
     _put(client, table, "T#demo#O#1", "ATTR", method="organic")  # the function's own write: filtered out
     _put(client, table, "T#demo#B#u1", "TP#2025-06-12T10:00:00Z#tp-1")
@@ -326,12 +373,12 @@ def test_pump_delivers_filtered_records_in_lambda_shape(moto_server: MotoBackend
     assert pump.drain() == 0 and len(handler.batches) == 1 and pump.filtered_out == 2
 
 
-def test_batch_item_failures_redeliver_from_the_first_failed_record(moto_server: MotoBackend) -> None:
+def test_batch_item_failures_redeliver_from_the_first_failed_record(stream_server: MotoBackend | DynamoDBLocal) -> None:
     def fail_second_once(batch: list[dict[str, Any]], call: int) -> dict[str, Any]:
         return {"batchItemFailures": [{"itemIdentifier": batch[1]["dynamodb"]["SequenceNumber"]}]} if call == 1 else {}
 
     handler = Collector(fail_second_once)
-    pump, client, table = _pump(moto_server, handler)
+    pump, client, table = _pump(stream_server, handler)
     for n in range(3):
         _put(client, table, f"T#demo#O#{n}", "ORDER")
     pump.drain()
@@ -340,13 +387,13 @@ def test_batch_item_failures_redeliver_from_the_first_failed_record(moto_server:
     assert pump.dead_letters == []
 
 
-def test_records_that_keep_failing_go_to_the_dead_letter_list(moto_server: MotoBackend) -> None:
+def test_records_that_keep_failing_go_to_the_dead_letter_list(stream_server: MotoBackend | DynamoDBLocal) -> None:
     def always_fail_second(batch: list[dict[str, Any]], call: int) -> dict[str, Any]:
         bad = [r for r in batch if r["dynamodb"]["Keys"]["PK"]["S"] == "T#demo#O#1"]
         return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in bad]}
 
     handler = Collector(always_fail_second)
-    pump, client, table = _pump(moto_server, handler)
+    pump, client, table = _pump(stream_server, handler)
     for n in range(3):
         _put(client, table, f"T#demo#O#{n}", "ORDER")
     pump.drain()
@@ -358,14 +405,14 @@ def test_records_that_keep_failing_go_to_the_dead_letter_list(moto_server: MotoB
     assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in handler.batches[-1]] == ["T#demo#O#9"]
 
 
-def test_function_errors_bisect_the_batch(moto_server: MotoBackend) -> None:
+def test_function_errors_bisect_the_batch(stream_server: MotoBackend | DynamoDBLocal) -> None:
     def raise_on_poison(batch: list[dict[str, Any]], call: int) -> dict[str, Any]:
         if any(r["dynamodb"]["Keys"]["PK"]["S"] == "T#demo#O#poison" for r in batch):
             raise RuntimeError("poison")
         return {}
 
     handler = Collector(raise_on_poison)
-    pump, client, table = _pump(moto_server, handler)
+    pump, client, table = _pump(stream_server, handler)
     for name in ("a", "poison", "b", "c"):
         _put(client, table, f"T#demo#O#{name}", "ORDER")
     pump.drain()
@@ -373,18 +420,56 @@ def test_function_errors_bisect_the_batch(moto_server: MotoBackend) -> None:
     assert sorted(handler.succeeded) == ["T#demo#O#a", "T#demo#O#b", "T#demo#O#c"]
 
 
-def test_background_mode_delivers_without_drain(moto_server: MotoBackend) -> None:
+def test_background_mode_delivers_without_drain(stream_server: MotoBackend | DynamoDBLocal) -> None:
     handler = Collector()
-    pump, client, table = _pump(moto_server, handler)
+    pump, client, table = _pump(stream_server, handler)
     pump.start(interval=0.05)
     try:
         _put(client, table, "T#demo#O#bg", "ORDER")
-        deadline = time.monotonic() + 10
-        while not handler.batches and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: handler.batches, "the background pump delivers the record")
     finally:
         pump.stop()
     assert handler.batches and handler.batches[0][0]["dynamodb"]["Keys"]["PK"]["S"] == "T#demo#O#bg"
+
+
+def test_wait_idle_returns_once_everything_written_before_it_was_delivered(stream_server: MotoBackend | DynamoDBLocal) -> None:
+    """Given a background pump and 30 orders just written, when wait_idle() is called, then it returns True only after
+    all 30 were delivered, and again at once when nothing new was written."""
+    handler = Collector()
+    pump, client, table = _pump(stream_server, handler)
+    pump.start(interval=0.05)
+    try:
+        for n in range(30):
+            _put(client, table, f"T#demo#O#idle{n}", "ORDER")
+        assert pump.wait_idle(WAIT_LIMIT)
+        assert len(handler.succeeded) == 30
+        assert pump.wait_idle(WAIT_LIMIT) and len(handler.succeeded) == 30
+    finally:
+        assert pump.stop()
+
+
+def test_stop_comes_between_batches_and_a_later_drain_resumes_after_the_last_delivered(
+    stream_server: MotoBackend | DynamoDBLocal,
+) -> None:
+    """Given 30 orders on the stream (batches of 10) and a function that asks the pump to stop while it handles the first
+    batch, when the pump drains, then only that batch is delivered; a drain after stop() delivers the other 20, once each."""
+    pump_box: list[StreamPump] = []
+
+    def stop_during_first(batch: list[dict[str, Any]], call: int) -> dict[str, Any]:
+        if call == 1:
+            pump_box[0].request_stop()
+        return {}
+
+    handler = Collector(stop_during_first)
+    pump, client, table = _pump(stream_server, handler)
+    pump_box.append(pump)
+    for n in range(30):
+        _put(client, table, f"T#demo#O#s{n:02d}", "ORDER")
+    pump.drain()
+    assert [len(b) for b in handler.batches] == [10]
+    assert pump.stop()  # not started: clears the flag, so in-process drains deliver again
+    pump.drain()
+    assert sorted(handler.succeeded) == sorted(f"T#demo#O#s{n:02d}" for n in range(30))
 
 
 # ------------------------------------------------------------------------------------------------ TikTok Shop stand-in
@@ -416,13 +501,13 @@ def test_stand_in_rejects_bad_tokens_and_signatures(stand_in: TikTokShopStandIn)
     query = {"app_key": creds.app_key, "timestamp": str(int(time.time())), "shop_cipher": creds.shop_cipher, "ids": "576653688135258101"}
     query["sign"] = tiktok_api_sign("not-the-secret", "/order/202309/orders", query)
     answer = requests.get(
-        stand_in.url + "/order/202309/orders", params=query, headers={"x-tts-access-token": creds.access_token}, timeout=5
+        stand_in.url + "/order/202309/orders", params=query, headers={"x-tts-access-token": creds.access_token}, timeout=WAIT_LIMIT
     )
     assert answer.status_code == 401 and answer.json()["code"] != 0
     stale = {**query, "timestamp": str(int(time.time()) - 3600)}
     stale["sign"] = tiktok_api_sign(creds.app_secret, "/order/202309/orders", {k: v for k, v in stale.items() if k != "sign"})
     answer = requests.get(
-        stand_in.url + "/order/202309/orders", params=stale, headers={"x-tts-access-token": creds.access_token}, timeout=5
+        stand_in.url + "/order/202309/orders", params=stale, headers={"x-tts-access-token": creds.access_token}, timeout=WAIT_LIMIT
     )
     assert answer.status_code == 401
 
@@ -488,6 +573,123 @@ def test_two_stacks_in_one_process_each_reach_their_own_moto() -> None:
             assert stack.dead_letters == []
 
 
+@pytest.fixture(params=DYNAMODB_BACKENDS)
+def stack_dynamodb(request: pytest.FixtureRequest) -> tuple[str, DynamoDBLocal | None]:
+    """A LocalStack's DynamoDB backend and, for DynamoDB Local, the session's JVM to share."""
+    if request.param == MOTO:
+        return MOTO, None
+    server: DynamoDBLocal = request.getfixturevalue("dynamodb_local")
+    return DYNAMODB_LOCAL, server
+
+
+@pytest.mark.slow
+def test_served_requests_answer_before_the_stream_is_delivered(stack_dynamodb: tuple[str, DynamoDBLocal | None]) -> None:
+    """Given a served stack whose AttributeFunction delivery is held back, when an order is POSTed over HTTP, then the 202
+    comes back while the delivery is still held; once released, wait_for_stream() returns and the order has its attribution."""
+    from ordertrail_local.stack import LocalStack
+
+    backend, server = stack_dynamodb
+    tenants = json.loads((ROOT / "events" / "tenants.local.json").read_text())["tenants"]
+    with LocalStack(preload=False, dynamodb=backend, dynamodb_local=server) as stack:
+        stack.serve(0)
+        assert stack.pump is not None
+        held, entered = threading.Event(), threading.Event()
+        deliver = stack.pump.deliver
+
+        def held_back(event: dict[str, Any]) -> Any:
+            entered.set()
+            assert held.wait(WAIT_LIMIT), "the test never released the stream"
+            return deliver(event)
+
+        stack.pump.deliver = held_back
+        (order,) = load.orders(1, "http")
+        body, headers = load.signed_request("orders", [order], tenants["demo"]["touchpoint_secret"])
+        answer = requests.post(f"{stack.url}/v1/demo/orders", data=body, headers=headers, timeout=WAIT_LIMIT)
+        assert answer.status_code == 202 and answer.json()["accepted"] == 1, answer.text
+        assert entered.wait(WAIT_LIMIT) and not held.is_set()  # answered while the pump sits in the delivery
+        held.set()
+        assert stack.wait_for_stream(WAIT_LIMIT)
+        read = stack.dynamodb_client().get_item(TableName=stack.table_name, Key=load.attribution_key("demo", order))
+        assert read.get("Item", {}).get("method") == {"S": "organic"}
+        assert stack.dead_letters == []
+
+
+def test_an_unknown_dynamodb_backend_is_refused_with_the_valid_ones(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given ORDERTRAIL_DYNAMODB=dynamo, when the stack is built or serve starts, then it refuses naming both valid values
+    (serve exits with status 2 before starting anything)."""
+    from ordertrail_local import serve
+    from ordertrail_local.stack import LocalStack, dynamodb_backend
+
+    monkeypatch.setenv("ORDERTRAIL_DYNAMODB", "dynamo")
+    with pytest.raises(ValueError, match=r"ORDERTRAIL_DYNAMODB='dynamo'.*moto, dynamodb-local"):
+        LocalStack(preload=False)
+    assert serve.main(["--port", "0"]) == 2
+    assert "use one of: moto, dynamodb-local" in capsys.readouterr().err
+    assert dynamodb_backend(" DynamoDB-Local ") == DYNAMODB_LOCAL and dynamodb_backend("moto") == MOTO
+
+
+# ------------------------------------------------------------------------------------------------ DynamoDB Local install
+def _fake_java(tmp_path: Path, version_line: str) -> dict[str, str]:
+    """An environment whose `java -version` prints version_line (a script first on PATH)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "java").write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
+    (bin_dir / "java").chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_the_install_script_skips_without_java_17(tmp_path: Path) -> None:
+    """Given a java 11 first on PATH, when install_dynamodb_local.sh runs, then it says it skipped and exits 0."""
+    done = subprocess.run(
+        [str(ROOT / "infra/local/install_dynamodb_local.sh")],
+        env=_fake_java(tmp_path, 'openjdk version "11.0.22" 2024-01-16'),
+        capture_output=True,
+        text=True,
+        timeout=WAIT_LIMIT,
+    )
+    assert done.returncode == 0 and "skipped, java is version 11" in done.stderr
+
+
+def test_java_versions_are_read_old_and_new_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given a java that prints "1.8.0_392", then its major version is 8 and DynamoDB Local is unavailable, saying why."""
+    from ordertrail_local import dynamodb_local
+
+    monkeypatch.setenv("PATH", _fake_java(tmp_path, 'java version "1.8.0_392"')["PATH"])
+    assert dynamodb_local.java_major_version() == 8
+    assert dynamodb_local.unavailable_reason() == "DynamoDB Local needs Java 17+ and java is version 8"
+
+
+def test_a_missing_jar_names_the_make_target(tmp_path: Path) -> None:
+    """Given Java 17+ and an empty install folder, then the reason DynamoDB Local is unavailable names `make dynamodb-local`."""
+    from ordertrail_local import dynamodb_local
+
+    if (dynamodb_local.java_major_version() or 0) < dynamodb_local.MIN_JAVA:
+        pytest.skip("no Java 17+ here")
+    assert dynamodb_local.find_jar(tmp_path) is None
+    assert "make dynamodb-local" in (dynamodb_local.unavailable_reason(tmp_path) or "")
+
+
+def test_the_install_script_is_quick_and_silent_when_installed(dynamodb_local: DynamoDBLocal) -> None:
+    """Given DynamoDB Local installed, when install_dynamodb_local.sh runs again, then it prints nothing and exits 0 at once."""
+    started = time.monotonic()
+    done = subprocess.run([str(ROOT / "infra/local/install_dynamodb_local.sh")], capture_output=True, text=True, timeout=WAIT_LIMIT)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert time.monotonic() - started < 30  # no npm call: only `java -version` and a glob
+
+
+def test_make_test_requires_dynamodb_local_when_java_is_here() -> None:
+    """Given Java on PATH, when `make -n test` lists what it would run, then the dynamodb-local install comes first and
+    pytest runs with ORDERTRAIL_REQUIRE_DYNAMODB_LOCAL=1."""
+    if shutil.which("java") is None or shutil.which("make") is None:
+        pytest.skip("needs java and make")
+    done = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_LIMIT)
+    assert done.returncode == 0, done.stderr
+    assert "infra/local/install_dynamodb_local.sh" in done.stdout
+    assert "ORDERTRAIL_REQUIRE_DYNAMODB_LOCAL=1" in next(line for line in done.stdout.splitlines() if "-m pytest" in line)
+
+
 # ------------------------------------------------------------------------------------------------ processes
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -495,57 +697,123 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _read_until(process: subprocess.Popen[str], needle: str, timeout: float) -> list[str]:
-    """Lines of stdout up to the first one containing needle (fails after timeout)."""
+def _read_until(process: subprocess.Popen[str], needle: str, timeout: float = WAIT_LIMIT, stderr: Path | None = None) -> list[str]:
+    """Lines of stdout up to the first one containing needle (fails after timeout, or at once when stdout ends first)."""
     lines: list[str] = []
-    found = threading.Event()
+    finished = threading.Event()  # the needle came, or stdout ended (the process exited)
 
     def reader() -> None:
+        # Read to the end even after the needle: a full pipe would block the server's next print.
         assert process.stdout is not None
         for line in process.stdout:
-            lines.append(line)
+            if not finished.is_set():
+                lines.append(line)
             if needle in line:
-                found.set()
-                return
+                finished.set()
+        finished.set()
 
     threading.Thread(target=reader, daemon=True).start()
-    if not found.wait(timeout):
+    if not finished.wait(timeout) or not any(needle in line for line in lines):
         process.kill()
-        pytest.fail(f"no {needle!r} within {timeout} s; stdout so far: {''.join(lines)[-2000:]}")
+        errors = stderr.read_text(errors="replace")[-2000:] if stderr is not None else ""
+        pytest.fail(f"no {needle!r} within {timeout} s; stdout so far: {''.join(lines)[-2000:]}; stderr: {errors}")
     return lines
 
 
 @pytest.mark.slow
-def test_serve_prints_ready_answers_and_stops_on_sigterm() -> None:
+def test_serve_prints_ready_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ordertrail_local.serve", "--port", str(port)],
-        cwd=ROOT,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:  # a file, not a pipe: nobody reads it while the server runs
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ordertrail_local.serve", "--port", str(port)],
+            cwd=ROOT,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     try:
-        _read_until(process, "ready", timeout=60)
-        missing = requests.get(f"http://127.0.0.1:{port}/v1/demo/nope", timeout=10)
-        assert (missing.status_code, missing.json()) == (404, {"message": "Not Found"})
-        openapi = requests.get(f"http://127.0.0.1:{port}/v1/openapi.json", timeout=30)
+        lines = _read_until(process, "ready", stderr=log)
+        assert "all data lives in memory and is gone when this process exits" in lines[0]
+        missing = requests.get(f"http://127.0.0.1:{port}/v1/demo/nope", timeout=WAIT_LIMIT)
+        assert (missing.status_code, missing.json()["error"]["code"]) == (404, "route_not_found")
+        openapi = requests.get(f"http://127.0.0.1:{port}/v1/openapi.json", timeout=WAIT_LIMIT)
         assert openapi.status_code == 200 and "paths" in openapi.json()
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=WAIT_LIMIT) == 0
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait(timeout=10)
+            process.wait(timeout=WAIT_LIMIT)
+
+
+FILLED_ITEMS = 20_000
+BUSY_ORDERS = 200
+
+
+@pytest.mark.slow
+def test_serve_exits_within_5_s_of_sigterm_with_a_large_table_and_a_busy_stream(
+    stack_dynamodb: tuple[str, DynamoDBLocal | None], tmp_path: Path
+) -> None:
+    """Given `python -m ordertrail_local.serve` on each DynamoDB backend with 20,000 items put straight into its table and
+    200 signed orders POSTed whose attributions the pump is still delivering, when it gets SIGTERM, then it exits with
+    status 0 within 5 s and says the pump was busy."""
+    backend, _ = stack_dynamodb  # the served process starts its own DynamoDB Local; the fixture only checks it can run
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ordertrail_local.serve", "--port", "0"],
+            cwd=ROOT,
+            env={**ENV, "ORDERTRAIL_DYNAMODB": backend, "POWERTOOLS_LOG_LEVEL": "ERROR"},
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    try:
+        served = load.parse_served(_read_until(process, "ready", stderr=log))
+        assert served.backend == backend
+        client = _client(served.dynamodb_endpoint)
+        assert load.fill_table(client, served.table, FILLED_ITEMS) == FILLED_ITEMS
+        secret = json.loads((ROOT / "events" / "tenants.local.json").read_text())["tenants"]["demo"]["touchpoint_secret"]
+        posted = load.orders(BUSY_ORDERS, "busy")
+        with requests.Session() as session:
+            for batch in load.batches(posted, 100):
+                body, headers = load.signed_request("orders", batch, secret)
+                answer = session.post(f"{served.url}/v1/demo/orders", data=body, headers=headers, timeout=WAIT_LIMIT)
+                assert answer.status_code == 202 and answer.json()["accepted"] == len(batch), answer.text
+        # Busy: the first order is attributed (the pump got past the filler) and the last one is not yet.
+        wait_until(
+            lambda: "Item" in client.get_item(TableName=served.table, Key=load.attribution_key("demo", posted[0])), "first attribution"
+        )
+        assert "Item" not in client.get_item(TableName=served.table, Key=load.attribution_key("demo", posted[-1]))
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(timeout=WAIT_LIMIT)
+        took = time.monotonic() - signalled
+        errors = log.read_text(errors="replace")
+        assert status == 0 and took <= 5.0, f"status {status} after {took:.1f} s: {errors[-2000:]}"
+        assert "stopped (the stream pump was busy" in errors
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=WAIT_LIMIT)
+
+
+def _client(endpoint: str) -> Any:
+    """boto3 DynamoDB client for a served stack's table."""
+    import boto3
+
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
 
 
 @pytest.mark.slow
 def test_run_replays_the_sample_day_with_every_method() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "ordertrail_local.run", "--no-serve"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "ordertrail_local.run", "--no-serve"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=WAIT_LIMIT
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "all data lives in memory and is gone when this process exits" in done.stdout.splitlines()[0]
     methods = done.stdout.split("Orders by attribution method", 1)[1]
     for method in ("coupon", "conversation", "ad_click", "creator_link", "conversation_soft", "organic"):
         assert f"\n  {method} " in methods, done.stdout

@@ -1,7 +1,9 @@
-"""The repository against the table built from template.yaml: TTLs enforce windows, reads still check exact time."""
+"""The repository against the table built from template.yaml (on moto and on DynamoDB Local): TTLs enforce windows, reads
+still check exact time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,7 +16,8 @@ from ordertrail import attribution
 from ordertrail.models import Order, Touchpoint
 from ordertrail.repository import Repository, StoredOrder
 from ordertrail.tenant_settings import AttributionSettings
-from ordertrail_local.template import create_table
+from ordertrail_local.dynamodb_local import DynamoDBLocal
+from tests.conftest import fresh_table
 
 TABLE = "ordertrail-repo-test"
 ORDER_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -22,11 +25,12 @@ TOUCHPOINT: TypeAdapter[Touchpoint] = TypeAdapter(Touchpoint)
 
 
 @pytest.fixture
-def repo(aws_env: None) -> Repository:
+def repo(dynamodb_backend: DynamoDBLocal | None) -> Iterator[Repository]:
+    """A repository on an empty table, on each DynamoDB backend."""
     with mock_aws():
         client = boto3.client("dynamodb")
-        create_table(client, TABLE)
-        yield Repository(TABLE, client)
+        with fresh_table(dynamodb_backend, client, TABLE):
+            yield Repository(TABLE, client)
 
 
 def touch(kind: str, at: datetime, **fields: object) -> Touchpoint:

@@ -1,4 +1,4 @@
-"""DynamoDB for the local stack: moto's server on loopback with the table built from template.yaml."""
+"""moto's server on loopback for the local stack (S3, Step Functions, Lambda, and DynamoDB with the table from template.yaml)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import urllib.request
 from typing import Any
 
 from ordertrail_local import template as tpl
-from ordertrail_local.moto_patches import copy_tables_once_per_transaction
+from ordertrail_local.moto_patches import speed_up_moto
 
 DEFAULT_TABLE_NAME = "ordertrail-local"
 REGION = "us-east-1"
@@ -27,10 +27,13 @@ _FIXED_ENV = {
 
 
 class MotoBackend:
-    """A moto server on 127.0.0.1 (a free port) holding the single table; sets the process env boto3 reads."""
+    """A moto server on 127.0.0.1 (a free port), holding the single table unless told not to; sets the env boto3 reads."""
 
-    def __init__(self, table_name: str = DEFAULT_TABLE_NAME, template: dict[str, Any] | None = None, port: int = 0) -> None:
+    def __init__(
+        self, table_name: str = DEFAULT_TABLE_NAME, template: dict[str, Any] | None = None, port: int = 0, create_table: bool = True
+    ) -> None:
         self.table_name = table_name
+        self.create_table = create_table
         self.template = template
         self.port = port
         self.endpoint_url = ""
@@ -39,14 +42,14 @@ class MotoBackend:
         self._saved_env: dict[str, str | None] = {}
 
     def start(self) -> MotoBackend:
-        """Start the server, point boto3 at it through the environment, and create the table; idempotent."""
+        """Start the server, point boto3 at it through the environment, and create the table (if asked to); idempotent."""
         if self._server is not None:
             return self
         from moto.server import ThreadedMotoServer  # imported here: ~0.3 s, and only the stack needs it
 
         # werkzeug logs every request at INFO; the local stack's output should stay readable.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        copy_tables_once_per_transaction()
+        speed_up_moto()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         server.start()
         self._server = server
@@ -56,7 +59,8 @@ class MotoBackend:
         # moto keeps its state in module globals shared by every server in the process: a stack started after
         # another one (tests) must start empty, as a fresh account would.
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST"), timeout=30).close()  # noqa: S310 - loopback
-        self.stream_arn = tpl.create_table(self.client("dynamodb"), self.table_name, self.template)
+        if self.create_table:
+            self.stream_arn = tpl.create_table(self.client("dynamodb"), self.table_name, self.template)
         return self
 
     def client(self, service: str) -> Any:

@@ -21,8 +21,9 @@ import requests
 from ordertrail import dashboard_links
 from ordertrail.sources.signatures import sign_ordertrail, sign_shopify_webhook, sign_tiktok_webhook
 from ordertrail_local import report_summary, sample_day
-from ordertrail_local.serve import wait_for_shutdown
-from ordertrail_local.stack import LocalStack, configure_logging
+from ordertrail_local.dynamodb_local import DynamoDBLocalError
+from ordertrail_local.serve import announce, exit_now, shutdown_event, stop_within_limit, wait_for_shutdown
+from ordertrail_local.stack import MEMORY_NOTICE, STREAM_WAIT_LIMIT, LocalStack, configure_logging
 
 TENANT = "demo"
 SHOP_DOMAIN = "glowhouse.myshopify.com"
@@ -159,6 +160,14 @@ def replay(base_url: str, steps: list[Step], before_late: Callable[[], None] | N
     return problems
 
 
+def wait_for_attribution(stack: LocalStack, timeout: float = STREAM_WAIT_LIMIT) -> list[str]:
+    """Wait until the background pump delivered every stream record so far (the HTTP answers did not wait for it)."""
+    started = time.monotonic()
+    if stack.wait_for_stream(timeout):
+        return []
+    return [f"the stream was still delivering after {time.monotonic() - started:.0f} s: attributions read back may be missing"]
+
+
 def late_buyers_orders(sample: sample_day.SampleDay) -> list[tuple[str, str]]:
     """(order id, source) of the TikTok orders whose buyers have late touchpoints."""
     late_ids = set(sample.replay.get("late_touchpoints", []))
@@ -272,7 +281,9 @@ def summarise(orders: list[dict[str, Any]]) -> str:
         "",
         "Top posts by attributed revenue",
     ]
-    ranked = sorted(posts.items(), key=lambda kv: sum(kv[1]["revenue"].values()), reverse=True)
+    # Amounts in two currencies are never added: posts rank by revenue in the sample's main currency, then the others.
+    currencies = sorted(attributed, key=lambda code: (-attributed[code], code))
+    ranked = sorted(posts.items(), key=lambda kv: tuple(-kv[1]["revenue"].get(code, Decimal(0)) for code in currencies))
     for rank, (_, slot) in enumerate(ranked[:5], start=1):
         lines.append(f"  {rank}. {_fmt(slot['revenue']):>12}  {slot['orders']} order(s)  {slot['url']}")
     if not ranked:
@@ -364,15 +375,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging()
     sample = sample_day.load(args.sample_dir)
-    stack = LocalStack(sample=sample)
+    try:
+        stack = LocalStack(sample=sample)
+    except ValueError as exc:  # an unknown $ORDERTRAIL_DYNAMODB
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"OrderTrail local stack on {stack.dynamodb}: {MEMORY_NOTICE}", flush=True)
     try:
         stack.start()
         # --no-serve still replays over real HTTP, on a free port so it never clashes with a running server.
         port = stack.serve(0 if args.no_serve else args.port)
+    except DynamoDBLocalError as exc:
+        print(f"cannot start DynamoDB Local: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
     except OSError as exc:
         print(f"cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         stack.stop()
         return 1
+    print(announce(stack), flush=True)
+    problems: list[str] = []
     try:
         tenants = json.loads(stack.tenants_file.read_text(encoding="utf-8"))
         steps = plan(sample, tenants)
@@ -381,12 +403,14 @@ def main(argv: list[str] | None = None) -> int:
         before: dict[str, str] = {}
 
         def snapshot() -> None:
-            # What the late touchpoints' orders looked like before those touchpoints arrived.
+            # What the late touchpoints' orders looked like before those touchpoints arrived (once attributed).
+            problems.extend(wait_for_attribution(stack))
             for entry in fetch_orders(stack.url, api_key, late_buyers_orders(sample))[0]:
                 before[entry["_id"]] = str((entry.get("attribution") or {}).get("method"))
 
-        problems = replay(stack.url, steps, snapshot)
+        problems += replay(stack.url, steps, snapshot)
         elapsed = time.monotonic() - started
+        problems += wait_for_attribution(stack)
         orders, read_problems = fetch_orders(stack.url, api_key, sample_orders(sample))
         touchpoint_count = sum(len(v) for v in sample.touchpoints.values())
         print(
@@ -414,15 +438,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {line}", file=sys.stderr)
         if args.no_serve:
             return 1 if problems else 0
-        print(f"\nready: http://127.0.0.1:{port}", flush=True)
+        stop = shutdown_event()
+        print(f"\nready: http://127.0.0.1:{port} ({MEMORY_NOTICE})", flush=True)
         # The same signed link POST /v1/demo/dashboard/links?hours=24 would hand out: a browser cannot send the key.
         link = dashboard_links.link_for(TENANT, api_key, 24, datetime.now(UTC))
         print(f"dashboard (open in a browser, valid 24 h): http://127.0.0.1:{port}{link.path}", flush=True)
-        wait_for_shutdown()
+        wait_for_shutdown(stop)
         return 0
     finally:
-        stack.stop()
+        stop_within_limit(stack)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -1,4 +1,4 @@
-"""The whole local stack in one process: moto + table, the real handlers behind a local HTTP API, the stream, stand-ins."""
+"""The whole local stack in one process: moto (the table optionally on DynamoDB Local), the real handlers, the stream, stand-ins."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +20,9 @@ from typing import Any
 from ordertrail_local import sample_day
 from ordertrail_local import template as tpl
 from ordertrail_local.apigw import MAX_PAYLOAD_BYTES, HttpApiGateway, HttpRequest, authorizer_config, message_response
+from ordertrail_local.dynamodb_local import DynamoDBLocal
 from ordertrail_local.events_api_sink import EventsApiSink
+from ordertrail_local.function_process import FunctionProcess
 from ordertrail_local.lambda_runtime import InvocationError, LambdaRuntime, function_timeouts
 from ordertrail_local.loopback import start_server, stop_server
 from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBackend, restore_env
@@ -32,6 +35,25 @@ log = logging.getLogger("ordertrail_local.stack")
 DEFAULT_TENANTS_FILE = Path("events") / "tenants.local.json"
 STREAM_FUNCTION = "AttributeFunction"
 LOCAL_EXPORTS_BUCKET = "ordertrail-exports-local"
+# Where the table lives: moto's server (with everything else), or Amazon's DynamoDB Local (a JVM beside it).
+MOTO = "moto"
+DYNAMODB_LOCAL = "dynamodb-local"
+DYNAMODB_BACKENDS = (MOTO, DYNAMODB_LOCAL)
+DYNAMODB_ENV = "ORDERTRAIL_DYNAMODB"
+# How long the stream may take to catch up before a caller gives up waiting (a busy 2-core machine, thousands of records).
+STREAM_WAIT_LIMIT = 900.0
+# A batch in delivery when the stack stops is waited for this long at most (the pump's thread is a daemon).
+PUMP_STOP_TIMEOUT = 2.5
+MEMORY_NOTICE = "all data lives in memory and is gone when this process exits"
+
+
+def dynamodb_backend(explicit: str | None = None) -> str:
+    """The DynamoDB to run on: explicit, else $ORDERTRAIL_DYNAMODB, else moto; anything else is a ValueError saying what is valid."""
+    chosen = (explicit or os.environ.get(DYNAMODB_ENV) or MOTO).strip().lower()
+    if chosen not in DYNAMODB_BACKENDS:
+        valid = ", ".join(DYNAMODB_BACKENDS)
+        raise ValueError(f"{DYNAMODB_ENV}={chosen!r} is not a DynamoDB backend of the local stack; use one of: {valid}")
+    return chosen
 
 
 @dataclass
@@ -73,7 +95,15 @@ class LocalStack:
         log_level: str = "WARNING",
         preload: bool = True,
         skip_retry_waits: bool = False,
+        dynamodb: str | None = None,
+        dynamodb_local: DynamoDBLocal | None = None,
     ) -> None:
+        """Describe the stack; nothing starts before start().
+
+        dynamodb: "moto" or "dynamodb-local" (default $ORDERTRAIL_DYNAMODB, else moto). dynamodb_local: a running JVM to share
+        (tests; the stack then creates and deletes only its table); without it the stack starts and stops its own.
+        """
+        self.dynamodb = dynamodb_backend(dynamodb)
         self.template = tpl.load_template(template_path)
         # The stack works on a private copy: PUT /settings writes the Events API token into the tenants file (locally
         # the file is the secret store), and a run must never change the committed demo file.
@@ -85,7 +115,10 @@ class LocalStack:
         self.sync = sync
         self.log_level = log_level
         self.preload = preload
-        self.moto = MotoBackend(table_name, self.template)
+        self.moto = MotoBackend(table_name, self.template, create_table=self.dynamodb == MOTO)
+        self.dynamodb_local = dynamodb_local
+        self._owns_dynamodb_local = False
+        self.stream_arn = ""
         self.stand_in: TikTokShopStandIn | None = None
         self.tiktok_shop_api_url = ""
         self.events_sink: EventsApiSink | None = None
@@ -96,6 +129,8 @@ class LocalStack:
         self.runtime = LambdaRuntime(tpl.repo_root(), timeouts=function_timeouts(self.template))
         self.gateway = HttpApiGateway(tpl.http_routes(self.template), self.runtime, authorizer_config(self.template))
         self.pump: StreamPump | None = None
+        # While serving, AttributeFunction runs in its own process (its own container, as on AWS).
+        self.stream_function: FunctionProcess | None = None
         self._http: ThreadingHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
@@ -103,10 +138,11 @@ class LocalStack:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> LocalStack:
-        """Start moto (table from template.yaml), the TikTok Shop stand-in unless a URL is set, the stream pump."""
+        """Start moto, the table (from template.yaml, on the chosen DynamoDB), the stand-ins unless URLs are set, the pump."""
         if self._started:
             return self
         self.moto.start()
+        self._start_dynamodb()
         reset_process_caches()
         self._workdir = tempfile.TemporaryDirectory(prefix="ordertrail-local-")
         self.tenants_file = Path(self._workdir.name) / "tenants.json"
@@ -142,8 +178,8 @@ class LocalStack:
         bucket = tpl.create_exports_bucket(self.moto.client("s3"), self.template, LOCAL_EXPORTS_BUCKET)
         self._set_env({"EXPORTS_BUCKET": bucket})
         self.pump = StreamPump(
-            self.moto.client("dynamodbstreams"),
-            self.moto.stream_arn,
+            self.dynamodb_client("dynamodbstreams"),
+            self.stream_arn,
             self._deliver_stream_batch,
             stream_source(self.template, STREAM_FUNCTION),
             REGION,
@@ -158,6 +194,36 @@ class LocalStack:
             self._preload()
         return self
 
+    def _start_dynamodb(self) -> None:
+        """Create the table on the chosen DynamoDB and point the handlers' boto3 at it through the environment only.
+
+        botocore's service-specific variables win over AWS_ENDPOINT_URL (moto, for everything else); they are set on moto
+        too, so a shell's own settings can never send the handlers elsewhere.
+        """
+        if self.dynamodb == DYNAMODB_LOCAL:
+            if self.dynamodb_local is None:
+                self.dynamodb_local = DynamoDBLocal().start()
+                self._owns_dynamodb_local = True
+            self.dynamodb_local.delete_table(self.table_name)  # a shared JVM may hold a stopped stack's table
+            self.stream_arn = tpl.create_table(self.dynamodb_local.client("dynamodb"), self.table_name, self.template)
+        else:
+            self.stream_arn = self.moto.stream_arn
+        endpoint = self.dynamodb_endpoint_url
+        self._set_env({"AWS_ENDPOINT_URL_DYNAMODB": endpoint, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": endpoint})
+
+    @property
+    def dynamodb_endpoint_url(self) -> str:
+        """Where the table is served (moto's server or DynamoDB Local)."""
+        if self.dynamodb == DYNAMODB_LOCAL and self.dynamodb_local is not None:
+            return self.dynamodb_local.endpoint_url
+        return self.moto.endpoint_url
+
+    def dynamodb_client(self, service: str = "dynamodb") -> Any:
+        """A boto3 client ("dynamodb" or "dynamodbstreams") for the stack's table, whatever the environment says later."""
+        if self.dynamodb == DYNAMODB_LOCAL and self.dynamodb_local is not None:
+            return self.dynamodb_local.client(service)
+        return self.moto.client(service)
+
     def _preload(self) -> None:
         """Import every handler now (cold start up front; an import error shows at start, not mid-replay)."""
         for route in self.gateway.routes:
@@ -167,21 +233,38 @@ class LocalStack:
         self.runtime.load(self._code_dir(STREAM_FUNCTION))
 
     def stop(self) -> None:
-        """Stop the HTTP server, the pump, the stand-in and moto; restore the environment."""
+        """Stop the pump, the HTTP server, the stand-ins, moto and DynamoDB Local (about a second); restore the env."""
+        if self.pump is not None:
+            self.pump.request_stop()  # it stops between batches while the HTTP server shuts down
+        if self.stream_function is not None:
+            self.stream_function.stop()  # a batch in hand is abandoned, as when a container is shut down
+            self.stream_function = None
+            if self.pump is not None:
+                self.pump.deliver = self._deliver_stream_batch
         stop_server(self._http, self._http_thread)
         self._http = self._http_thread = None
         if self.pump is not None:
-            self.pump.stop()
-        if self.stand_in is not None:
-            self.stand_in.stop()
-            self.stand_in = None
-        if self.events_sink is not None:
-            self.events_sink.stop()
-            self.events_sink = None
+            self.pump.stop(timeout=PUMP_STOP_TIMEOUT)
         if self.step_functions is not None:  # before moto: it restores the server's config through its API
             self.step_functions.stop()
             self.step_functions = None
-        self.moto.stop()
+        # Each server waits for its own poll interval (moto's is 0.5 s) to shut down: do them all at once.
+        stops = [self.moto.stop]
+        if self.stand_in is not None:
+            stops.append(self.stand_in.stop)
+        if self.events_sink is not None:
+            stops.append(self.events_sink.stop)
+        if self.dynamodb_local is not None:
+            if self._owns_dynamodb_local:
+                stops.append(self.dynamodb_local.stop)
+            elif self._started:
+                local, table = self.dynamodb_local, self.table_name
+                stops.append(lambda: local.delete_table(table))
+        run_in_parallel(stops)
+        self.stand_in = self.events_sink = None
+        if self._owns_dynamodb_local:
+            self.dynamodb_local = None
+            self._owns_dynamodb_local = False
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
@@ -209,6 +292,12 @@ class LocalStack:
             raise RuntimeError("the local stack is not started")
         return self.pump.drain()
 
+    def wait_for_stream(self, timeout: float = STREAM_WAIT_LIMIT) -> bool:
+        """Wait until every stream record written before the call was delivered (the background pump's next empty pass)."""
+        if self.pump is None:
+            raise RuntimeError("the local stack is not started")
+        return self.pump.wait_idle(timeout)
+
     def request(
         self,
         method: str,
@@ -219,7 +308,11 @@ class LocalStack:
         sync: bool | None = None,
         source_ip: str = "127.0.0.1",
     ) -> LocalResponse:
-        """Send one request through the local HTTP API; with sync (default) the stream is drained before returning."""
+        """Send one request through the local HTTP API; with sync (the stack's default) the stream is drained before returning.
+
+        Over HTTP (serve) requests never drain: they answer as soon as the function returns, and the background pump
+        delivers the stream as Lambda's event source mapping does.
+        """
         if not self._started:
             raise RuntimeError("the local stack is not started")
         if "?" in path and not query:
@@ -286,7 +379,9 @@ class LocalStack:
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
                 try:
-                    answer = stack.request(self.command, path, body, list(self.headers.items()), query, source_ip=self.client_address[0])
+                    answer = stack.request(
+                        self.command, path, body, list(self.headers.items()), query, sync=False, source_ip=self.client_address[0]
+                    )
                 except Exception:  # a harness bug must answer like API Gateway, not drop the connection
                     log.exception("local API failed on %s %s", self.command, path)
                     failed = message_response(500, "Internal Server Error")
@@ -313,7 +408,12 @@ class LocalStack:
 
         self._http, self._http_thread = start_server((host, port), Handler, "local-http-api")
         if background_stream and self.pump is not None:
-            # Requests already drain synchronously; the thread catches writes made any other way.
+            # Served requests do not drain: this thread delivers the stream, as the event source mapping does on AWS, to
+            # AttributeFunction in its own process, so an HTTP request never waits behind a stream batch.
+            timeout = self.runtime.timeouts.get(STREAM_FUNCTION, 10.0)
+            self.stream_function = FunctionProcess(self.runtime.root, STREAM_FUNCTION, self._code_dir(STREAM_FUNCTION), timeout=timeout)
+            self.stream_function.start()
+            self.pump.deliver = self.stream_function.invoke
             self.pump.start()
         return self.port
 
@@ -325,12 +425,32 @@ class LocalStack:
             os.environ[name] = value
 
 
+def run_in_parallel(calls: list[Callable[[], None]], timeout: float = 10.0) -> None:
+    """Run each call in its own daemon thread and wait for all (each at most `timeout`); a failure is logged, not raised."""
+
+    def guarded(call: Callable[[], None]) -> None:
+        try:
+            call()
+        except Exception:  # one failed stop must not leave the others running
+            log.exception("stopping a part of the local stack failed")
+
+    threads = [threading.Thread(target=guarded, args=(call,), name="local-stack-stop", daemon=True) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+
+
 def reset_process_caches() -> None:
     """Forget the clients and settings the layer and handlers cached, as a fresh Lambda container would.
 
     They are built once per process (functools caches) from the environment; a second stack in the same process
     (tests) has a new moto port and must not reach the previous, stopped server.
     """
+    # Powertools' parameters (the Secrets Manager tenant directory reads through them) cache per process too.
+    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
+    if parameters is not None:
+        parameters.clear_caches()
     for name, module in list(sys.modules.items()):
         if name != "ordertrail" and not name.startswith(("ordertrail.", "functions.")):
             continue

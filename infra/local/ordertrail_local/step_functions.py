@@ -522,7 +522,7 @@ class StepFunctionsBackend:
             description=description,
         )
 
-    def wait(self, execution_arn: str, timeout: float = 60.0, poll: float = 0.02) -> ExecutionResult:
+    def wait(self, execution_arn: str, timeout: float = 600.0, poll: float = 0.02) -> ExecutionResult:
         """Poll until the execution finishes; TimeoutError (with the last status) when it takes longer than timeout."""
         deadline = time.monotonic() + timeout
         while True:
@@ -533,7 +533,7 @@ class StepFunctionsBackend:
                 raise TimeoutError(f"execution {execution_arn} still {result.status} after {timeout:.0f} s")
             time.sleep(poll)
 
-    def run(self, input: Mapping[str, Any], name: str | None = None, timeout: float = 60.0) -> ExecutionResult:
+    def run(self, input: Mapping[str, Any], name: str | None = None, timeout: float = 600.0) -> ExecutionResult:
         """Start an execution and wait for it."""
         return self.wait(self.start_execution(name, input), timeout)
 

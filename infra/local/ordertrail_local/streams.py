@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 log = logging.getLogger("ordertrail_local.streams")
 
 Deliver = Callable[[dict[str, Any]], Any]
+# GetRecords returns at most 1,000 records per call.
+PAGE_SIZE = 1000
 
 
 # ------------------------------------------------------------------------------------------------ filtering
@@ -86,7 +89,8 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
         "eventName": record.get("eventName"),
         "eventVersion": record.get("eventVersion", "1.1"),
         "eventSource": "aws:dynamodb",
-        "awsRegion": record.get("awsRegion") or region,
+        # The stack's region: DynamoDB Local writes "ddblocal" here, which no Lambda would ever see.
+        "awsRegion": region,
         "dynamodb": _lambda_attribute_values(dynamodb),
         "eventSourceARN": stream_arn,
     }
@@ -137,8 +141,17 @@ class _FunctionError(Exception):
     """The whole batch failed (the handler raised, or its response said so)."""
 
 
+class _Stopped(Exception):
+    """stop() came while a batch was failing: it is left in the stream, neither retried nor dead-lettered."""
+
+
 class StreamPump:
-    """Reads the table's stream and delivers filtered batches to a handler like Lambda's event source mapping."""
+    """Reads the table's stream and delivers filtered batches to a handler like Lambda's event source mapping.
+
+    One pass at a time holds the lock (two pollers must not deliver the same records twice); nothing else takes it, so
+    serving requests never waits for the stream. A pass reads a page of records at a time and checks the stop flag
+    between batches: stop() returns within about one batch's delivery however far behind the stream is.
+    """
 
     def __init__(
         self, client: Any, stream_arn: str, deliver: Deliver, source: StreamSource | None = None, region: str = "us-east-1"
@@ -155,15 +168,31 @@ class StreamPump:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # When the latest pass that found nothing new began (monotonic); wait_idle() waits for one begun after its call.
+        self._idle = threading.Condition()
+        self._empty_pass_began = -1.0
+        self._delivering = False
+
+    @property
+    def busy(self) -> bool:
+        """True while records are being delivered to the function."""
+        return self._delivering
 
     # -- reading ---------------------------------------------------------------------------------------
     def _shards(self) -> list[str]:
-        """Shard ids of the stream (moto keeps one; real streams split over time)."""
-        description = self.client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-        return [shard["ShardId"] for shard in description.get("Shards") or []]
+        """Shard ids of the stream, parents first (moto keeps one; DynamoDB Local and AWS roll shards over)."""
+        shards: list[str] = []
+        args: dict[str, Any] = {"StreamArn": self.stream_arn}
+        while True:
+            description = self.client.describe_stream(**args)["StreamDescription"]
+            shards += [shard["ShardId"] for shard in description.get("Shards") or []]
+            last = description.get("LastEvaluatedShardId")
+            if not last:
+                return shards
+            args["ExclusiveStartShardId"] = last
 
-    def _read(self, shard_id: str) -> list[dict[str, Any]]:
-        """Every record after this shard's position (TRIM_HORIZON the first time)."""
+    def _pages(self, shard_id: str) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the records after this shard's position (TRIM_HORIZON the first time), until one comes back empty."""
         position = self._positions.get(shard_id)
         args: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard_id}
         if position is None:
@@ -171,44 +200,82 @@ class StreamPump:
         else:
             args.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=position)
         iterator = self.client.get_shard_iterator(**args)["ShardIterator"]
-        records: list[dict[str, Any]] = []
         while iterator:
-            page = self.client.get_records(ShardIterator=iterator, Limit=1000)
+            page = self.client.get_records(ShardIterator=iterator, Limit=PAGE_SIZE)
             if not page.get("Records"):
-                break
-            records.extend(page["Records"])
+                return
+            yield page["Records"]
             iterator = page.get("NextShardIterator")
-        return records
 
     # -- delivering ------------------------------------------------------------------------------------
     def poll_once(self) -> int:
         """Read what is new on every shard and deliver it; return how many stream records were read."""
         with self._lock:
+            began = time.monotonic()
             seen = 0
             for shard_id in self._shards():
-                records = self._read(shard_id)
-                seen += len(records)
-                if not records:
-                    continue
-                wanted = [lambda_record(r, self.stream_arn, self.region) for r in records]
-                wanted = [r for r in wanted if matches_filters(self.source.filters, r)]
-                self.filtered_out += len(records) - len(wanted)
-                for start in range(0, len(wanted), self.source.batch_size):
-                    self._process(wanted[start : start + self.source.batch_size], attempts=0)
-                # Filtered-out records are consumed too: Lambda advances past them without invoking.
-                self._positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+                for records in self._pages(shard_id):
+                    seen += len(records)
+                    if not self._deliver_page(shard_id, records):
+                        return seen  # stopping: the rest stays in the stream
+            if seen == 0:
+                with self._idle:
+                    self._empty_pass_began = began
+                    self._idle.notify_all()
             return seen
+
+    def _deliver_page(self, shard_id: str, records: list[dict[str, Any]]) -> bool:
+        """Deliver one page batch by batch and move the shard's position past it; False when stop() came first."""
+        wanted = [(index, lambda_record(r, self.stream_arn, self.region)) for index, r in enumerate(records)]
+        wanted = [(index, r) for index, r in wanted if matches_filters(self.source.filters, r)]
+        for start in range(0, len(wanted), self.source.batch_size):
+            if self._stop.is_set():
+                self._stop_before(shard_id, records, wanted[start][0])
+                return False
+            self._delivering = True
+            try:
+                self._process([r for _, r in wanted[start : start + self.source.batch_size]], attempts=0)
+            except _Stopped:
+                self._stop_before(shard_id, records, wanted[start][0])
+                return False
+            finally:
+                self._delivering = False
+        self.filtered_out += len(records) - len(wanted)
+        # Filtered-out records are consumed too: Lambda advances past them without invoking.
+        self._positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+        return True
+
+    def _stop_before(self, shard_id: str, records: list[dict[str, Any]], first_left: int) -> None:
+        """Stopping: advance only past what was delivered (and the filtered-out records before it)."""
+        if first_left:
+            self._positions[shard_id] = records[first_left - 1]["dynamodb"]["SequenceNumber"]
 
     def drain(self, max_rounds: int = 100) -> int:
         """Deliver until a pass finds no new records (the handler's own writes included); return records read."""
         total = 0
         for _ in range(max_rounds):
+            if self._stop.is_set():
+                return total
             seen = self.poll_once()
             total += seen
             if seen == 0:
                 return total
         log.warning("stream still busy after %d passes: is the function re-triggering itself?", max_rounds)
         return total
+
+    def wait_idle(self, timeout: float = 600.0) -> bool:
+        """Wait until everything written before this call was delivered (a pass begun after it found nothing new).
+
+        With the background thread running this only waits (a condition, no polling of our own); without it, it drains.
+        False when the limit passed first.
+        """
+        called = time.monotonic()
+        if self._thread is None:
+            self.drain()
+            return True
+        with self._idle:
+            self._idle.wait_for(lambda: self._empty_pass_began >= called or self._stop.is_set(), timeout=timeout)
+            return self._empty_pass_began >= called
 
     def _invoke(self, batch: list[dict[str, Any]]) -> int | None:
         """Deliver one batch; None on success, else the index to retry from. Raises _FunctionError on total failure."""
@@ -239,6 +306,8 @@ class StreamPump:
                 failed_at = self._invoke(batch)
                 reason = "batchItemFailures"
             except _FunctionError as exc:
+                if self._stop.is_set():  # e.g. the function's process was shut down under it
+                    raise _Stopped from exc
                 if self.source.bisect_on_error and len(batch) > 1:
                     # Bisecting does not use up a retry on AWS either; each half keeps the count so far.
                     middle = len(batch) // 2
@@ -248,6 +317,8 @@ class StreamPump:
                 failed_at, reason = 0, str(exc)
             if failed_at is None:
                 return
+            if self._stop.is_set():
+                raise _Stopped
             batch = batch[failed_at:]
             attempts += 1
             if attempts > self.source.maximum_retry_attempts:
@@ -274,9 +345,25 @@ class StreamPump:
         self._thread = threading.Thread(target=loop, name="stream-pump", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the background thread, if running."""
+    def request_stop(self) -> None:
+        """Tell the background thread to stop after the batch in hand (returns at once; stop() waits)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        with self._idle:
+            self._idle.notify_all()
+
+    def stop(self, timeout: float = 3.0) -> bool:
+        """Stop the background thread: it finishes the batch in hand at most; False when it outlived the timeout.
+
+        The thread is a daemon, so a pump stuck in a long batch can never keep the process from exiting.
+        """
+        self.request_stop()
+        thread, self._thread = self._thread, None
+        if thread is None:
+            self._stop.clear()
+            return True
+        thread.join(timeout=timeout)
+        if thread.is_alive():
+            log.warning("stream pump still delivering a batch after %.0f s; leaving it (daemon thread)", timeout)
+            return False
+        self._stop.clear()  # a later drain() (in-process, synchronous) delivers again
+        return True
