@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -39,7 +41,7 @@ from ordertrail_local.apigw import (
 from ordertrail_local.dynamodb_local import DynamoDBLocal
 from ordertrail_local.lambda_runtime import LambdaRuntime, module_name
 from ordertrail_local.moto_backend import MotoBackend
-from ordertrail_local.stack import DYNAMODB_BACKENDS, DYNAMODB_LOCAL, MOTO
+from ordertrail_local.stack import DYNAMODB_BACKENDS, DYNAMODB_LOCAL, MOTO, sweep_stale_workdirs
 from ordertrail_local.streams import StreamPump, StreamSource, matches_filters, matches_pattern, stream_source
 from ordertrail_local.tiktok_shop_stand_in import ShopCredentials, TikTokShopStandIn, credentials_from_tenants
 from tests.waits import WAIT_LIMIT, wait_until
@@ -827,3 +829,38 @@ def test_run_replays_the_sample_day_with_every_method() -> None:
     assert "; 0 refused" not in export and "refused" not in export
     tenants_file = ROOT / "events" / "tenants.local.json"
     assert "demo-events-api-token" not in tenants_file.read_text(), "the committed demo tenants file is never written"
+
+
+def _serve_tenants_copy(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """`python -m ordertrail_local.serve` started, with the path of its working copy of the tenants file."""
+    log = tmp_path / f"stderr-{uuid.uuid4().hex}.txt"
+    with log.open("w") as stderr:
+        command = [sys.executable, "-m", "ordertrail_local.serve", "--port", "0"]
+        process = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    lines = _read_until(process, "ready", stderr=log)
+    found = re.search(r"tenants from (\S+?);", lines[-1])
+    assert found, lines[-1]
+    return process, Path(found.group(1))
+
+
+@pytest.mark.slow
+def test_the_local_copy_of_every_tenant_secret_is_private_and_never_outlives_its_stack(tmp_path: Path) -> None:
+    """Given `make serve`, then its working copy of the tenants file (every secret in plain text) can be read by its user
+    only (file 0600 in a 0700 folder); when it stops on SIGTERM the copy is gone; when it is killed outright (SIGKILL, no
+    chance to clean up) the copy stays only until the next stack starts, which removes it."""
+    process, copy = _serve_tenants_copy(tmp_path)
+    try:
+        assert stat.S_IMODE(copy.stat().st_mode) == 0o600 and stat.S_IMODE(copy.parent.stat().st_mode) == 0o700
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=WAIT_LIMIT) == 0
+        assert not copy.exists() and not copy.parent.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    killed, left = _serve_tenants_copy(tmp_path)
+    killed.kill()
+    killed.wait(timeout=WAIT_LIMIT)
+    assert left.exists()
+    assert left.parent in sweep_stale_workdirs()
+    assert not left.parent.exists()

@@ -35,6 +35,8 @@ log = logging.getLogger("ordertrail_local.stack")
 DEFAULT_TENANTS_FILE = Path("events") / "tenants.local.json"
 STREAM_FUNCTION = "AttributeFunction"
 LOCAL_EXPORTS_BUCKET = "ordertrail-exports-local"
+# A stack's working copy of the tenants file lives in `<tmp>/ordertrail-local-<pid>-<random>/`.
+WORKDIR_PREFIX = "ordertrail-local-"
 # Where the table lives: moto's server (with everything else), or Amazon's DynamoDB Local (a JVM beside it).
 MOTO = "moto"
 DYNAMODB_LOCAL = "dynamodb-local"
@@ -144,9 +146,12 @@ class LocalStack:
         self.moto.start()
         self._start_dynamodb()
         reset_process_caches()
-        self._workdir = tempfile.TemporaryDirectory(prefix="ordertrail-local-")
+        sweep_stale_workdirs()
+        self._workdir = tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
         self.tenants_file = Path(self._workdir.name) / "tenants.json"
-        shutil.copyfile(self.source_tenants_file, self.tenants_file)
+        # The copy holds every tenant's secrets in plain text: only this user may read it (the directory is 0700 too).
+        self.tenants_file.touch(mode=0o600)
+        self.tenants_file.write_bytes(self.source_tenants_file.read_bytes())
         tenants = json.loads(self.tenants_file.read_text(encoding="utf-8"))
         if self.sample is None:
             self.sample = sample_day.load()
@@ -445,6 +450,31 @@ def run_in_parallel(calls: list[Callable[[], None]], timeout: float = 10.0) -> N
         thread.start()
     for thread in threads:
         thread.join(timeout)
+
+
+def sweep_stale_workdirs() -> list[Path]:
+    """Remove the working copies that stacks killed without a chance to clean up left behind (their process is gone).
+
+    A stopped stack removes its own copy; a killed one (SIGKILL, a crash) cannot, so the next stack removes it.
+    """
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        owner = folder.name.removeprefix(WORKDIR_PREFIX).split("-", 1)[0]
+        if folder.is_dir() and (not owner.isdigit() or not _alive(int(owner))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id is running (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def reset_process_caches() -> None:
