@@ -320,15 +320,20 @@ def long_clicks(user: str, at: datetime, count: int) -> list[dict[str, Any]]:
     ]
 
 
+def clicked_then_ordered(api: Pipeline, user: str, order_id: str) -> None:
+    """The buyer's 80 long ad clicks (in batches of 20), then their order."""
+    at = moment()
+    clicks = long_clicks(user, at, 80)
+    for chunk in range(0, 80, 20):
+        assert send_signed_raw(api, "acme", "touchpoints", body_bytes({"touchpoints": clicks[chunk : chunk + 20]})).status == 202
+    assert send_signed_raw(api, "acme", "orders", body_bytes(order(order_id, user, at))).status == 202
+
+
 def test_a_buyer_with_80_long_ad_clicks_is_still_attributed(pipeline: Pipeline) -> None:
     """Given a buyer with 80 ad clicks whose URLs and user agents are as long as allowed, when they order, then the order
     is attributed to an ad click (its conversion keeps the most recent touches, with browser details on the latest 10:
     the item stays far below DynamoDB's 400 KB) and carries no error."""
-    at = moment()
-    clicks = long_clicks("u-many", at, 80)
-    for chunk in range(0, 80, 20):
-        assert send_signed_raw(pipeline, "acme", "touchpoints", body_bytes({"touchpoints": clicks[chunk : chunk + 20]})).status == 202
-    assert send_signed_raw(pipeline, "acme", "orders", body_bytes(order("8080", "u-many", at))).status == 202
+    clicked_then_ordered(pipeline, "u-many", "8080")
 
     attribution = get_order(pipeline, "acme", "8080").json()["attribution"]
     assert attribution["method"] == "ad_click" and "error" not in attribution
@@ -348,11 +353,7 @@ def test_an_order_whose_attribution_cannot_be_stored_says_so_instead_of_staying_
 
     monkeypatch.setattr(conversions, "MAX_TOUCHES", 10_000)
     monkeypatch.setattr(conversions, "MAX_DETAILED", 10_000)
-    at = moment()
-    clicks = long_clicks("u-huge", at, 80)
-    for chunk in range(0, 80, 20):
-        assert send_signed_raw(pipeline, "acme", "touchpoints", body_bytes({"touchpoints": clicks[chunk : chunk + 20]})).status == 202
-    assert send_signed_raw(pipeline, "acme", "orders", body_bytes(order("8081", "u-huge", at))).status == 202
+    clicked_then_ordered(pipeline, "u-huge", "8081")
 
     attribution = get_order(pipeline, "acme", "8081").json()["attribution"]
     assert attribution["method"] == "organic"

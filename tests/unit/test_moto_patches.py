@@ -616,3 +616,15 @@ def test_the_speed_ups_answer_as_moto_does_on_random_histories(aws_env: None, hi
             assert everything_read(client, "plain") == fast_read
     assert moto_patches.LOCK.acquire(blocking=False)  # nothing left it held
     moto_patches.LOCK.release()
+
+
+def test_the_server_lists_its_modules_once_and_routes_as_before() -> None:
+    """Given the speed-ups, when moto's server asks which services it has (on every request), then it gets the same list
+    as moto's own function gives, without listing its folder again."""
+    from moto import backends
+
+    speed_up_moto()
+    with unpatched():
+        listed = list(backends.list_of_moto_modules())
+    assert list(backends.list_of_moto_modules()) == listed and "dynamodb" in listed
+    assert backends.list_of_moto_modules() is backends.list_of_moto_modules()

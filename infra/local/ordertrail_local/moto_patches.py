@@ -1,7 +1,7 @@
 """Speed fixes to moto's DynamoDB for the local stack, the tests and the benches: a request costs what its items cost.
 
 moto 5.2.5 (pinned) answers correctly, but does whole-table work for requests DynamoDB answers from one partition,
-which made the local demo, the tests and the benches slow down as their tables grew. `speed_up_moto()` installs three
+which made the local demo, the tests and the benches slow down as their tables grew. `speed_up_moto()` installs four
 patches (idempotent; `--plain-moto` in the benches means "not installed"):
 
 1. TransactWriteItems keeps an undo log instead of copying tables. moto backs a transaction up by deep-copying every
@@ -36,6 +36,8 @@ patches (idempotent; `--plain-moto` in the benches means "not installed"):
    sees a transaction half-applied or a stream record that is then rolled back. (A moto Lambda event source mapping
    that wrote back to DynamoDB from inside a write would wait on the lock forever; OrderTrail uses its own stream
    pump, not moto's mappings.)
+4. moto's server routes every request by listing (and statting) its own package folder, under a global lock; the
+   folder never changes while a process runs, so it is listed once.
 
 These touch moto internals: tests/unit/test_moto_patches.py guards them (rollback, conditions, validation, order,
 paging and index membership against moto's own code, including a differential property test, and the per-partition
@@ -418,8 +420,19 @@ def _table_query(original: Callable[..., Any]) -> Callable[..., Any]:
     return query
 
 
+def _listed_once(original: Callable[[], Any]) -> Callable[[], tuple[str, ...]]:
+    """moto's server lists (and stats) its own package folder on every request to route it; the folder never changes."""
+    modules = tuple(original())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    return list_of_moto_modules
+
+
 def speed_up_moto() -> None:
     """Install the undo-log transactions, partition-scoped queries and the lock into moto's DynamoDB (idempotent)."""
+    from moto import backends
     from moto.dynamodb import models
     from moto.dynamodb.models.table import StreamShard, Table
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
@@ -440,6 +453,7 @@ def speed_up_moto() -> None:
             (Table, "scan", _locked, False),
             (StreamShard, "get", _locked, False),
             (DynamoDBStreamsBackend, "get_shard_iterator", _locked, False),
+            (backends, "list_of_moto_modules", _listed_once, True),
         ]
         for owner, name, patch, replaces_logic in wanted:
             original = getattr(owner, name)

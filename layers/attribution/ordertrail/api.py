@@ -18,7 +18,7 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from pydantic import BaseModel
 
-from ordertrail.auth import require_key_tenant
+from ordertrail.auth import header, require_key_tenant
 from ordertrail.errors import (
     Conflict,
     MalformedRequest,
@@ -218,7 +218,7 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, ma
     if refusal is None and size > max_bytes:
         refusal = PayloadTooLarge(f"the body is about {size} bytes; the limit is {max_bytes}", code="body_too_large")
     sends_body = bool(body) or str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper() in BODY_METHODS
-    if refusal is None and team and sends_body and not _is_json(_header(event, "content-type")):
+    if refusal is None and team and sends_body and not _is_json(header(event.get("headers"), "Content-Type")):
         refusal = UnsupportedMediaType("this route reads JSON: send Content-Type: application/json", field="Content-Type")
     if refusal is not None:
         headers = {"Content-Type": content_types.APPLICATION_JSON}
@@ -237,11 +237,6 @@ def _team_refusal(event: dict[str, Any]) -> OrderTrailError | None:
     except OrderTrailError as error:
         return error
     return None
-
-
-def _header(event: dict[str, Any], name: str) -> str | None:
-    """A request header, whatever its case."""
-    return next((str(value) for key, value in (event.get("headers") or {}).items() if key.lower() == name), None)
 
 
 def _is_json(content_type: str | None) -> bool:
