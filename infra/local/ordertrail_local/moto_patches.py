@@ -421,7 +421,7 @@ def _table_query(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _listed_once(original: Callable[[], Any]) -> Callable[[], tuple[str, ...]]:
-    """moto's server lists (and stats) its own package folder on every request to route it; the folder never changes."""
+    """The list of moto's services, made once: its server lists (and stats) its package folder to route every request."""
     modules = tuple(original())
 
     def list_of_moto_modules() -> tuple[str, ...]:
