@@ -151,6 +151,20 @@ def driven_currencies(rows: Iterable[Summed]) -> list[str]:
     return money.currency_order(counted)
 
 
+def _ranking(
+    days: Period, found: Mapping[str, Summed], rows: list[Row], sort: str, limit: int, ident: Callable[[Row], str]
+) -> dict[str, Any]:
+    """What every ranked report carries: its range, sort, main currency, the rows ranked and cut, and how many there were."""
+    currencies = driven_currencies(found.values())
+    return {
+        "range": days.as_range(),
+        "sort": sort,
+        "main_currency": _main(currencies),
+        "rows": _ranked(rows, sort, limit, ident, currencies),
+        "total_rows": len(rows),
+    }
+
+
 def _ranked(rows: list[Row], sort: str, limit: int, ident: Callable[[Row], str], currencies: Sequence[str]) -> list[Row]:
     """Rows by the sort field, largest first (ties by id), cut to the limit; revenue compared currency by currency."""
     if sort == "revenue":
@@ -181,13 +195,8 @@ def posts_report(repo: Repository, tenant: str, from_: date | None, to: date | N
         PostRow(post_id=ident, url=row.labels.get("url"), comments=row.number("comments"), dms=row.number("dms"), **attributed_figures(row))
         for ident, row in found.items()
     ]
-    currencies = driven_currencies(found.values())
     return PostsReport(
-        range=days.as_range(),
-        sort=sort,
-        main_currency=_main(currencies),
-        rows=_ranked(rows, sort, limit, lambda r: r.post_id, currencies),
-        total_rows=len(rows),
+        **_ranking(days, found, rows, sort, limit, lambda r: r.post_id),
     )
 
 
@@ -207,13 +216,8 @@ def flows_report(repo: Repository, tenant: str, from_: date | None, to: date | N
         )
         for ident, row in found.items()
     ]
-    currencies = driven_currencies(found.values())
     return FlowsReport(
-        range=days.as_range(),
-        sort=sort,
-        main_currency=_main(currencies),
-        rows=_ranked(rows, sort, limit, lambda r: r.flow_id, currencies),
-        total_rows=len(rows),
+        **_ranking(days, found, rows, sort, limit, lambda r: r.flow_id),
     )
 
 
@@ -255,13 +259,8 @@ def keywords_report(
         sold = figures["orders"] + figures["soft_pending_orders"] + figures["soft_confirmed_orders"]
         fires = row.number("fires")
         rows.append(KeywordRow(keyword=ident, fires=fires, dms=row.number("dms"), never_sells=fires >= threshold and sold == 0, **figures))
-    currencies = driven_currencies(found.values())
     return KeywordsReport(
-        range=days.as_range(),
-        sort=sort,
-        main_currency=_main(currencies),
-        rows=_ranked(rows, sort, limit, lambda r: r.keyword, currencies),
-        total_rows=len(rows),
+        **_ranking(days, found, rows, sort, limit, lambda r: r.keyword),
         never_sells_min_fires=threshold,
     )
 
@@ -274,13 +273,8 @@ def creators_report(
     days = period(repo.get_tenant_settings(tenant), from_, to, now)
     found = summed(repo, tenant, "creator", days.days)
     rows = [CreatorRow(creator=ident, clicks=row.number("clicks"), **attributed_figures(row)) for ident, row in found.items()]
-    currencies = driven_currencies(found.values())
     return CreatorsReport(
-        range=days.as_range(),
-        sort=sort,
-        main_currency=_main(currencies),
-        rows=_ranked(rows, sort, limit, lambda r: r.creator, currencies),
-        total_rows=len(rows),
+        **_ranking(days, found, rows, sort, limit, lambda r: r.creator),
     )
 
 
@@ -292,13 +286,8 @@ def coupons_report(
     days = period(repo.get_tenant_settings(tenant), from_, to, now)
     found = summed(repo, tenant, "coupon", days.days)
     rows = [CouponRow(coupon=ident, **attributed_figures(row)) for ident, row in found.items()]
-    currencies = driven_currencies(found.values())
     return CouponsReport(
-        range=days.as_range(),
-        sort=sort,
-        main_currency=_main(currencies),
-        rows=_ranked(rows, sort, limit, lambda r: r.coupon, currencies),
-        total_rows=len(rows),
+        **_ranking(days, found, rows, sort, limit, lambda r: r.coupon),
     )
 
 
