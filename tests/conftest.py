@@ -144,6 +144,18 @@ def fresh_table(dynamodb_local: DynamoDBLocal | None, client: Any, name: str, te
             dynamodb_local.delete_table(name)
 
 
+def gateway_and_pump(template: dict[str, Any], runtime: LambdaRuntime, stream_arn: str) -> tuple[HttpApiGateway, StreamPump]:
+    """The template's HTTP API (routes and authorizer) and its stream delivered to the real AttributeFunction."""
+    gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))
+    pump = StreamPump(
+        boto3.client("dynamodbstreams"),
+        stream_arn,
+        lambda event: runtime.invoke("AttributeFunction", "functions/attribute", event),
+        stream_source(template),
+    )
+    return gateway, pump
+
+
 @contextmanager
 def moto_pipeline(dynamodb_local: DynamoDBLocal | None = None) -> Iterator[Pipeline]:
     """The real pipeline on an empty table created from template.yaml, on moto or DynamoDB Local (needs the offline
@@ -155,14 +167,7 @@ def moto_pipeline(dynamodb_local: DynamoDBLocal | None = None) -> Iterator[Pipel
         with fresh_table(dynamodb_local, client, TABLE, template) as stream_arn:
             create_exports_bucket(boto3.client("s3"), template, os.environ["EXPORTS_BUCKET"])
             runtime = LambdaRuntime(ROOT)
-            gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))
-            pump = StreamPump(
-                boto3.client("dynamodbstreams"),
-                stream_arn,
-                lambda event: runtime.invoke("AttributeFunction", "functions/attribute", event),
-                stream_source(template),
-            )
-            yield Pipeline(gateway, pump, client)
+            yield Pipeline(*gateway_and_pump(template, runtime, stream_arn), client)
 
 
 @pytest.fixture
@@ -207,14 +212,7 @@ def export_pipeline(dynamodb_backend: DynamoDBLocal | None, monkeypatch: pytest.
         ):
             monkeypatch.setenv("EXPORT_STATE_MACHINE_ARN", sfn.state_machine_arn)
             reset_process_caches()  # the handlers read the environment above on first use
-            gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))
-            pump = StreamPump(
-                boto3.client("dynamodbstreams"),
-                stream_arn,
-                lambda event: runtime.invoke("AttributeFunction", "functions/attribute", event),
-                stream_source(template),
-            )
-            yield ExportPipeline(gateway, pump, client, sfn=sfn, tenants_file=tenants_file)
+            yield ExportPipeline(*gateway_and_pump(template, runtime, stream_arn), client, sfn=sfn, tenants_file=tenants_file)
 
 
 def now_seconds() -> int:
