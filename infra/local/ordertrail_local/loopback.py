@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+REGION = "us-east-1"
 
 
 def start_server(
@@ -24,3 +27,17 @@ def stop_server(server: ThreadingHTTPServer | None, thread: threading.Thread | N
         server.server_close()
     if thread is not None:
         thread.join(timeout=5)
+
+
+def loopback_client(service: str, endpoint_url: str, config: Any = None) -> Any:
+    """A boto3 client for a local emulator on loopback (explicit endpoint and dummy keys, whatever the env says)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=config,
+    )

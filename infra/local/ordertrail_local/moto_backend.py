@@ -8,10 +8,10 @@ import urllib.request
 from typing import Any
 
 from ordertrail_local import template as tpl
+from ordertrail_local.loopback import REGION, loopback_client
 from ordertrail_local.moto_patches import speed_up_moto
 
 DEFAULT_TABLE_NAME = "ordertrail-local"
-REGION = "us-east-1"
 
 # Dummy credentials and the switches moto needs (see TOOLING.md): botocore >= 1.44 breaks DescribeStream on
 # moto unless account-id endpoint routing is off, and Powertools would import the X-Ray SDK when tracing is on.
@@ -65,15 +65,7 @@ class MotoBackend:
 
     def client(self, service: str) -> Any:
         """A boto3 client for this server (explicit endpoint, so it works whatever the env says later)."""
-        import boto3
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return loopback_client(service, self.endpoint_url)
 
     def stop(self) -> None:
         """Stop the server and restore the environment variables it replaced."""
