@@ -23,7 +23,7 @@ ORDER_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 def journey(buyer: str, touches: int, start: datetime) -> list[Any]:
     """A realistic journey: comment → DM → flow steps → shop link(s), ending shortly before the order."""
-    from ordertrail.models import CommentTouchpoint, DmTouchpoint, FlowStepTouchpoint, ShopLinkTouchpoint
+    from ordertrail.core.models import CommentTouchpoint, DmTouchpoint, FlowStepTouchpoint, ShopLinkTouchpoint
 
     user = {"user_id": buyer}
     items: list[Any] = [
@@ -73,7 +73,7 @@ def journey(buyer: str, touches: int, start: datetime) -> list[Any]:
 
 def order_for(buyer: str, order_id: str) -> Any:
     """An order of SKU-1 by the buyer at ORDER_AT."""
-    from ordertrail.models import Order
+    from ordertrail.core.models import Order
 
     return Order(
         id=order_id,
@@ -89,8 +89,8 @@ def order_for(buyer: str, order_id: str) -> Any:
 
 def _seed_other_touchpoints(client: Any, count: int) -> None:
     """Fill the table with other buyers' touchpoints in bulk (BatchWriteItem; the product writes them one by one)."""
-    from ordertrail import keys
-    from ordertrail.repository import serialize
+    from ordertrail.storage import keys
+    from ordertrail.storage.repository import serialize
 
     batch: list[dict[str, Any]] = []
     for index in range(count):
@@ -109,8 +109,8 @@ def requests_per_order(other_touchpoints: int) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from ordertrail import attribution
-    from ordertrail.repository import Repository, StoredOrder
+    from ordertrail.attribution import attribute
+    from ordertrail.storage.repository import Repository, StoredOrder
     from ordertrail_local.template import create_table
 
     with mock_aws():
@@ -129,7 +129,7 @@ def requests_per_order(other_touchpoints: int) -> dict[str, Any]:
             calls[event_name.rsplit(".", 1)[-1]] += 1
 
         client.meta.events.register("before-call.dynamodb.*", count)
-        decision = attribution.attribute_order(repo, StoredOrder(TENANT, order, ORDER_AT), ORDER_AT)
+        decision = attribute.attribute_order(repo, StoredOrder(TENANT, order, ORDER_AT), ORDER_AT)
         client.meta.events.unregister("before-call.dynamodb.*", count)
     assert decision.method == "conversation", decision.method
     return {"other_touchpoints": other_touchpoints, "requests": sum(calls.values()), "by_operation": dict(sorted(calls.items()))}
@@ -137,8 +137,8 @@ def requests_per_order(other_touchpoints: int) -> dict[str, Any]:
 
 def engine_rate(touches: int, seconds: float) -> dict[str, Any]:
     """Orders per second of the pure engine (rules.attribute) for journeys of `touches` touchpoints, on this one core."""
-    from ordertrail import rules
-    from ordertrail.tenant_settings import AttributionSettings
+    from ordertrail.core import rules
+    from ordertrail.core.tenant_settings import AttributionSettings
 
     settings = AttributionSettings()
     candidates = rules.Candidates(touchpoints=journey("buyer-1", touches, ORDER_AT - timedelta(days=2)))

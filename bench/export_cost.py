@@ -3,8 +3,8 @@
 Run `python bench/export_cost.py` (`--json` for one JSON object; `--sizes 10000,100000` by default). For each N it
 seeds N attributed conversions (distinct users, one ad click each with a distinct ttclid, 19.99 USD, ordered over the
 last days so none is too old) into the table built from template.yaml in moto (in-process, `mock_aws`), then runs the
-real export code the state machine's steps call, in order and without Step Functions: `export.plan` →
-`export.export_chunk` for each chunk → `export.finalize`, sending to the EventsApiSink on 127.0.0.1, which checks every
+real export code the state machine's steps call, in order and without Step Functions: `steps.plan` →
+`steps.export_chunk` for each chunk → `steps.finalize`, sending to the EventsApiSink on 127.0.0.1, which checks every
 request against the contract's JSON Schema. Targets: the requests the sink saw equal the sum over chunks of
 ceil(conversions in the chunk / 1,000), every request is accepted, every conversion is accepted exactly once, and the
 run succeeds with the watermark at its end.
@@ -44,7 +44,7 @@ MAX_EVENTS_PER_REQUEST = 1000
 
 def conversion(index: int, ordered_at: datetime) -> Any:
     """One attributed conversion: a distinct user (id and email), one ad click 2 hours before with a distinct ttclid."""
-    from ordertrail.conversions import ContentLine, Conversion, ConversionTouch
+    from ordertrail.core.conversions import ContentLine, Conversion, ConversionTouch
 
     clicked = ordered_at - timedelta(hours=2)
     return Conversion(
@@ -79,7 +79,7 @@ def seed(repo: Any, count: int, end: datetime) -> list[datetime]:
     The product writes a conversion inside the order's attribution transaction; the bench stores the same item
     (`repository.conversion_item`) 25 at a time. Returns the order times (to compute the expected requests).
     """
-    from ordertrail.repository import conversion_item, serialize
+    from ordertrail.storage.repository import conversion_item, serialize
 
     first = end - SPREAD
     step = SPREAD / count
@@ -133,7 +133,7 @@ class DynamoTimer:
 
 def timed_client_factory(send_seconds: list[float]) -> Any:
     """The real EventsApiClient, with each `send` (HTTP round trip, including the in-process sink's validation) timed."""
-    from ordertrail.tiktok_events import EventsApiClient
+    from ordertrail.export.events_api.client import EventsApiClient
 
     def factory(*args: Any, **kwargs: Any) -> EventsApiClient:
         client = EventsApiClient(*args, **kwargs)
@@ -161,13 +161,13 @@ def export_cost(count: int, run_days: int, plain_moto: bool = False) -> dict[str
     import boto3
     from moto import mock_aws
 
-    from ordertrail import export
-    from ordertrail.export_chunks import Chunk
-    from ordertrail.export_runs import ExportRun
-    from ordertrail.repository import Repository
-    from ordertrail.tenant_config import replace_settings
-    from ordertrail.tenant_settings import ExportSettings, TenantSettings
-    from ordertrail.tenants import FileTenantDirectory
+    from ordertrail.core.export_runs import ExportRun
+    from ordertrail.core.tenant_settings import ExportSettings, TenantSettings
+    from ordertrail.export import steps
+    from ordertrail.storage.repository import Repository
+    from ordertrail.storage.tenant_config import replace_settings
+    from ordertrail.storage.tenant_secrets import FileTenantDirectory
+    from ordertrail.tally.export_chunks import Chunk
     from ordertrail_local.events_api_sink import EventsApiSink
     from ordertrail_local.moto_patches import speed_up_moto
     from ordertrail_local.template import create_table
@@ -200,9 +200,9 @@ def export_cost(count: int, run_days: int, plain_moto: bool = False) -> dict[str
         )
         with timer.measuring():
             started = time.perf_counter()
-            planned = export.plan(repo, TENANT, run_id, start, None, now)
+            planned = steps.plan(repo, TENANT, run_id, start, None, now)
             chunk_results = [
-                export.export_chunk(
+                steps.export_chunk(
                     repo,
                     directory,
                     sink.url,
@@ -217,7 +217,7 @@ def export_cost(count: int, run_days: int, plain_moto: bool = False) -> dict[str
             export_seconds = time.perf_counter() - started
             dynamo_export = timer.snapshot()
             started = time.perf_counter()
-            finished = export.finalize(repo, TENANT, run_id, planned["chunks"], None, now)
+            finished = steps.finalize(repo, TENANT, run_id, planned["chunks"], None, now)
             finalize_seconds = time.perf_counter() - started
         dynamo_all = timer.snapshot()
 

@@ -20,8 +20,8 @@ contributes (`counters.order_contribution`, `counters.touchpoint_contribution` f
 conversation, `customers.customer_contribution` for each customer's activity) and stores the summed counters as the
 repository's own ADD updates (`Repository._counter_writes`) leave them (BatchWriteItem; a sample goes through the real
 UpdateItem and must come out identical). It also stores every order and its attribution item, so the table really
-holds them and the items read show the reports do not touch them. The reports are the real `reports.insights_report`
-(default 6 weeks) and `reports.posts_report` (the same 6 weeks), on a Repository whose client counts requests and the
+holds them and the items read show the reports do not touch them. The reports are the real `service.insights_report`
+(default 6 weeks) and `service.posts_report` (the same 6 weeks), on a Repository whose client counts requests and the
 items they returned (botocore event hooks); their figures are compared with those counted from the orders. Ids are
 drawn uniformly: the most distinct counter items per day for a given number of orders, the costliest case for reads.
 """
@@ -89,7 +89,8 @@ class Seeded:
 
 def report_days() -> tuple[list[str], list[str]]:
     """The local days the insights report reads (6 weeks and the last 7 days) and the posts report's 6 weeks."""
-    from ordertrail import counters, insights
+    from ordertrail.reports import insights
+    from ordertrail.tally import counters
 
     today = NOW.astimezone(ZoneInfo(TIME_ZONE)).date()
     last_days = insights.last_full_days(today)
@@ -106,7 +107,7 @@ def _pick(rng: random.Random, weighted: Sequence[tuple[str, float]]) -> str:
 
 def _order(rng: random.Random, index: int, day: str, catalogue: Catalogue, customers: int) -> Any:
     """Order `index`: placed on a local day between 08:00 and 23:00, 1-3 product lines, by one of the customers."""
-    from ordertrail.models import Address, Buyer, LineItem, Order
+    from ordertrail.core.models import Address, Buyer, LineItem, Order
 
     local = datetime.fromisoformat(day).replace(hour=8, tzinfo=ZoneInfo(TIME_ZONE)) + timedelta(seconds=rng.randrange(15 * 3600))
     placed = local.astimezone(UTC)
@@ -138,7 +139,7 @@ def _order(rng: random.Random, index: int, day: str, catalogue: Catalogue, custo
 
 def _attribution(rng: random.Random, order: Any, catalogue: Catalogue) -> tuple[Any, list[tuple[Any, Any]]]:
     """A realistic attribution of the order, and the (touchpoint, conversation) pairs behind it (comment and DM)."""
-    from ordertrail.models import Attribution, CommentTouchpoint, Conversation, DmTouchpoint, Flow, Post
+    from ordertrail.core.models import Attribution, CommentTouchpoint, Conversation, DmTouchpoint, Flow, Post
 
     method = _pick(rng, METHODS) if order.source == "tiktok_shop" else rng.choice(("ad_click", "creator_link", "coupon", "organic"))
     at = order.ordered_at
@@ -180,9 +181,10 @@ def _attribution(rng: random.Random, order: Any, catalogue: Catalogue) -> tuple[
 
 def seed_data(count: int, catalogue: Catalogue) -> Seeded:
     """N orders over the insights days: the counters they add (summed), their stored items, and the expected figures."""
-    from ordertrail import counters, keys
-    from ordertrail.customers import CustomerActivity, customer_contribution
-    from ordertrail.repository import _data
+    from ordertrail.storage import keys
+    from ordertrail.storage.repository import _data
+    from ordertrail.tally import counters
+    from ordertrail.tally.customers import CustomerActivity, customer_contribution
 
     read, weeks = report_days()
     week_days = set(weeks)
@@ -284,7 +286,7 @@ def write_counters(repo: Any, seeded: Seeded, checked: int = 40) -> int:
 
 def write_orders(repo: Any, items: list[dict[str, Any]]) -> None:
     """Store the order and attribution items, 25 per BatchWriteItem (the product writes them one by one)."""
-    from ordertrail.repository import serialize
+    from ordertrail.storage.repository import serialize
 
     _batch_put(repo.client, [{"PutRequest": {"Item": serialize(item)}} for item in items])
 
@@ -344,9 +346,9 @@ def report_cost(count: int, catalogue: Catalogue, plain_moto: bool = False) -> d
     import boto3
     from moto import mock_aws
 
-    from ordertrail import reports
-    from ordertrail.repository import Repository
-    from ordertrail.tenant_settings import TenantSettings
+    from ordertrail.core.tenant_settings import TenantSettings
+    from ordertrail.reports import service
+    from ordertrail.storage.repository import Repository
     from ordertrail_local.moto_patches import speed_up_moto
     from ordertrail_local.template import create_table
 
@@ -368,10 +370,10 @@ def report_cost(count: int, catalogue: Catalogue, plain_moto: bool = False) -> d
         stored = client.describe_table(TableName=TABLE)["Table"].get("ItemCount")
         counter = ReadCounter(client)
         with counter.measuring() as insights_cost:
-            insights = reports.insights_report(repo, TENANT, None, None, None, NOW)
+            insights = service.insights_report(repo, TENANT, None, None, None, NOW)
         first, last = date.fromisoformat(weeks[0]), date.fromisoformat(weeks[-1])
         with counter.measuring() as posts_cost:
-            posts = reports.posts_report(repo, TENANT, first, last, "revenue", 1000, NOW)
+            posts = service.posts_report(repo, TENANT, first, last, "revenue", 1000, NOW)
     expected = seeded.expected
     shown = {
         "tiktok_orders_all_time": insights.all_time.orders,

@@ -9,8 +9,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail import attribution, runtime
-from ordertrail.observability import logger, metrics
+from ordertrail.attribution import attribute
+from ordertrail.runtime import services
+from ordertrail.runtime.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -18,7 +19,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 def record_handler(record: DynamoDBRecord) -> str:
     """Attribute the order (or re-attribute the buyer's orders) one stream record is about."""
     image = record.dynamodb.new_image if record.dynamodb else None
-    return attribution.on_stream_image(runtime.repository(), image or {}, runtime.now(), runtime.address_salt)
+    return attribute.on_stream_image(services.repository(), image or {}, services.now(), services.address_salt)
 
 
 @logger.inject_lambda_context

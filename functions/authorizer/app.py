@@ -14,8 +14,9 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail import auth, runtime
-from ordertrail.observability import logger
+from ordertrail.api import auth
+from ordertrail.runtime import services
+from ordertrail.runtime.observability import logger
 
 DASHBOARD_ROUTE = "GET /v1/{tenant}/dashboard"
 
@@ -25,10 +26,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Lambda entry point."""
     request = APIGatewayAuthorizerEventV2(event)
     path_tenant = (request.path_parameters or {}).get("tenant", "")
-    key_tenant = auth.tenant_of_api_key(runtime.tenants(), path_tenant, auth.header(request.headers, "Authorization"))
+    key_tenant = auth.tenant_of_api_key(services.tenants(), path_tenant, auth.header(request.headers, "Authorization"))
     if key_tenant is None and request.route_key == DASHBOARD_ROUTE:
         # A browser opening the dashboard carries a signed, expiring link instead of a key.
         # API Gateway leaves queryStringParameters out when there is none (Powertools' property would raise).
         link = (request.raw_event.get("queryStringParameters") or {}).get("link")
-        key_tenant = auth.tenant_of_dashboard_link(runtime.tenants(), path_tenant, link, runtime.now())
+        key_tenant = auth.tenant_of_dashboard_link(services.tenants(), path_tenant, link, services.now())
     return APIGatewayAuthorizerResponseV2(authorize=True, context={"tenant": key_tenant or ""}).asdict()

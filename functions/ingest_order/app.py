@@ -8,12 +8,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail import ingest, runtime
-from ordertrail.api import BODY_ERRORS, TenantId, create_resolver, documented, json_response, raw_body, resolve
-from ordertrail.idempotency import register_lambda_context
-from ordertrail.observability import logger, metrics
-from ordertrail.responses import BatchResult, Received
-from ordertrail.settings import get_settings
+from ordertrail.api.resolver import BODY_ERRORS, TenantId, create_resolver, documented, json_response, raw_body, resolve
+from ordertrail.core.environment import get_settings
+from ordertrail.core.responses import BatchResult, Received
+from ordertrail.ingest import orders
+from ordertrail.runtime import services
+from ordertrail.runtime.observability import logger, metrics
+from ordertrail.storage.idempotency import register_lambda_context
 
 app = create_resolver()
 RECEIVED = "Received: stored, ignored as no newer than the stored state, or an ignored type or topic"
@@ -28,8 +29,8 @@ WEBHOOK_ERRORS = (*BODY_ERRORS, 409)  # 409: the same delivery is being processe
 )
 def tiktok_shop_webhook(tenant: TenantId) -> Response[Received]:
     """Verify a TikTok Shop push and store the order it points at."""
-    result = ingest.tiktok_shop_webhook(
-        runtime.repository(), runtime.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, runtime.now()
+    result = orders.tiktok_shop_webhook(
+        services.repository(), services.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, services.now()
     )
     return json_response(200, result)
 
@@ -42,8 +43,8 @@ def tiktok_shop_webhook(tenant: TenantId) -> Response[Received]:
 )
 def shopify_webhook(tenant: TenantId) -> Response[Received]:
     """Verify a Shopify order webhook and store the order."""
-    result = ingest.shopify_webhook(
-        runtime.repository(), runtime.tenants(), tenant, raw_body(app), app.current_event.headers, runtime.now()
+    result = orders.shopify_webhook(
+        services.repository(), services.tenants(), tenant, raw_body(app), app.current_event.headers, services.now()
     )
     return json_response(200, result)
 
@@ -56,8 +57,8 @@ def shopify_webhook(tenant: TenantId) -> Response[Received]:
 )
 def signed_orders(tenant: TenantId) -> Response[BatchResult]:
     """Verify and store one normalised order or a batch."""
-    result = ingest.signed_orders(
-        runtime.repository(), runtime.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, runtime.now()
+    result = orders.signed_orders(
+        services.repository(), services.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, services.now()
     )
     return json_response(202, result)
 

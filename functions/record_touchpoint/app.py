@@ -8,11 +8,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail import recording, runtime
-from ordertrail.api import BODY_ERRORS, TenantId, create_resolver, documented, json_response, raw_body, resolve
-from ordertrail.observability import logger, metrics
-from ordertrail.responses import BatchResult
-from ordertrail.settings import get_settings
+from ordertrail.api.resolver import BODY_ERRORS, TenantId, create_resolver, documented, json_response, raw_body, resolve
+from ordertrail.core.environment import get_settings
+from ordertrail.core.responses import BatchResult
+from ordertrail.ingest import touchpoints
+from ordertrail.runtime import services
+from ordertrail.runtime.observability import logger, metrics
 
 app = create_resolver()
 
@@ -25,8 +26,8 @@ app = create_resolver()
 )
 def record_touchpoints(tenant: TenantId) -> Response[BatchResult]:
     """Verify the signature and store every valid touchpoint."""
-    result = recording.record_touchpoints(
-        runtime.repository(), runtime.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, runtime.now()
+    result = touchpoints.record_touchpoints(
+        services.repository(), services.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, services.now()
     )
     return json_response(202, result)
 

@@ -12,14 +12,14 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail import attribution, auth, csv_reports, dashboard, dashboard_links, export, reports, runtime, tenant_config
-from ordertrail.api import BODY_ERRORS, TEAM_ERRORS, TenantId, create_resolver, documented, json_response, resolve
-from ordertrail.errors import NotFound
-from ordertrail.export_runs import ExportRequest, ExportRun, ExportRunReport
-from ordertrail.models import Attribution, CouponMapping, OrderSource, ReviewStatus
-from ordertrail.observability import logger, metrics
-from ordertrail.order_report import CouponRequest, ReviewRequest, order_document
-from ordertrail.report_models import (
+from ordertrail.api import auth
+from ordertrail.api.resolver import BODY_ERRORS, TEAM_ERRORS, TenantId, create_resolver, documented, json_response, resolve
+from ordertrail.attribution import attribute
+from ordertrail.core.environment import get_settings
+from ordertrail.core.errors import NotFound
+from ordertrail.core.export_runs import ExportRequest, ExportRun, ExportRunReport
+from ordertrail.core.models import Attribution, CouponMapping, OrderSource, ReviewStatus
+from ordertrail.core.report_models import (
     CouponsReport,
     CreatorsReport,
     CrossoverReport,
@@ -31,9 +31,15 @@ from ordertrail.report_models import (
     PostsReport,
     TimeToOrderReport,
 )
-from ordertrail.responses import CouponList, ErrorBody, OrderDocument, ReviewList
-from ordertrail.settings import get_settings
-from ordertrail.tenant_settings import TenantSettings, TenantSettingsView
+from ordertrail.core.responses import CouponList, ErrorBody, OrderDocument, ReviewList
+from ordertrail.core.tenant_settings import TenantSettings, TenantSettingsView
+from ordertrail.export import steps
+from ordertrail.reports import csv_tables, service
+from ordertrail.reports.dashboard import links, page
+from ordertrail.reports.order_document import CouponRequest, ReviewRequest, order_document
+from ordertrail.runtime import services
+from ordertrail.runtime.observability import logger, metrics
+from ordertrail.storage import tenant_config
 
 app = create_resolver()
 OrderId = Annotated[str, Path(min_length=1, max_length=200, description="The store's order id")]
@@ -43,7 +49,7 @@ CouponCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,100}$", description=
 FromDay = Annotated[date | None, Query(alias="from", description="First local day (yyyy-mm-dd), default 29 days before `to`")]
 ToDay = Annotated[date | None, Query(description="Last local day, inclusive (default today in the tenant's zone)")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many rows")]
-SortBy = Annotated[reports.Sort, Query(description="revenue (driven, default) | orders | comments | dms | fires | clicks")]
+SortBy = Annotated[service.Sort, Query(description="revenue (driven, default) | orders | comments | dms | fires | clicks")]
 Weeks = Annotated[int | None, Query(ge=1, le=104, description="Whole weeks before the current one (default 6)")]
 CSV = "The CSV file (formula-safe cells)"
 CSV_LINK: dict[int, OpenAPIResponse] = {
@@ -66,7 +72,7 @@ EXPORT_RUNNING_RESPONSE: OpenAPIResponse = {
 )
 def get_order(tenant: TenantId, order_id: OrderId, source: SourceQuery = None) -> Response[OrderDocument]:
     """Explain how one order was attributed."""
-    return json_response(200, order_document(attribution.order_views(runtime.repository(), tenant, order_id, source)))
+    return json_response(200, order_document(attribute.order_views(services.repository(), tenant, order_id, source)))
 
 
 @app.post(
@@ -79,7 +85,7 @@ def review_order(
     tenant: TenantId, order_id: OrderId, body: Annotated[ReviewRequest, Body()], source: SourceQuery = None
 ) -> Response[Attribution]:
     """Apply a person's decision to a soft-matched order."""
-    decided = attribution.review(runtime.repository(), tenant, order_id, source, body.decision, runtime.now())
+    decided = attribute.review(services.repository(), tenant, order_id, source, body.decision, services.now())
     return json_response(200, decided)
 
 
@@ -93,7 +99,7 @@ def list_reviews(
     tenant: TenantId, status: Annotated[ReviewStatus, Query()] = "pending", limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> Response[ReviewList]:
     """List soft matches waiting for (or after) review."""
-    return json_response(200, ReviewList(status=status, items=runtime.repository().list_reviews(tenant, status, limit)))
+    return json_response(200, ReviewList(status=status, items=services.repository().list_reviews(tenant, status, limit)))
 
 
 @app.get(
@@ -104,7 +110,7 @@ def list_reviews(
 )
 def list_coupons(tenant: TenantId) -> Response[CouponList]:
     """List the tenant's coupon codes and the creator links they belong to."""
-    return json_response(200, CouponList(coupons=runtime.repository().list_coupons(tenant)))
+    return json_response(200, CouponList(coupons=services.repository().list_coupons(tenant)))
 
 
 @app.put(
@@ -116,7 +122,7 @@ def list_coupons(tenant: TenantId) -> Response[CouponList]:
 def put_coupon(tenant: TenantId, code: CouponCode, body: Annotated[CouponRequest, Body()]) -> Response[CouponMapping]:
     """Create or replace a coupon mapping."""
     mapping = CouponMapping(code=code, creator=body.creator, link_id=body.link_id)
-    runtime.repository().put_coupon(tenant, mapping)
+    services.repository().put_coupon(tenant, mapping)
     return json_response(200, mapping)
 
 
@@ -128,7 +134,7 @@ def put_coupon(tenant: TenantId, code: CouponCode, body: Annotated[CouponRequest
 )
 def delete_coupon(tenant: TenantId, code: CouponCode) -> Response[None]:
     """Delete a coupon mapping (404 when there is none)."""
-    if not runtime.repository().delete_coupon(tenant, code):
+    if not services.repository().delete_coupon(tenant, code):
         raise NotFound(f"coupon {code.upper()} is not mapped", field="code", code="coupon_not_found")
     return Response(status_code=204)
 
@@ -141,7 +147,7 @@ def delete_coupon(tenant: TenantId, code: CouponCode) -> Response[None]:
 )
 def get_settings_route(tenant: TenantId) -> Response[TenantSettingsView]:
     """The tenant's windows, priority, time zone and export settings (the token only as `access_token_set`)."""
-    return json_response(200, tenant_config.settings_view(runtime.repository(), runtime.tenants(), tenant))
+    return json_response(200, tenant_config.settings_view(services.repository(), services.tenants(), tenant))
 
 
 @app.put(
@@ -151,8 +157,8 @@ def get_settings_route(tenant: TenantId) -> Response[TenantSettingsView]:
     responses=documented(200, "The settings as stored", TenantSettingsView, *BODY_ERRORS),
 )
 def put_settings(tenant: TenantId, body: Annotated[TenantSettings, Body()]) -> Response[TenantSettingsView]:
-    """Replace the tenant's settings (later orders and exports use them); `export.access_token` is write-only."""
-    return json_response(200, tenant_config.replace_settings(runtime.repository(), runtime.tenants(), tenant, body))
+    """Replace the tenant's settings (later orders and exports use them); `steps.access_token` is write-only."""
+    return json_response(200, tenant_config.replace_settings(services.repository(), services.tenants(), tenant, body))
 
 
 @app.post(
@@ -163,7 +169,7 @@ def put_settings(tenant: TenantId, body: Annotated[TenantSettings, Body()]) -> R
 )
 def start_export(tenant: TenantId, body: Annotated[ExportRequest, Body()]) -> Response[ExportRun]:
     """Start a run over [from, to) (default: from the watermark); 202 with the run's id, 409 while another run is going."""
-    run = export.start_run(runtime.repository(), runtime.launcher(), tenant, body.from_, body.to, runtime.now())
+    run = steps.start_run(services.repository(), services.launcher(), tenant, body.from_, body.to, services.now())
     return json_response(202, run)
 
 
@@ -175,7 +181,7 @@ def start_export(tenant: TenantId, body: Annotated[ExportRequest, Body()]) -> Re
 )
 def get_export_run(tenant: TenantId, run_id: RunId) -> Response[ExportRunReport]:
     """Everything a run did, for audit."""
-    return json_response(200, export.run_report(runtime.repository(), tenant, run_id))
+    return json_response(200, steps.run_report(services.repository(), tenant, run_id))
 
 
 @app.get(
@@ -188,7 +194,7 @@ def posts_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[PostsReport]:
     """Per post: comments, DMs triggered, orders and revenue attributed."""
-    return json_response(200, reports.posts_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+    return json_response(200, service.posts_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
 
 
 @app.get(
@@ -201,7 +207,7 @@ def flows_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[FlowsReport]:
     """Per flow: conversations, users at each step, drop-off, orders and revenue."""
-    return json_response(200, reports.flows_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+    return json_response(200, service.flows_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
 
 
 @app.get(
@@ -214,7 +220,7 @@ def keywords_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[KeywordsReport]:
     """Per keyword: fires, DMs, orders, revenue, and whether it fires often and never sells."""
-    return json_response(200, reports.keywords_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+    return json_response(200, service.keywords_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
 
 
 @app.get(
@@ -227,7 +233,7 @@ def creators_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[CreatorsReport]:
     """Per creator: link clicks, orders and revenue."""
-    return json_response(200, reports.creators_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+    return json_response(200, service.creators_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
 
 
 @app.get(
@@ -240,7 +246,7 @@ def coupons_report(
     tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
 ) -> Response[CouponsReport]:
     """Per coupon code: orders and revenue."""
-    return json_response(200, reports.coupons_report(runtime.repository(), tenant, from_, to, sort, limit, runtime.now()))
+    return json_response(200, service.coupons_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
 
 
 @app.get(
@@ -251,7 +257,7 @@ def coupons_report(
 )
 def time_to_order_report(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[TimeToOrderReport]:
     """Median, quartiles, histogram, and the weekly median with its week-on-week change."""
-    return json_response(200, reports.time_to_order_report(runtime.repository(), tenant, from_, to, runtime.now()))
+    return json_response(200, service.time_to_order_report(services.repository(), tenant, from_, to, services.now()))
 
 
 @app.get(
@@ -262,7 +268,7 @@ def time_to_order_report(tenant: TenantId, from_: FromDay = None, to: ToDay = No
 )
 def insights_report(tenant: TenantId, weeks: Weeks = None, from_: FromDay = None, to: ToDay = None) -> Response[InsightsReport]:
     """Orders, net receipts, AOV, customers: all time, the last 7 full days, and whole weeks."""
-    return json_response(200, reports.insights_report(runtime.repository(), tenant, weeks, from_, to, runtime.now()))
+    return json_response(200, service.insights_report(services.repository(), tenant, weeks, from_, to, services.now()))
 
 
 @app.get(
@@ -275,7 +281,7 @@ def crossover_report(
     tenant: TenantId, weeks: Annotated[int, Query(ge=1, le=104, description="Weeks in the series, this one included")] = 12
 ) -> Response[CrossoverReport]:
     """Crossover totals, the weekly cumulative series, the breakdown by orders and the list."""
-    return json_response(200, reports.crossover_report(runtime.repository(), tenant, weeks, runtime.now()))
+    return json_response(200, service.crossover_report(services.repository(), tenant, weeks, services.now()))
 
 
 @app.get(
@@ -286,7 +292,7 @@ def crossover_report(
 )
 def attributed_orders_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[str]:
     """Attributed orders with their evidence (comment text, video URL, flow, keyword, creator, method, time-to-order)."""
-    table = csv_reports.attributed_orders(runtime.repository(), tenant, from_, to, runtime.now())
+    table = csv_tables.attributed_orders(services.repository(), tenant, from_, to, services.now())
     return csv_response(tenant, table)
 
 
@@ -298,7 +304,7 @@ def attributed_orders_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = N
 )
 def customers_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[str]:
     """TikTok customers (id, name, address) for marketing; from/to keep those who ordered on those days."""
-    return csv_response(tenant, csv_reports.customers(runtime.repository(), tenant, from_, to))
+    return csv_response(tenant, csv_tables.customers(services.repository(), tenant, from_, to))
 
 
 @app.get(
@@ -309,12 +315,12 @@ def customers_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> 
 )
 def crossover_csv(tenant: TenantId) -> Response[str]:
     """Customers who first bought on TikTok Shop and later at another store."""
-    return csv_response(tenant, csv_reports.crossover_customers(runtime.repository(), tenant))
+    return csv_response(tenant, csv_tables.crossover_customers(services.repository(), tenant))
 
 
-def csv_response(tenant: str, table: csv_reports.CsvTable) -> Response[str]:
+def csv_response(tenant: str, table: csv_tables.CsvTable) -> Response[str]:
     """The CSV itself (200), or a 303 to a presigned S3 link when it is too large for a response."""
-    delivered = csv_reports.deliver(tenant, table, runtime.export_files(), get_settings().inline_csv_bytes)
+    delivered = csv_tables.deliver(tenant, table, services.export_files(), get_settings().inline_csv_bytes)
     if delivered.link is not None:
         link = delivered.link
         return Response(303, content_types.APPLICATION_JSON, link.model_dump_json(), headers={"Location": link.url})
@@ -330,8 +336,8 @@ def csv_response(tenant: str, table: csv_reports.CsvTable) -> Response[str]:
 )
 def dashboard_page(tenant: TenantId) -> Response[str]:
     """Charts of the reports (server-rendered SVG, no scripts, nothing fetched from elsewhere)."""
-    page = dashboard.render(reports.dashboard_data(runtime.repository(), tenant, runtime.now()))
-    return Response(200, "text/html; charset=utf-8", page, headers={"Cache-Control": "no-store"})
+    html = page.render(service.dashboard_data(services.repository(), tenant, services.now()))
+    return Response(200, "text/html; charset=utf-8", html, headers={"Cache-Control": "no-store"})
 
 
 @app.post(
@@ -345,13 +351,13 @@ def create_dashboard_link(
 ) -> Response[DashboardLink]:
     """A browser cannot send the key: this link, signed with the caller's key, opens GET /dashboard until it expires."""
     key = auth.bearer_token(app.current_event.headers.get("authorization"))
-    return json_response(201, dashboard_links.link_for(tenant, key, hours, runtime.now()))
+    return json_response(201, links.link_for(tenant, key, hours, services.now()))
 
 
 @app.get("/v1/openapi.json", summary="This API as OpenAPI 3", tags=["meta"], include_in_schema=False)
 def openapi_document() -> Response[str]:
     """Serve the committed OpenAPI document, generated from the handlers."""
-    text = resources.files("ordertrail").joinpath("openapi.json").read_text()
+    text = resources.files("ordertrail.api").joinpath("openapi.json").read_text()
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=text)
 
 

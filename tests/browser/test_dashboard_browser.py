@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from ordertrail.dashboard import render
+from ordertrail.reports.dashboard.page import render
 from ordertrail.sources.signatures import sign_ordertrail
 from ordertrail_local import run, sample_day
 from ordertrail_local.stack import LocalStack

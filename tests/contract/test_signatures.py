@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ordertrail.errors import Unauthorized
+from ordertrail.core.errors import Unauthorized
 from ordertrail.sources.signatures import (
     sign_ordertrail,
     sign_shopify_webhook,

@@ -14,7 +14,7 @@ import requests
 import responses
 from pydantic import ValidationError
 
-from ordertrail.tiktok_events import (
+from ordertrail.export.events_api.client import (
     MAX_EVENTS_PER_REQUEST,
     AuthenticationError,
     BatchResult,

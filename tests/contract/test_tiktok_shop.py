@@ -15,8 +15,8 @@ import requests
 import responses
 from pydantic import ValidationError
 
-from ordertrail.errors import UpstreamError
-from ordertrail.models import is_masked
+from ordertrail.core.errors import UpstreamError
+from ordertrail.core.models import is_masked
 from ordertrail.sources.signatures import tiktok_api_sign
 from ordertrail.sources.tiktok_shop import (
     TikTokShopClient,

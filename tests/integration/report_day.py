@@ -41,7 +41,7 @@ TIME_ZONE: str = SETTINGS["time_zone"]
 
 def hold_clock(monkeypatch: pytest.MonkeyPatch, at: datetime = TODAY) -> None:
     """Every handler reads the time through ordertrail.runtime.now: hold it at the fixture's today."""
-    monkeypatch.setattr("ordertrail.runtime.now", lambda: at.astimezone(UTC))
+    monkeypatch.setattr("ordertrail.runtime.services.now", lambda: at.astimezone(UTC))
 
 
 @contextmanager

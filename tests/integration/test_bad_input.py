@@ -349,7 +349,7 @@ def test_an_order_whose_attribution_cannot_be_stored_says_so_instead_of_staying_
     """Given the conversion's caps lifted (so 80 long ad clicks make its item larger than DynamoDB's 400 KB), when the
     buyer orders, then the attribution is not silently missing: GET /orders shows `attribution.error` saying why, the
     order counts as organic (nothing credited), and the stream record is not failed forever."""
-    from ordertrail import conversions
+    from ordertrail.core import conversions
 
     monkeypatch.setattr(conversions, "MAX_TOUCHES", 10_000)
     monkeypatch.setattr(conversions, "MAX_DETAILED", 10_000)

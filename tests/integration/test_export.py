@@ -21,12 +21,12 @@ import jsonschema
 import pytest
 import responses
 
-from ordertrail.conversions import conversion_for
-from ordertrail.export import LEASE_TTL
-from ordertrail.export_runs import ExportLease
-from ordertrail.models import Attribution, Buyer, Landing, LineItem, Order
-from ordertrail.repository import Repository, conversion_item, serialize
-from ordertrail.tiktok_events import TRACK_PATH, EventsApiClient
+from ordertrail.core.conversions import conversion_for
+from ordertrail.core.export_runs import ExportLease
+from ordertrail.core.models import Attribution, Buyer, Landing, LineItem, Order
+from ordertrail.export.events_api.client import TRACK_PATH, EventsApiClient
+from ordertrail.export.steps import LEASE_TTL
+from ordertrail.storage.repository import Repository, conversion_item, serialize
 from ordertrail_local.apigw import HttpRequest, HttpResponse
 from ordertrail_local.stack import reset_process_caches
 from ordertrail_local.template import load_template

@@ -23,7 +23,7 @@ import pytest
 import requests
 from pydantic import TypeAdapter
 
-from ordertrail.models import Order, Touchpoint
+from ordertrail.core.models import Order, Touchpoint
 from ordertrail.sources.signatures import tiktok_api_sign
 from ordertrail.sources.tiktok_shop import TikTokShopApiError, TikTokShopClient, TikTokShopCredentials
 from ordertrail_local import load, sample_day

@@ -29,8 +29,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from ordertrail.csv_export import ATTRIBUTED_ORDER_COLUMNS
-from ordertrail.time_to_order import BUCKET_EDGES
+from ordertrail.reports.csv_format import ATTRIBUTED_ORDER_COLUMNS
+from ordertrail.tally.time_to_order import BUCKET_EDGES
 from tests.conftest import Pipeline
 from tests.integration import report_day
 from tests.integration.report_day import TENANT

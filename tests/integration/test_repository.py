@@ -12,10 +12,10 @@ import pytest
 from moto import mock_aws
 from pydantic import TypeAdapter
 
-from ordertrail import attribution
-from ordertrail.models import Order, Touchpoint
-from ordertrail.repository import Repository, StoredOrder
-from ordertrail.tenant_settings import AttributionSettings
+from ordertrail.attribution import attribute
+from ordertrail.core.models import Order, Touchpoint
+from ordertrail.core.tenant_settings import AttributionSettings
+from ordertrail.storage.repository import Repository, StoredOrder
 from ordertrail_local.dynamodb_local import DynamoDBLocal
 from tests.conftest import fresh_table
 
@@ -74,7 +74,7 @@ def test_an_expired_touchpoint_never_matches_even_before_ttl_deletes_it(repo: Re
         total=Decimal("5"),
     )
     repo.put_order("acme", order, ORDER_AT)
-    decision = attribution.attribute_order(repo, StoredOrder("acme", order, ORDER_AT), ORDER_AT)
+    decision = attribute.attribute_order(repo, StoredOrder("acme", order, ORDER_AT), ORDER_AT)
     assert decision.method == "organic"
     hard = next(e for e in decision.evidence if e.rule == "conversation_hard")
     assert hard.reason == "window_expired"

@@ -9,7 +9,7 @@ from typing import Any
 from tests.conftest import ROOT, Pipeline
 from tests.integration.senders import api_key, get_order, moment, order, send_orders, send_shopify_webhook, shopify_order, team_call
 
-DOCUMENT = json.loads((ROOT / "layers" / "attribution" / "ordertrail" / "openapi.json").read_text())
+DOCUMENT = json.loads((ROOT / "layers" / "attribution" / "ordertrail" / "api" / "openapi.json").read_text())
 
 
 def nulls(value: Any, path: str = "$") -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from ordertrail.models import (
+from ordertrail.core.models import (
     AdClickTouchpoint,
     Attribution,
     Buyer,
@@ -30,8 +30,8 @@ from ordertrail.models import (
     ShopLinkTouchpoint,
     Touchpoint,
 )
-from ordertrail.rules import Candidates, attribute, order_ref
-from ordertrail.tenant_settings import AttributionSettings
+from ordertrail.core.rules import Candidates, attribute, order_ref
+from ordertrail.core.tenant_settings import AttributionSettings
 
 ORDER_AT = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 NOW = ORDER_AT + timedelta(hours=1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ordertrail.addresses import address_hash, normalise
-from ordertrail.models import Address
+from ordertrail.core.models import Address
+from ordertrail.tally.addresses import address_hash, normalise
 
 SALT = "tenant-acme-salt"
 

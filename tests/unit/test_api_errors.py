@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from ordertrail.api import create_resolver
-from ordertrail.errors import UpstreamError
+from ordertrail.api.resolver import create_resolver
+from ordertrail.core.errors import UpstreamError
 
 
 def _event(path: str) -> dict[str, Any]:

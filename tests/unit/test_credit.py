@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import pytest
 
-from ordertrail.credit import (
+from ordertrail.core.credit import (
     CREDIT_MODELS,
     DEFAULT_HALF_LIFE,
     DEFAULT_MODEL,

@@ -12,10 +12,12 @@ from decimal import Decimal
 
 import pytest
 
-from ordertrail import counters
-from ordertrail.addresses import address_hash
-from ordertrail.counters import ALL_TIME, CounterKey
-from ordertrail.crossover import (
+from ordertrail.core.errors import Unprocessable
+from ordertrail.core.models import Address, Order
+from ordertrail.tally import counters
+from ordertrail.tally.addresses import address_hash
+from ordertrail.tally.counters import ALL_TIME, CounterKey
+from ordertrail.tally.crossover import (
     MAX_PROFILE_ORDERS,
     AddressProfile,
     ProfileOrder,
@@ -25,8 +27,6 @@ from ordertrail.crossover import (
     profile_order,
     weeks_back,
 )
-from ordertrail.errors import Unprocessable
-from ordertrail.models import Address, Order
 
 SALT = "tenant-acme-salt"
 TZ = "America/Los_Angeles"

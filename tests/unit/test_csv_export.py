@@ -15,13 +15,13 @@ from decimal import Decimal
 
 import pytest
 
-from ordertrail.csv_export import (
+from ordertrail.core.models import Attribution, Flow, Post, RuleOutcome
+from ordertrail.reports.csv_format import (
     ATTRIBUTED_ORDER_COLUMNS,
     attributed_order_row,
     cell,
     rows_to_csv,
 )
-from ordertrail.models import Attribution, Flow, Post, RuleOutcome
 from tests.unit.attribution_builders import ORDER_AT, make_order
 
 NASTY_COMMENT = 'LINK, please — "the blue one"\nsize M 🙏'

@@ -21,11 +21,8 @@ from typing import Any
 
 import pytest
 
-from ordertrail import time_to_order
-from ordertrail.dashboard import render
-from ordertrail.dashboard_charts import fmt
-from ordertrail.models import Attribution, Flow, Post
-from ordertrail.report_models import (
+from ordertrail.core.models import Attribution, Flow, Post
+from ordertrail.core.report_models import (
     CreatorRow,
     CreatorsReport,
     CrossoverBreakdown,
@@ -50,6 +47,9 @@ from ordertrail.report_models import (
     WeekFigures,
     WeekRange,
 )
+from ordertrail.reports.dashboard.charts import fmt
+from ordertrail.reports.dashboard.page import render
+from ordertrail.tally import time_to_order
 
 TODAY = date(2025, 6, 16)  # a Monday
 ZONE = "America/New_York"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ordertrail.dashboard_links import link_for, mint, verify
-from ordertrail.tenants import hash_api_key
+from ordertrail.reports.dashboard.links import link_for, mint, verify
+from ordertrail.storage.tenant_secrets import hash_api_key
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 KEY_HASH = hash_api_key("acme-team-key")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from ordertrail.export_chunks import cut
+from ordertrail.tally.export_chunks import cut
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

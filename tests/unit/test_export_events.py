@@ -6,10 +6,10 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from ordertrail.conversions import Conversion, ConversionTouch, conversion_for
-from ordertrail.export_events import plan_events
-from ordertrail.models import AdClickTouchpoint, Attribution, Buyer, Client, Landing, LineItem, Order
-from ordertrail.tenant_settings import ExportSettings
+from ordertrail.core.conversions import Conversion, ConversionTouch, conversion_for
+from ordertrail.core.models import AdClickTouchpoint, Attribution, Buyer, Client, Landing, LineItem, Order
+from ordertrail.core.tenant_settings import ExportSettings
+from ordertrail.export.events import plan_events
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ORDER_AT = NOW - timedelta(days=2)

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ordertrail.export import LEASE_TTL
-from ordertrail.export_runs import ExportLease
-from ordertrail.repository import Repository
+from ordertrail.core.export_runs import ExportLease
+from ordertrail.export.steps import LEASE_TTL
+from ordertrail.storage.repository import Repository
 from ordertrail_local.template import create_table, load_template
 
 TABLE = "ordertrail-lease-test"

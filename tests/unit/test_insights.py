@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ordertrail.counters import ALL_TIME, OTHER_PRODUCTS, Counts, Tally, counts_in_reports, local_day, order_contribution
-from ordertrail.customers import CustomerActivity, customer_contribution
-from ordertrail.errors import Unprocessable
-from ordertrail.insights import build_insights, last_full_days, top_products, week_starts
-from ordertrail.models import Buyer, LineItem, Order
-from ordertrail.report_models import Figures, InsightsReport
-from ordertrail.rules import order_ref
+from ordertrail.core.errors import Unprocessable
+from ordertrail.core.models import Buyer, LineItem, Order
+from ordertrail.core.report_models import Figures, InsightsReport
+from ordertrail.core.rules import order_ref
+from ordertrail.reports.insights import build_insights, last_full_days, top_products, week_starts
+from ordertrail.tally.counters import ALL_TIME, OTHER_PRODUCTS, Counts, Tally, counts_in_reports, local_day, order_contribution
+from ordertrail.tally.customers import CustomerActivity, customer_contribution
 
 ZONE = "America/New_York"
 TODAY = date(2024, 3, 20)  # a Wednesday

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from ordertrail import keys
-from ordertrail.conversions import conversion_for
-from ordertrail.models import (
+from ordertrail.core.conversions import conversion_for
+from ordertrail.core.models import (
     MAX_KEYWORD_LENGTH,
     MAX_LINE_ITEMS,
     MAX_ORDER_BYTES,
@@ -25,7 +24,8 @@ from ordertrail.models import (
     RuleOutcome,
     check_storable,
 )
-from ordertrail.repository import conversion_item
+from ordertrail.storage import keys
+from ordertrail.storage.repository import conversion_item
 
 PARTITION_KEY_BYTES = 2048
 SORT_KEY_BYTES = 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from ordertrail import keys
+from ordertrail.storage import keys
 from ordertrail_local.template import repo_root
 
 AT = datetime(2026, 11, 20, 15, 4, 5, 123456, tzinfo=UTC)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ordertrail import counters, money
-from ordertrail.counters import CounterKey
-from ordertrail.models import Attribution, Buyer, LineItem, Order, Post
-from ordertrail.order_tally import ReportState, tally_order
+from ordertrail.core import money
+from ordertrail.core.models import Attribution, Buyer, LineItem, Order, Post
+from ordertrail.tally import counters
+from ordertrail.tally.counters import CounterKey
+from ordertrail.tally.order_tally import ReportState, tally_order
 
 D = Decimal
 ZONE = "UTC"

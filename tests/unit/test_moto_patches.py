@@ -121,9 +121,7 @@ def stream(table: str = TABLE) -> list[dict[str, Any]]:
     shard = moto_table(table).stream_shard
     assert shard is not None
     fields = ("Keys", "NewImage", "OldImage", "SequenceNumber")  # not SizeBytes: it counts the timestamp's digits
-    return [
-        {"event": r.record["eventName"], **{f: r.record["dynamodb"].get(f) for f in fields}} for r in shard.items
-    ]
+    return [{"event": r.record["eventName"], **{f: r.record["dynamodb"].get(f) for f in fields}} for r in shard.items]
 
 
 def pages(client: Any, table: str = TABLE, *, pk: str | None = None, gsi: str | None = None, **options: Any) -> list[Any]:

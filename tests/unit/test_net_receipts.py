@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ordertrail.counters import counts_in_reports, net_receipts
-from ordertrail.models import Order
+from ordertrail.core.models import Order
+from ordertrail.tally.counters import counts_in_reports, net_receipts
 
 
 def api_md_order(**changes: object) -> Order:

@@ -23,7 +23,7 @@ ISSUE_ROUTES = {
 
 def test_committed_document_is_not_stale() -> None:
     """Given the handlers as they are, when the document is regenerated, then it equals the committed file (run `make openapi`)."""
-    assert DOCUMENT_PATH.read_text() == render(), "layers/attribution/ordertrail/openapi.json is stale: run `make openapi`"
+    assert DOCUMENT_PATH.read_text() == render(), "layers/attribution/ordertrail/api/openapi.json is stale: run `make openapi`"
 
 
 def test_document_covers_every_route_with_bodies_and_auth() -> None:

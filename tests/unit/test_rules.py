@@ -12,9 +12,9 @@ from datetime import timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from ordertrail.models import Conversation, Post
-from ordertrail.rules import review
-from ordertrail.tenant_settings import AttributionSettings
+from ordertrail.core.models import Conversation, Post
+from ordertrail.core.rules import review
+from ordertrail.core.tenant_settings import AttributionSettings
 from tests.unit.attribution_builders import (
     ORDER_AT,
     ad_click,

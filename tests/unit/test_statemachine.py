@@ -17,7 +17,7 @@ from moto import mock_aws
 from statelint.config import Config
 from statelint.linter import Linter
 
-from ordertrail.export import LEASE_TTL
+from ordertrail.export.steps import LEASE_TTL
 from ordertrail_local.lambda_runtime import LambdaRuntime
 from ordertrail_local.step_functions import (
     EXECUTION_CONFIG,

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from ordertrail.time_to_order import (
+from ordertrail.tally.time_to_order import (
     BUCKET_EDGES,
     DAY,
     HOUR,

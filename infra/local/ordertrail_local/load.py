@@ -122,6 +122,6 @@ def signed_request(member: str, items: list[dict[str, Any]], secret: str) -> tup
 
 def attribution_key(tenant: str, order: dict[str, Any]) -> dict[str, Any]:
     """The table key of an order's attribution (there once the stream delivered the order), in DynamoDB's JSON."""
-    from ordertrail import keys
+    from ordertrail.storage import keys
 
     return {name: {"S": value} for name, value in keys.attribution_key(tenant, order["source"], order["id"]).items()}

@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from ordertrail import payloads
+from ordertrail.sources import signed_payloads
 from ordertrail.sources.tiktok_shop import TikTokNotification
 
 API_FUNCTIONS = ("ingest_order", "record_touchpoint", "reports")
-DOCUMENT_PATH = Path(__file__).resolve().parents[3] / "layers" / "attribution" / "ordertrail" / "openapi.json"
+DOCUMENT_PATH = Path(__file__).resolve().parents[3] / "layers" / "attribution" / "ordertrail" / "api" / "openapi.json"
 DESCRIPTION = (
     "OrderTrail receives orders and touchpoints from TikTok Shop, Shopify and DM/link tools, attributes every order to what "
     "sold it, and explains each decision. Signed routes verify `X-OrderTrail-Signature`, TikTok's `Authorization` or Shopify's "
@@ -22,8 +22,8 @@ DESCRIPTION = (
 )
 # Signed routes read their raw body (the signature is over its exact bytes), so their body schema is declared here.
 RAW_BODIES: dict[tuple[str, str], tuple[TypeAdapter[Any], str]] = {
-    ("post", "/v1/{tenant}/touchpoints"): (payloads.TOUCHPOINTS_BODY, "X-OrderTrail-Signature"),
-    ("post", "/v1/{tenant}/orders"): (payloads.ORDERS_BODY, "X-OrderTrail-Signature"),
+    ("post", "/v1/{tenant}/touchpoints"): (signed_payloads.TOUCHPOINTS_BODY, "X-OrderTrail-Signature"),
+    ("post", "/v1/{tenant}/orders"): (signed_payloads.ORDERS_BODY, "X-OrderTrail-Signature"),
     ("post", "/v1/{tenant}/webhooks/tiktok-shop"): (TypeAdapter(TikTokNotification), "Authorization"),
     ("post", "/v1/{tenant}/webhooks/shopify"): (TypeAdapter(dict[str, Any]), "X-Shopify-Hmac-Sha256"),
 }

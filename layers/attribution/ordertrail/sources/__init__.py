@@ -1,1 +1,1 @@
-"""Order sources: webhook signatures, the TikTok Shop API client and per-store order normalisation."""
+"""Platform payloads and their signatures: TikTok Shop, Shopify and OrderTrail's own signed batches."""

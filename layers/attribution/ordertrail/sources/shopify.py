@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, Field, StrictStr
 
-from ordertrail.models import Address, Buyer, Client, Landing, LineItem, Order, Timestamp, check_storable
+from ordertrail.core.models import Address, Buyer, Client, Landing, LineItem, Order, Timestamp, check_storable
 from ordertrail.sources.values import PAYLOAD_CONFIG, Amount, Scalar, WholeNumber, fitting, money, text
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated"})

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-from ordertrail.errors import Unauthorized
+from ordertrail.core.errors import Unauthorized
 
 
 def _hmac_sha256(key: str, message: bytes) -> bytes:

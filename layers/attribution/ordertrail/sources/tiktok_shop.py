@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import requests
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
-from ordertrail.errors import UpstreamError
-from ordertrail.models import Address, Buyer, LineItem, Order, check_storable
+from ordertrail.core.errors import UpstreamError
+from ordertrail.core.models import Address, Buyer, LineItem, Order, check_storable
 from ordertrail.sources.signatures import tiktok_api_sign
 from ordertrail.sources.values import PAYLOAD_CONFIG, Amount, Scalar, WholeNumber, fitting, money, text
 

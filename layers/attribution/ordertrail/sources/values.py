@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, ValidationError
 
-from ordertrail.models import MAX_AMOUNT
+from ordertrail.core.models import MAX_AMOUNT
 
 
 def text(value: Any) -> str | None:

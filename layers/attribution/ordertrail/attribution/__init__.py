@@ -1,0 +1,1 @@
+"""Attributing an order to the touchpoints that led to it, re-attribution and reviews."""

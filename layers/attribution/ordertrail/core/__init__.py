@@ -1,0 +1,1 @@
+"""Pure domain types and rules: no AWS, no Powertools, no network."""

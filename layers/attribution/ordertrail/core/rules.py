@@ -1,0 +1,450 @@
+"""The pure attribution engine (SPEC §3): an order and its candidate touchpoints in, a decision and evidence out.
+
+No AWS here: the repository gathers the candidates, this module decides. Every rule is evaluated so the
+evidence says why each one did or did not match; the first match in the tenant's priority wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ordertrail.core.models import (
+    AdClickTouchpoint,
+    Attribution,
+    CommentTouchpoint,
+    Conversation,
+    CouponMapping,
+    CreatorClickTouchpoint,
+    CreditClaim,
+    DmTouchpoint,
+    FlowStepTouchpoint,
+    Method,
+    Order,
+    RuleName,
+    RuleOutcome,
+    ShopLinkTouchpoint,
+    Touchpoint,
+)
+from ordertrail.core.tenant_settings import AttributionSettings
+
+METHOD_OF_RULE: dict[RuleName, Method] = {
+    "coupon": "coupon",
+    "conversation_hard": "conversation",
+    "ad_click": "ad_click",
+    "creator_link": "creator_link",
+    "conversation_soft": "conversation_soft",
+}
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Everything the engine may use for one order, gathered by the repository in a constant number of reads."""
+
+    touchpoints: Sequence[Touchpoint] = ()
+    coupons: Mapping[str, CouponMapping] = field(default_factory=dict)
+    conversations: Mapping[str, Conversation] = field(default_factory=dict)
+    claims: Mapping[str, CreditClaim] = field(default_factory=dict)
+    click: AdClickTouchpoint | None = None
+    token_click: CreatorClickTouchpoint | None = None
+    previous: Attribution | None = None
+
+
+@dataclass
+class _Match:
+    """What a matching rule contributes to the attribution."""
+
+    outcome: RuleOutcome
+    first_touch_at: datetime | None = None
+    conversation_id: str | None = None
+    shop_link_id: str | None = None
+    creator: str | None = None
+    link_id: str | None = None
+    coupon: str | None = None
+    ttclid: str | None = None
+
+
+def touch_order(touchpoint: Touchpoint) -> tuple[datetime, datetime, str]:
+    """Sort key for ties: (time, arrival, id), as CONTRACTS.md orders touches."""
+    arrived = touchpoint.received_at or touchpoint.occurred_at
+    return (touchpoint.at, arrived, touchpoint.id)
+
+
+def in_window(at: datetime, ordered_at: datetime, window: timedelta) -> bool:
+    """Exact, inclusive window check: `order − window ≤ touch ≤ order` (a touch after the order never counts)."""
+    return ordered_at - window <= at <= ordered_at
+
+
+def order_ref(order: Order) -> str:
+    """The store-qualified reference a claim records."""
+    return f"{order.source}#{order.id}"
+
+
+class _Engine:
+    """Evaluates each rule of SPEC §3 for one order."""
+
+    def __init__(self, order: Order, candidates: Candidates, settings: AttributionSettings) -> None:
+        self.order = order
+        self.c = candidates
+        self.settings = settings
+        self.ordered_at = order.ordered_at
+        self.touchpoints = sorted(candidates.touchpoints, key=touch_order)
+        self._by_kind: dict[type, list[Any]] = {}
+        self._conversations: dict[str, Conversation] = {}
+
+    def _of_kind(self, kind: type) -> list[Any]:
+        """The buyer's touchpoints of one kind, in tie order (computed once per order)."""
+        if kind not in self._by_kind:
+            self._by_kind[kind] = [t for t in self.touchpoints if isinstance(t, kind)]
+        return self._by_kind[kind]
+
+    # -- coupon ---------------------------------------------------------------------------------------
+    def coupon(self) -> _Match | RuleOutcome:
+        """Rule 1: a coupon mapped to a creator link wins at once."""
+        if not self.order.coupon_codes:
+            return RuleOutcome(rule="coupon", matched=False, reason="no_coupon", detail="the order used no coupon code")
+        for code in self.order.coupon_codes:
+            mapping = self.c.coupons.get(code)
+            if mapping is None:
+                continue
+            clicks = [t for t in self._of_kind(CreatorClickTouchpoint) if t.creator == mapping.creator and t.at <= self.ordered_at]
+            first = clicks[0] if clicks else None
+            outcome = RuleOutcome(
+                rule="coupon",
+                matched=True,
+                reason="matched",
+                detail=f"coupon {code} is mapped to creator {mapping.creator}",
+                touchpoint_ids=[first.id] if first else [],
+            )
+            return _Match(
+                outcome, first_touch_at=first.at if first else None, creator=mapping.creator, link_id=mapping.link_id, coupon=code
+            )
+        codes = ", ".join(self.order.coupon_codes)
+        return RuleOutcome(
+            rule="coupon", matched=False, reason="coupon_not_mapped", detail=f"coupon {codes} is not mapped to a creator link"
+        )
+
+    # -- conversations --------------------------------------------------------------------------------
+    def _open_shop_links(self, rule: RuleName) -> list[ShopLinkTouchpoint] | RuleOutcome:
+        """Shop links that may credit this order: the buyer's, in the window, not claimed by an earlier order."""
+        if self.order.buyer.matchable_user_id is None:
+            masked = self.order.buyer.user_id is not None
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="no_user_id",
+                detail="the buyer's user id is masked" if masked else "the order carries no buyer user id",
+            )
+        links = [t for t in self._of_kind(ShopLinkTouchpoint) if t.at <= self.ordered_at]
+        if not links:
+            later = any(t.at > self.ordered_at for t in self._of_kind(ShopLinkTouchpoint))
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="touch_after_order" if later else "no_conversation",
+                detail="the only shop link came after the order" if later else "no conversation sent this buyer a shop link",
+            )
+        window = self.settings.conversation_window
+        recent = [t for t in links if in_window(t.at, self.ordered_at, window)]
+        if not recent:
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="window_expired",
+                detail=f"the last shop link was sent more than {self.settings.conversation_window_days} days before the order",
+                touchpoint_ids=[links[-1].id],
+            )
+        me = order_ref(self.order)
+        open_links = [t for t in recent if self._unclaimed(t, me)]
+        if not open_links:
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="not_first_order",
+                detail="the conversation already credited an earlier order; only the first order counts",
+                touchpoint_ids=[t.id for t in recent],
+            )
+        return open_links
+
+    def _unclaimed(self, link: ShopLinkTouchpoint, me: str) -> bool:
+        """Open unless an earlier order placed after this link was sent already took a claim (the first order came and went).
+
+        A later order's claim is taken over by an earlier order.
+        """
+        mine = (self.ordered_at, me)
+        return not any(
+            claim.order_key != me and claim.ordered_at >= link.at and (claim.ordered_at, claim.order_key) < mine
+            for claim in self.c.claims.values()
+        )
+
+    def _overlaps(self, link: ShopLinkTouchpoint) -> bool:
+        skus = {i.sku for i in self.order.line_items if i.sku}
+        products = {i.product_id for i in self.order.line_items if i.product_id}
+        return bool(skus & set(link.skus)) or bool(products & set(link.product_ids))
+
+    def _conversation_match(self, rule: RuleName, link: ShopLinkTouchpoint, why: str) -> _Match:
+        conversation = self.conversation(link.conversation_id)
+        first = conversation.comment_at or conversation.started_at or link.occurred_at
+        outcome = RuleOutcome(
+            rule=rule, matched=True, reason="matched", detail=why, touchpoint_ids=[i for i in (conversation.comment_id, link.id) if i]
+        )
+        return _Match(outcome, first_touch_at=first, conversation_id=link.conversation_id, shop_link_id=link.id)
+
+    def conversation_hard(self) -> _Match | RuleOutcome:
+        """Rule 2: a recent shop link in the buyer's conversation that linked an ordered SKU; the latest wins."""
+        links = self._open_shop_links("conversation_hard")
+        if isinstance(links, RuleOutcome):
+            return links
+        overlapping = [t for t in links if self._overlaps(t)]
+        if not overlapping:
+            return RuleOutcome(
+                rule="conversation_hard",
+                matched=False,
+                reason="no_sku_overlap",
+                detail="no ordered SKU or product was linked in the buyer's recent conversations",
+                touchpoint_ids=[t.id for t in links],
+            )
+        link = overlapping[-1]
+        return self._conversation_match(
+            "conversation_hard", link, f"conversation {link.conversation_id} linked an ordered SKU {self._age(link.at)} before the order"
+        )
+
+    def conversation_soft(self) -> _Match | RuleOutcome:
+        """Rule 5: a recent shop link to the buyer, without SKU overlap; reviewable."""
+        links = self._open_shop_links("conversation_soft")
+        if isinstance(links, RuleOutcome):
+            return links
+        link = links[-1]
+        return self._conversation_match(
+            "conversation_soft",
+            link,
+            f"conversation {link.conversation_id} sent a shop link {self._age(link.at)} before the order, without the ordered SKU",
+        )
+
+    # -- clicks ---------------------------------------------------------------------------------------
+    def ad_click(self) -> _Match | RuleOutcome:
+        """Rule 3: the order carries a ttclid, or the buyer clicked an ad within the click lookback."""
+        ttclid = self.order.landing.ttclid
+        if ttclid:
+            click = self.c.click
+            ids = [click.id] if click else []
+            first = click.at if click and click.at <= self.ordered_at else None
+            return _Match(
+                RuleOutcome(rule="ad_click", matched=True, reason="matched", detail="the order carries a ttclid", touchpoint_ids=ids),
+                first_touch_at=first,
+                ttclid=ttclid,
+            )
+        clicks = self._of_kind(AdClickTouchpoint)
+        recent = [t for t in clicks if in_window(t.at, self.ordered_at, self.settings.click_window)]
+        if recent:
+            click = recent[-1]
+            return _Match(
+                RuleOutcome(
+                    rule="ad_click",
+                    matched=True,
+                    reason="matched",
+                    detail=f"the buyer clicked an ad {self._age(click.at)} before the order",
+                    touchpoint_ids=[click.id],
+                ),
+                first_touch_at=click.at,
+                ttclid=click.ttclid,
+            )
+        return self._no_click("ad_click", clicks, self.settings.click_window_days, "no ttclid on the order and no ad click by the buyer")
+
+    def creator_link(self) -> _Match | RuleOutcome:
+        """Rule 4: creator/link tracking data on the order, or a creator click within the lookback."""
+        landing = self.order.landing
+        if landing.creator:
+            return _Match(
+                RuleOutcome(
+                    rule="creator_link", matched=True, reason="matched", detail=f"the order carries creator {landing.creator}'s link data"
+                ),
+                creator=landing.creator,
+                link_id=landing.link_id,
+            )
+        token_click = self.c.token_click
+        if landing.token and token_click is not None and token_click.at <= self.ordered_at:
+            return _creator_click_match(token_click, f"the order's cart token came from creator {token_click.creator}'s link")
+        clicks = self._of_kind(CreatorClickTouchpoint)
+        recent = [t for t in clicks if in_window(t.at, self.ordered_at, self.settings.creator_window)]
+        if recent:
+            click = recent[-1]
+            return _creator_click_match(click, f"the buyer clicked creator {click.creator}'s link {self._age(click.at)} before the order")
+        if landing.link_id or landing.token:
+            return RuleOutcome(
+                rule="creator_link",
+                matched=False,
+                reason="link_without_integration",
+                detail="the order has link data that no creator link or click explains",
+            )
+        return self._no_click(
+            "creator_link", clicks, self.settings.creator_window_days, "no creator link data on the order and no creator click by the buyer"
+        )
+
+    def _no_click(self, rule: RuleName, clicks: Sequence[Touchpoint], days: int, none_detail: str) -> RuleOutcome:
+        expired = [t for t in clicks if t.at < self.ordered_at]
+        if expired:
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="window_expired",
+                detail=f"the buyer's last click was more than {days} days before the order",
+                touchpoint_ids=[expired[-1].id],
+            )
+        if clicks:
+            return RuleOutcome(
+                rule=rule,
+                matched=False,
+                reason="touch_after_order",
+                detail="the buyer's click came after the order",
+                touchpoint_ids=[t.id for t in clicks],
+            )
+        return RuleOutcome(rule=rule, matched=False, reason="no_tracking_data", detail=none_detail)
+
+    # -- helpers --------------------------------------------------------------------------------------
+    def conversation(self, conversation_id: str) -> Conversation:
+        """The conversation's context: the stored item, else rebuilt from the buyer's own DM and comment (once per order)."""
+        if conversation_id not in self._conversations:
+            self._conversations[conversation_id] = self._build_conversation(conversation_id)
+        return self._conversations[conversation_id]
+
+    def deepest_step(self, conversation_id: str) -> FlowStepTouchpoint | None:
+        """The furthest flow step the conversation had reached by the order (ties: the later one)."""
+        steps = [
+            t
+            for t in self.touchpoints
+            if isinstance(t, FlowStepTouchpoint) and t.conversation_id == conversation_id and t.at <= self.ordered_at
+        ]
+        return max(steps, key=lambda t: (t.step, t.at), default=None)
+
+    def _build_conversation(self, conversation_id: str) -> Conversation:
+        stored = self.c.conversations.get(conversation_id)
+        if stored is not None and stored.comment_id and stored.comment_at:
+            return stored
+        dm = next((t for t in reversed(self.touchpoints) if isinstance(t, DmTouchpoint) and t.conversation_id == conversation_id), None)
+        base = stored or Conversation(
+            conversation_id=conversation_id,
+            started_at=dm.occurred_at if dm else None,
+            comment_id=dm.comment_id if dm else None,
+            flow=dm.flow if dm else None,
+        )
+        comment = next((t for t in self.touchpoints if isinstance(t, CommentTouchpoint) and t.id == base.comment_id), None)
+        if comment is None:
+            return base
+        return base.model_copy(
+            update={"comment_text": comment.text, "comment_at": comment.occurred_at, "post": comment.post, "keywords": comment.keywords}
+        )
+
+    def _age(self, at: datetime) -> str:
+        seconds = int((self.ordered_at - at).total_seconds())
+        days, rest = divmod(seconds, 86_400)
+        hours, rest = divmod(rest, 3600)
+        return f"{days}d {hours}h" if days else f"{hours}h {rest // 60}m"
+
+
+def _creator_click_match(click: CreatorClickTouchpoint, detail: str) -> _Match:
+    """A creator_link match on one creator click (by cart token or by the buyer's recent click)."""
+    outcome = RuleOutcome(rule="creator_link", matched=True, reason="matched", detail=detail, touchpoint_ids=[click.id])
+    return _Match(outcome, first_touch_at=click.at, creator=click.creator, link_id=click.link_id)
+
+
+def attribute(order: Order, candidates: Candidates, settings: AttributionSettings, now: datetime) -> Attribution:
+    """Decide how one order is attributed, with evidence for every rule, in the tenant's priority."""
+    engine = _Engine(order, candidates, settings)
+    evaluate: dict[RuleName, Callable[[], _Match | RuleOutcome]] = {
+        "coupon": engine.coupon,
+        "conversation_hard": engine.conversation_hard,
+        "ad_click": engine.ad_click,
+        "creator_link": engine.creator_link,
+        "conversation_soft": engine.conversation_soft,
+    }
+    winner: tuple[RuleName, _Match] | None = None
+    winner_index = 0
+    evidence: list[RuleOutcome] = []
+    for rule in settings.priority:
+        result = evaluate[rule]()
+        if isinstance(result, _Match):
+            if winner is None:
+                winner = (rule, result)
+                winner_index = len(evidence)
+                evidence.append(result.outcome)
+            else:
+                evidence.append(
+                    result.outcome.model_copy(
+                        update={
+                            "reason": "lower_priority",
+                            "matched": False,
+                            "detail": f"{result.outcome.detail}, but {winner[0]} comes first",
+                        }
+                    )
+                )
+        else:
+            evidence.append(result)
+    base = {
+        "order_id": order.id,
+        "source": order.source,
+        "evidence": evidence,
+        "ordered_at": order.ordered_at,
+        "attributed_at": now,
+        "cancelled": order.is_cancelled,
+        "revenue": order.total,
+        "currency": order.currency,
+    }
+    if winner is None:
+        return Attribution(method="organic", **base)
+    rule, match = winner
+    review = _review_status(rule, match, candidates.previous)
+    if review == "rejected":
+        evidence[winner_index] = evidence[winner_index].model_copy(
+            update={"detail": evidence[winner_index].detail + "; a person rejected this match"}
+        )
+        return Attribution(
+            method="organic", review_status="rejected", rule=rule, conversation_id=match.conversation_id, claimed_shop_link_id=None, **base
+        )
+    context = engine.conversation(match.conversation_id) if match.conversation_id else None
+    step = engine.deepest_step(match.conversation_id) if match.conversation_id else None
+    first = match.first_touch_at
+    return Attribution(
+        method=METHOD_OF_RULE[rule],
+        rule=rule,
+        review_status=review,
+        touchpoint_ids=match.outcome.touchpoint_ids,
+        conversation_id=match.conversation_id,
+        post=context.post if context else None,
+        comment_id=context.comment_id if context else None,
+        comment_text=context.comment_text if context else None,
+        flow=context.flow if context else None,
+        flow_step=step.step if step else None,
+        flow_step_name=step.step_name if step else None,
+        keywords=context.keywords if context else [],
+        creator=match.creator,
+        link_id=match.link_id,
+        coupon=match.coupon,
+        ttclid=match.ttclid or order.landing.ttclid,
+        first_touch_at=first,
+        time_to_order_seconds=int((order.ordered_at - first).total_seconds()) if first else None,
+        claimed_shop_link_id=match.shop_link_id,
+        **base,
+    )
+
+
+def _review_status(rule: RuleName, match: _Match, previous: Attribution | None) -> str | None:
+    """Soft matches start pending; a person's decision on the same shop link survives re-attribution."""
+    if rule != "conversation_soft":
+        return None
+    if previous is not None and previous.rule == "conversation_soft" and previous.review_status in ("confirmed", "rejected"):
+        same_link = previous.claimed_shop_link_id in (None, match.shop_link_id) and previous.conversation_id == match.conversation_id
+        if same_link:
+            return previous.review_status
+    return "pending"
+
+
+def review(attribution: Attribution, decision: str, now: datetime) -> Attribution:
+    """Apply a person's confirm/reject to a soft match (the caller checks it is one)."""
+    if decision == "confirm":
+        return attribution.model_copy(update={"review_status": "confirmed", "method": "conversation_soft", "attributed_at": now})
+    return attribution.model_copy(
+        update={"review_status": "rejected", "method": "organic", "attributed_at": now, "claimed_shop_link_id": None}
+    )  # organic holds no credit, as attribute() does

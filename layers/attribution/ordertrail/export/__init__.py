@@ -1,0 +1,1 @@
+"""Conversion export: sending attributed orders to TikTok's Events API in 30-day chunks."""

@@ -1,0 +1,124 @@
+"""Which conversions of a chunk become Events API events, with what value, and why the others are skipped (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from ordertrail.core import credit
+from ordertrail.core.conversions import Conversion, ConversionTouch, minor_units
+from ordertrail.core.tenant_settings import ExportSettings
+from ordertrail.export.events_api.client import build_event, event_id_for
+
+SkipReason = Literal["pending_review", "no_ttclid", "too_old", "not_first_conversion", "already_accepted", "duplicate_event_id"]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A conversion (or one of its ttclids) not sent, and why."""
+
+    conversion: Conversion
+    reason: SkipReason
+    event_id: str = ""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An event to send for a conversion, with the credit its ttclid earned."""
+
+    conversion: Conversion
+    event_id: str
+    ttclid: str
+    value: Decimal
+    event: dict[str, Any]
+
+
+@dataclass
+class ExportPlan:
+    """The chunk's decisions: events to send, conversions skipped, and users whose first conversion this chunk claims."""
+
+    outgoing: list[Outgoing] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    first_claims: dict[str, Conversion] = field(default_factory=dict)
+
+
+def ttclid_credits(conversion: Conversion, settings: ExportSettings) -> dict[str, Decimal]:
+    """Credit per ttclid under the tenant's model, over the touches within the lookback (inclusive, exact time)."""
+    by_value: dict[str, ConversionTouch] = {t.value: t for t in conversion.touches}
+    touches = [credit.Touch(id=t.id, at=t.at, arrival=t.arrival, value=t.value) for t in conversion.touches]
+    eligible = credit.eligible(touches, conversion.ordered_at, settings.lookback)
+    shares = credit.credit(
+        settings.model, eligible, conversion.ordered_at, settings.lookback, conversion.value, minor_units=minor_units(conversion.currency)
+    )
+    return {by_value[value].ttclid or "": amount for value, amount in shares.items() if by_value[value].ttclid}
+
+
+def plan_events(
+    conversions: Sequence[Conversion],
+    settings: ExportSettings,
+    now: datetime,
+    accepted_event_ids: frozenset[str],
+    first_conversion_of: Mapping[str, str],
+) -> ExportPlan:
+    """Decide, in time order, what to send: skip pending reviews, missing ttclids, too-old, repeat and already-accepted events.
+
+    `first_conversion_of` maps a user to the order (`source#id`) already recorded as their first conversion.
+    """
+    plan = ExportPlan()
+    seen: set[str] = set()
+    for conversion in sorted(conversions, key=lambda c: (c.ordered_at, c.source, c.order_id)):
+        if not conversion.counts:
+            plan.skipped.append(Skipped(conversion, "pending_review"))
+            continue
+        credits = ttclid_credits(conversion, settings)
+        if not credits:
+            plan.skipped.append(Skipped(conversion, "no_ttclid"))
+            continue
+        if now - conversion.ordered_at > settings.max_event_age:
+            plan.skipped.append(Skipped(conversion, "too_old"))
+            continue
+        me = f"{conversion.source}#{conversion.order_id}"
+        if settings.only_first_conversion:
+            first = first_conversion_of.get(conversion.user_key) or (
+                f"{plan.first_claims[conversion.user_key].source}#{plan.first_claims[conversion.user_key].order_id}"
+                if conversion.user_key in plan.first_claims
+                else None
+            )
+            if first is not None and first != me:
+                plan.skipped.append(Skipped(conversion, "not_first_conversion"))
+                continue
+            plan.first_claims.setdefault(conversion.user_key, conversion)
+        for ttclid, value in credits.items():
+            event_id = event_id_for(ttclid, conversion.ordered_at.date())
+            if event_id in accepted_event_ids:
+                plan.skipped.append(Skipped(conversion, "already_accepted", event_id))
+            elif event_id in seen:
+                plan.skipped.append(Skipped(conversion, "duplicate_event_id", event_id))
+            else:
+                seen.add(event_id)
+                plan.outgoing.append(Outgoing(conversion, event_id, ttclid, value, _event(conversion, settings, event_id, ttclid, value)))
+    return plan
+
+
+def _event(conversion: Conversion, settings: ExportSettings, event_id: str, ttclid: str, value: Decimal) -> dict[str, Any]:
+    """The event for one credited ttclid: its click's browser and landing page, else the order's own."""
+    click = next((t for t in conversion.touches if t.ttclid == ttclid), None)
+    return build_event(
+        event_name=settings.event_name,
+        event_id=event_id,
+        event_time=conversion.ordered_at,
+        ttclid=ttclid,
+        currency=conversion.currency,
+        value=value,
+        order_id=conversion.order_id,
+        contents=[(line.content_id, line.name, line.price, line.quantity) for line in conversion.contents],
+        email=conversion.email,
+        phone=conversion.phone,
+        external_id=conversion.external_id,
+        ip=(click.ip if click else None) or conversion.ip,
+        user_agent=(click.user_agent if click else None) or conversion.user_agent,
+        url=(click.url if click else None) or conversion.landing_url,
+    )

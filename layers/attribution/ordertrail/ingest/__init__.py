@@ -1,0 +1,1 @@
+"""Receiving orders and touchpoints from the platforms and from signed senders."""

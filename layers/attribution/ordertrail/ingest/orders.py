@@ -1,0 +1,162 @@
+"""Order ingestion: verify the sender, normalise the store's payload, store the latest state (each webhook once)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from ordertrail.api import auth
+from ordertrail.api.resolver import parse_json
+from ordertrail.core.environment import Settings
+from ordertrail.core.errors import BODY_TYPE, MalformedRequest, Unauthorized, Unprocessable, from_validation
+from ordertrail.core.models import Order
+from ordertrail.core.responses import BatchResult, Received
+from ordertrail.runtime.observability import logger, metrics
+from ordertrail.sources import shopify, signatures, signed_payloads, tiktok_shop
+from ordertrail.storage.idempotency import once_per
+from ordertrail.storage.repository import Repository
+from ordertrail.storage.tenant_secrets import TenantDirectory, TenantSecrets
+
+SHOPIFY_ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled"})
+
+
+def _store(repo: Repository, tenant: str, order: Order, now: datetime) -> str:
+    outcome = repo.put_order(tenant, order, now)
+    metrics.add_metric(name=f"Orders{outcome.capitalize()}", unit="Count", value=1)
+    logger.info(
+        "order stored" if outcome == "stored" else "older order state ignored",
+        extra={"tenant": tenant, "order_id": order.id, "source": order.source, "status": order.status},
+    )
+    return outcome
+
+
+def tiktok_shop_webhook(
+    repo: Repository, directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
+) -> Received:
+    """A TikTok Shop push: verify it, and for an order status change fetch the order detail and store it (once per notification)."""
+
+    def verify(secrets: TenantSecrets) -> None:
+        assert secrets.tiktok_shop is not None
+        signatures.verify_tiktok_webhook(
+            secrets.tiktok_shop.app_key, secrets.tiktok_shop.app_secret, raw, auth.header(headers, "Authorization")
+        )
+
+    secrets = auth.require_signed(directory, tenant, verify, lambda s: s.tiktok_shop is not None, "TikTok Shop app")
+    body = parse_json(raw)
+    try:
+        notification = tiktok_shop.parse_notification(body)
+    except ValidationError as exc:
+        raise from_validation(exc) from exc
+    try:
+        change = tiktok_shop.order_status_change(notification)
+    except ValidationError as exc:
+        raise from_validation(exc, prefix="data") from exc
+    if change is None:
+        return Received(ignored=f"notification type {notification.type}")
+    order_id = change.order_id
+    return Received.model_validate(
+        _fetch_tiktok_order(
+            request={
+                "tenant": tenant,
+                "notification_id": notification.tts_notification_id,
+                "order_id": order_id,
+                "received_at": now.isoformat(),
+            },
+            repo=repo,
+            secrets=secrets,
+            settings=settings,
+        )
+    )
+
+
+@once_per("[tenant, notification_id]")
+def _fetch_tiktok_order(*, request: dict[str, Any], repo: Repository, secrets: TenantSecrets, settings: Settings) -> dict[str, Any]:
+    """The notification is a hint: fetch the order's detail from TikTok Shop, then store it."""
+    assert secrets.tiktok_shop is not None
+    credentials = tiktok_shop.TikTokShopCredentials(**secrets.tiktok_shop.model_dump())
+    client = tiktok_shop.TikTokShopClient(settings.tiktok_shop_api_url, credentials)
+    wanted = request["order_id"]
+    fetched = [raw for raw in client.fetch_orders([wanted]) if str(raw.get("id")) == wanted]
+    if not fetched:
+        # TikTok can notify before its API shows the order: the notification is not done until the order is stored,
+        # so it is answered as an upstream failure (nothing remembered) and TikTok's redelivery fetches again.
+        raise tiktok_shop.OrderNotVisible(f"TikTok Shop does not show order {wanted} yet")
+    stored = 0
+    for raw_order in fetched:
+        order = tiktok_shop.normalise_order(raw_order)
+        stored += _store(repo, request["tenant"], order, datetime.fromisoformat(request["received_at"])) == "stored"
+    return {"received": True, "stored": stored}
+
+
+def shopify_webhook(
+    repo: Repository, directory: TenantDirectory, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
+) -> Received:
+    """A Shopify order webhook: verify the HMAC, normalise and store (once per order version)."""
+
+    def verify(secrets: TenantSecrets) -> None:
+        assert secrets.shopify is not None
+        signatures.verify_shopify_webhook(secrets.shopify.client_secret, raw, auth.header(headers, "X-Shopify-Hmac-Sha256"))
+
+    auth.require_signed(directory, tenant, verify, lambda s: s.shopify is not None, "Shopify app")
+    topic = (auth.header(headers, "X-Shopify-Topic") or "orders/create").lower()
+    if topic not in SHOPIFY_ORDER_TOPICS:
+        return Received(ignored=f"topic {topic}")
+    body = parse_json(raw)
+    if not isinstance(body, dict):
+        raise MalformedRequest("a Shopify order webhook carries an order object", code=BODY_TYPE)
+    try:
+        order = shopify.normalise_order(body, auth.header(headers, "X-Shopify-Shop-Domain"))
+    except ValidationError as exc:
+        raise from_validation(exc) from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        raise Unprocessable(f"the Shopify order cannot be read: {exc}", code="invalid_order") from exc
+    return Received.model_validate(
+        _store_shopify_order(
+            request={
+                "tenant": tenant,
+                "order_id": order.id,
+                "updated_at": order.updated_at.isoformat(),
+                "order": order.model_dump(mode="json"),
+                "received_at": now.isoformat(),
+            },
+            repo=repo,
+        )
+    )
+
+
+@once_per("[tenant, order_id, updated_at]")
+def _store_shopify_order(*, request: dict[str, Any], repo: Repository) -> dict[str, Any]:
+    """Store one version of a Shopify order (delivery is at-least-once)."""
+    order = Order.model_validate(request["order"])
+    _store(repo, request["tenant"], order, datetime.fromisoformat(request["received_at"]))
+    return {"received": True}
+
+
+def signed_orders(
+    repo: Repository, directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
+) -> BatchResult:
+    """Our signed normalised orders (one or a batch): store the valid ones, report the rest by index."""
+    verify_ordertrail_signature(directory, settings, tenant, raw, headers)
+    parsed = signed_payloads.parse_orders(parse_json(raw))
+    signed_payloads.single_or_raise(parsed)
+    outcomes = [_store(repo, tenant, order, now) for _, order in parsed.items]
+    return BatchResult(accepted=outcomes.count("stored"), duplicates=outcomes.count("stale"), errors=parsed.errors)
+
+
+def verify_ordertrail_signature(
+    directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str]
+) -> TenantSecrets:
+    """Check X-OrderTrail-Signature with the tenant's touchpoint secret (403 when signed for another tenant)."""
+    signature = auth.header(headers, "X-OrderTrail-Signature")
+    if not signature:
+        raise Unauthorized("X-OrderTrail-Signature is missing", field="X-OrderTrail-Signature", code="missing_signature")
+
+    def verify(secrets: TenantSecrets) -> None:
+        assert secrets.touchpoint_secret is not None
+        signatures.verify_ordertrail(secrets.touchpoint_secret, raw, signature, int(time.time()), settings.signature_tolerance_seconds)
+
+    return auth.require_signed(directory, tenant, verify, lambda s: s.touchpoint_secret is not None, "touchpoint secret")

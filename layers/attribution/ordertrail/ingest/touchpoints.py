@@ -1,0 +1,38 @@
+"""Touchpoint recording: verify the sender, validate each item, store the valid ones once (duplicates are not errors)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from ordertrail.api.resolver import parse_json
+from ordertrail.core.environment import Settings
+from ordertrail.core.responses import BatchResult
+from ordertrail.ingest.orders import verify_ordertrail_signature
+from ordertrail.runtime.observability import logger, metrics
+from ordertrail.sources import signed_payloads
+from ordertrail.storage.repository import Repository
+from ordertrail.storage.tenant_secrets import TenantDirectory
+
+
+def record_touchpoints(
+    repo: Repository, directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
+) -> BatchResult:
+    """Store one touchpoint or a batch; returns API.md's `{accepted, duplicates, errors}`."""
+    verify_ordertrail_signature(directory, settings, tenant, raw, headers)
+    parsed = signed_payloads.parse_touchpoints(parse_json(raw))
+    signed_payloads.single_or_raise(parsed)
+    attribution_settings = repo.get_tenant_settings(tenant) if parsed.items else None
+    accepted = duplicates = 0
+    for _, touchpoint in parsed.items:
+        assert attribution_settings is not None
+        stamped = touchpoint.model_copy(update={"received_at": now})
+        if repo.put_touchpoint(tenant, stamped, attribution_settings):
+            accepted += 1
+        else:
+            duplicates += 1
+    metrics.add_metric(name="TouchpointsAccepted", unit="Count", value=accepted)
+    logger.info(
+        "touchpoints recorded", extra={"tenant": tenant, "accepted": accepted, "duplicates": duplicates, "refused": len(parsed.errors)}
+    )
+    return BatchResult(accepted=accepted, duplicates=duplicates, errors=parsed.errors)

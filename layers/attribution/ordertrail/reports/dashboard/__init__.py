@@ -1,0 +1,1 @@
+"""The seller dashboard: the HTML page, its charts and its signed links."""

@@ -1,0 +1,1 @@
+"""Process-wide objects: Powertools observability and the clients each function makes once."""

@@ -1,0 +1,195 @@
+"""Per-tenant secrets and API keys: a JSON file locally, one Secrets Manager secret per tenant on AWS."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ordertrail.core.environment import Settings
+
+# The secret beside the tenants' own that lists their ids (`<prefix>_index`: no tenant id holds `_`).
+INDEX_SECRET = "_index"
+TENANT_ID = re.compile(r"^[a-z0-9-]{1,40}$")
+
+
+def hash_api_key(api_key: str) -> str:
+    """API keys are only ever kept as their SHA-256."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+class TikTokShopSecrets(BaseModel):
+    """Credentials of the tenant's TikTok Shop app."""
+
+    app_key: str
+    app_secret: str
+    access_token: str = ""
+    shop_cipher: str = ""
+
+
+class ShopifySecrets(BaseModel):
+    """The Shopify app's client secret (signs webhooks)."""
+
+    client_secret: str
+
+
+class TikTokEventsSecrets(BaseModel):
+    """Events API credentials for the conversion export."""
+
+    pixel_code: str = ""
+    access_token: str = ""
+    advertiser_id: str = ""
+
+
+class TenantSecrets(BaseModel):
+    """One tenant's secrets, with its API keys hashed on load."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tenant: str
+    api_key_hashes: frozenset[str] = Field(default_factory=frozenset)
+    touchpoint_secret: str | None = None
+    tiktok_shop: TikTokShopSecrets | None = None
+    shopify: ShopifySecrets | None = None
+    tiktok_events: TikTokEventsSecrets | None = None
+    address_salt: str | None = Field(default=None, description="Key of the crossover address hashes (else derived from touchpoint_secret)")
+
+    @property
+    def crossover_salt(self) -> str | None:
+        """The key that hashes this tenant's addresses for crossover; None when the tenant has no secret to derive it from."""
+        if self.address_salt:
+            return self.address_salt
+        if self.touchpoint_secret:
+            # Derived, not reused: the hashes must not reveal anything about the signing secret.
+            return hmac.new(self.touchpoint_secret.encode(), b"ordertrail/crossover-address-salt", hashlib.sha256).hexdigest()
+        return None
+
+    @classmethod
+    def from_config(cls, tenant: str, config: dict[str, Any]) -> TenantSecrets:
+        """Build from API.md's per-tenant JSON, hashing the plain API keys."""
+        hashes = frozenset(hash_api_key(key) for key in config.get("api_keys", []))
+        return cls.model_validate({**config, "tenant": tenant, "api_key_hashes": hashes})
+
+
+class TenantDirectory(Protocol):
+    """Where tenants' secrets come from."""
+
+    def get(self, tenant: str) -> TenantSecrets | None:
+        """The tenant's secrets, or None for an unknown tenant."""
+
+    def others(self, tenant: str) -> list[TenantSecrets]:
+        """Other tenants' secrets this directory can enumerate (to tell 403 from 401)."""
+
+    def tenant_of_key(self, api_key: str) -> str | None:
+        """The tenant an API key belongs to, if this directory can tell."""
+
+    def set_events_token(self, tenant: str, access_token: str) -> None:
+        """Store the tenant's Events API access token (write-only from the API's side)."""
+
+
+class FileTenantDirectory:
+    """Tenants from a local JSON file in API.md's shape (read once)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        raw = json.loads(self._path.read_text())
+        self._tenants = {name: TenantSecrets.from_config(name, cfg) for name, cfg in raw.get("tenants", {}).items()}
+        self._by_key = {h: name for name, t in self._tenants.items() for h in t.api_key_hashes}
+
+    def get(self, tenant: str) -> TenantSecrets | None:
+        """The tenant's secrets, or None."""
+        return self._tenants.get(tenant)
+
+    def others(self, tenant: str) -> list[TenantSecrets]:
+        """Every other tenant in the file."""
+        return [t for name, t in self._tenants.items() if name != tenant]
+
+    def tenant_of_key(self, api_key: str) -> str | None:
+        """Look the key's hash up among all tenants."""
+        return self._by_key.get(hash_api_key(api_key))
+
+    def set_events_token(self, tenant: str, access_token: str) -> None:
+        """Write the token into the tenants file (locally the file is the secret store) and into memory."""
+        raw = json.loads(self._path.read_text())
+        config = raw.setdefault("tenants", {}).setdefault(tenant, {})
+        config.setdefault("tiktok_events", {})["access_token"] = access_token
+        self._path.write_text(json.dumps(raw, indent=2) + "\n")
+        self._tenants[tenant] = TenantSecrets.from_config(tenant, config)
+
+
+class SecretsManagerTenantDirectory:
+    """Tenants from Secrets Manager: secret `<prefix><tenant>` holds API.md's per-tenant JSON (cached).
+
+    `<prefix>_index` (optional; no tenant id holds `_`) lists the tenant ids, `{"tenants": ["acme", ...]}`, so that a
+    request signed with another tenant's secret can be told apart (403) without listing every secret of the account. A
+    tenant that has no secret is remembered for `miss_age` seconds, so requests for unknown tenants cost no call each.
+    """
+
+    def __init__(self, prefix: str, max_age: int, miss_age: int = 60, clock: Callable[[], float] = time.monotonic) -> None:
+        self._prefix = prefix
+        self._max_age = max_age
+        self._miss_age = miss_age
+        self._clock = clock
+        self._misses: dict[str, float] = {}
+
+    def get(self, tenant: str) -> TenantSecrets | None:
+        """Fetch (or reuse the cached) secret of one tenant; an unknown tenant is not asked for again for a while."""
+        if not TENANT_ID.match(tenant):
+            return None  # no secret can be named after it: no need to ask
+        config = self._secret(f"{self._prefix}{tenant}")
+        return TenantSecrets.from_config(tenant, config) if isinstance(config, dict) else None
+
+    def others(self, tenant: str) -> list[TenantSecrets]:
+        """The other tenants the index names (none without an index: a foreign signature is then a plain 401)."""
+        index = self._secret(f"{self._prefix}{INDEX_SECRET}")
+        names = index.get("tenants") if isinstance(index, dict) else None
+        if not isinstance(names, list):
+            return []
+        found = (self.get(str(name)) for name in names if isinstance(name, str) and name != tenant and TENANT_ID.match(name))
+        return [secrets for secrets in found if secrets is not None]
+
+    def tenant_of_key(self, api_key: str) -> str | None:
+        """Keys issued as `<tenant>.<random>` name their tenant; check that tenant's hashes."""
+        tenant = api_key.split(".", 1)[0] if "." in api_key else None
+        secrets = self.get(tenant) if tenant and TENANT_ID.match(tenant) else None
+        return tenant if secrets and hash_api_key(api_key) in secrets.api_key_hashes else None
+
+    def set_events_token(self, tenant: str, access_token: str) -> None:
+        """Merge the token into the tenant's existing secret (a new secret version)."""
+        from aws_lambda_powertools.utilities import parameters
+
+        name = f"{self._prefix}{tenant}"
+        config = parameters.get_secret(name, transform="json", force_fetch=True)
+        config = dict(config) if isinstance(config, dict) else {}
+        config.setdefault("tiktok_events", {})["access_token"] = access_token
+        parameters.set_secret(name=name, value=json.dumps(config))
+        parameters.get_secret(name, transform="json", force_fetch=True)  # refresh this container's cache
+
+    def _secret(self, name: str) -> Any:
+        """A secret's JSON, through Powertools' cache; None (and remembered for a while) when there is no such secret."""
+        from aws_lambda_powertools.utilities import parameters
+
+        now = self._clock()
+        if self._misses.get(name, 0.0) > now:
+            return None
+        try:
+            return parameters.get_secret(name, transform="json", max_age=self._max_age)
+        except parameters.exceptions.GetParameterError:
+            self._misses[name] = now + self._miss_age
+            return None
+
+
+@lru_cache(maxsize=4)
+def tenant_directory(settings: Settings) -> TenantDirectory:
+    """The directory this process uses: the local file when configured, else Secrets Manager."""
+    if settings.tenants_file is not None:
+        return FileTenantDirectory(settings.tenants_file)
+    return SecretsManagerTenantDirectory(settings.tenant_secret_prefix, settings.secret_cache_seconds, settings.secret_miss_cache_seconds)
