@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail.core.environment import get_settings
+from ordertrail.core.environment import get_environment
 from ordertrail.core.export_runs import ChunkInput, FinalizeInput, PlanInput
 from ordertrail.export import steps
 from ordertrail.runtime import services
@@ -29,7 +29,13 @@ def export_chunk_handler(event: ChunkInput, context: LambdaContext) -> dict[str,
     """ExportChunk: send one chunk; RetryableExportError and AuthenticationError reach the state machine by name."""
     chunk = Chunk(index=event.chunk.index, start=event.chunk.start, end=event.chunk.end)
     return steps.export_chunk(
-        services.repository(), services.tenants(), get_settings().tiktok_events_api_url, event.tenant, event.run_id, chunk, services.now()
+        services.repository(),
+        services.tenants(),
+        get_environment().tiktok_events_api_url,
+        event.tenant,
+        event.run_id,
+        chunk,
+        services.now(),
     )
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordertrail.api.resolver import BODY_ERRORS, TenantId, create_resolver, documented, json_response, raw_body, resolve
-from ordertrail.core.environment import get_settings
+from ordertrail.core.environment import get_environment
 from ordertrail.core.responses import BatchResult, Received
 from ordertrail.ingest import orders
 from ordertrail.runtime import services
@@ -30,7 +30,7 @@ WEBHOOK_ERRORS = (*BODY_ERRORS, 409)  # 409: the same delivery is being processe
 def tiktok_shop_webhook(tenant: TenantId) -> Response[Received]:
     """Verify a TikTok Shop push and store the order it points at."""
     result = orders.tiktok_shop_webhook(
-        services.repository(), services.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, services.now()
+        services.repository(), services.tenants(), get_environment(), tenant, raw_body(app), app.current_event.headers, services.now()
     )
     return json_response(200, result)
 
@@ -58,7 +58,7 @@ def shopify_webhook(tenant: TenantId) -> Response[Received]:
 def signed_orders(tenant: TenantId) -> Response[BatchResult]:
     """Verify and store one normalised order or a batch."""
     result = orders.signed_orders(
-        services.repository(), services.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, services.now()
+        services.repository(), services.tenants(), get_environment(), tenant, raw_body(app), app.current_event.headers, services.now()
     )
     return json_response(202, result)
 
@@ -68,4 +68,4 @@ def signed_orders(tenant: TenantId) -> Response[BatchResult]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     register_lambda_context(context)
-    return resolve(app, event, context, get_settings().max_body_bytes)
+    return resolve(app, event, context, get_environment().max_body_bytes)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordertrail.api.resolver import BODY_ERRORS, TenantId, create_resolver, documented, json_response, raw_body, resolve
-from ordertrail.core.environment import get_settings
+from ordertrail.core.environment import get_environment
 from ordertrail.core.responses import BatchResult
 from ordertrail.ingest import touchpoints
 from ordertrail.runtime import services
@@ -27,7 +27,7 @@ app = create_resolver()
 def record_touchpoints(tenant: TenantId) -> Response[BatchResult]:
     """Verify the signature and store every valid touchpoint."""
     result = touchpoints.record_touchpoints(
-        services.repository(), services.tenants(), get_settings(), tenant, raw_body(app), app.current_event.headers, services.now()
+        services.repository(), services.tenants(), get_environment(), tenant, raw_body(app), app.current_event.headers, services.now()
     )
     return json_response(202, result)
 
@@ -36,4 +36,4 @@ def record_touchpoints(tenant: TenantId) -> Response[BatchResult]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
-    return resolve(app, event, context, get_settings().max_body_bytes)
+    return resolve(app, event, context, get_environment().max_body_bytes)

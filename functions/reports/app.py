@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ordertrail.api import auth
 from ordertrail.api.resolver import BODY_ERRORS, TEAM_ERRORS, TenantId, create_resolver, documented, json_response, resolve
 from ordertrail.attribution import attribute
-from ordertrail.core.environment import get_settings
+from ordertrail.core.environment import get_environment
 from ordertrail.core.errors import NotFound
 from ordertrail.core.export_runs import ExportRequest, ExportRun, ExportRunReport
 from ordertrail.core.models import Attribution, CouponMapping, OrderSource, ReviewStatus
@@ -320,7 +320,7 @@ def crossover_csv(tenant: TenantId) -> Response[str]:
 
 def csv_response(tenant: str, table: csv_tables.CsvTable) -> Response[str]:
     """The CSV itself (200), or a 303 to a presigned S3 link when it is too large for a response."""
-    delivered = csv_tables.deliver(tenant, table, services.export_files(), get_settings().inline_csv_bytes)
+    delivered = csv_tables.deliver(tenant, table, services.export_files(), get_environment().inline_csv_bytes)
     if delivered.link is not None:
         link = delivered.link
         return Response(303, content_types.APPLICATION_JSON, link.model_dump_json(), headers={"Location": link.url})
@@ -365,4 +365,4 @@ def openapi_document() -> Response[str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
-    return resolve(app, event, context, get_settings().max_body_bytes, team=True)
+    return resolve(app, event, context, get_environment().max_body_bytes, team=True)

@@ -1,4 +1,4 @@
-"""Process settings read once from the environment and validated (a bad deployment fails loudly)."""
+"""The process environment, read once and validated (a bad deployment fails loudly); tenant settings live in core.tenant_settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Settings(BaseModel):
+class Environment(BaseModel):
     """Environment-derived configuration shared by every function."""
 
     model_config = ConfigDict(frozen=True)
@@ -31,7 +31,7 @@ class Settings(BaseModel):
     )
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: dict[str, str] | None = None) -> Environment:
         """Build settings from environment variables (names are the upper-case field names)."""
         env = dict(os.environ if env is None else env)
         values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env and env[name.upper()] != ""}
@@ -41,6 +41,6 @@ class Settings(BaseModel):
 
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
+def get_environment() -> Environment:
     """The process's settings, read on first use (never at import time)."""
-    return Settings.from_env()
+    return Environment.from_env()

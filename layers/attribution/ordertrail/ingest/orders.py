@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -11,10 +10,11 @@ from pydantic import ValidationError
 
 from ordertrail.api import auth
 from ordertrail.api.resolver import parse_json
-from ordertrail.core.environment import Settings
-from ordertrail.core.errors import BODY_TYPE, MalformedRequest, Unauthorized, Unprocessable, from_validation
+from ordertrail.core.environment import Environment
+from ordertrail.core.errors import BODY_TYPE, MalformedRequest, Unprocessable, from_validation
 from ordertrail.core.models import Order
 from ordertrail.core.responses import BatchResult, Received
+from ordertrail.ingest.signed_batches import signed_batch
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.sources import shopify, signatures, signed_payloads, tiktok_shop
 from ordertrail.storage.idempotency import once_per
@@ -35,7 +35,13 @@ def _store(repo: Repository, tenant: str, order: Order, now: datetime) -> str:
 
 
 def tiktok_shop_webhook(
-    repo: Repository, directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
+    repo: Repository,
+    directory: TenantDirectory,
+    environment: Environment,
+    tenant: str,
+    raw: bytes,
+    headers: Mapping[str, str],
+    now: datetime,
 ) -> Received:
     """A TikTok Shop push: verify it, and for an order status change fetch the order detail and store it (once per notification)."""
 
@@ -68,17 +74,17 @@ def tiktok_shop_webhook(
             },
             repo=repo,
             secrets=secrets,
-            settings=settings,
+            environment=environment,
         )
     )
 
 
 @once_per("[tenant, notification_id]")
-def _fetch_tiktok_order(*, request: dict[str, Any], repo: Repository, secrets: TenantSecrets, settings: Settings) -> dict[str, Any]:
+def _fetch_tiktok_order(*, request: dict[str, Any], repo: Repository, secrets: TenantSecrets, environment: Environment) -> dict[str, Any]:
     """The notification is a hint: fetch the order's detail from TikTok Shop, then store it."""
     assert secrets.tiktok_shop is not None
     credentials = tiktok_shop.TikTokShopCredentials(**secrets.tiktok_shop.model_dump())
-    client = tiktok_shop.TikTokShopClient(settings.tiktok_shop_api_url, credentials)
+    client = tiktok_shop.TikTokShopClient(environment.tiktok_shop_api_url, credentials)
     wanted = request["order_id"]
     fetched = [raw for raw in client.fetch_orders([wanted]) if str(raw.get("id")) == wanted]
     if not fetched:
@@ -137,26 +143,15 @@ def _store_shopify_order(*, request: dict[str, Any], repo: Repository) -> dict[s
 
 
 def signed_orders(
-    repo: Repository, directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
+    repo: Repository,
+    directory: TenantDirectory,
+    environment: Environment,
+    tenant: str,
+    raw: bytes,
+    headers: Mapping[str, str],
+    now: datetime,
 ) -> BatchResult:
     """Our signed normalised orders (one or a batch): store the valid ones, report the rest by index."""
-    verify_ordertrail_signature(directory, settings, tenant, raw, headers)
-    parsed = signed_payloads.parse_orders(parse_json(raw))
-    signed_payloads.single_or_raise(parsed)
+    parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_orders)
     outcomes = [_store(repo, tenant, order, now) for _, order in parsed.items]
     return BatchResult(accepted=outcomes.count("stored"), duplicates=outcomes.count("stale"), errors=parsed.errors)
-
-
-def verify_ordertrail_signature(
-    directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str]
-) -> TenantSecrets:
-    """Check X-OrderTrail-Signature with the tenant's touchpoint secret (403 when signed for another tenant)."""
-    signature = auth.header(headers, "X-OrderTrail-Signature")
-    if not signature:
-        raise Unauthorized("X-OrderTrail-Signature is missing", field="X-OrderTrail-Signature", code="missing_signature")
-
-    def verify(secrets: TenantSecrets) -> None:
-        assert secrets.touchpoint_secret is not None
-        signatures.verify_ordertrail(secrets.touchpoint_secret, raw, signature, int(time.time()), settings.signature_tolerance_seconds)
-
-    return auth.require_signed(directory, tenant, verify, lambda s: s.touchpoint_secret is not None, "touchpoint secret")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from ordertrail.api.resolver import parse_json
-from ordertrail.core.environment import Settings
+from ordertrail.core.environment import Environment
 from ordertrail.core.responses import BatchResult
-from ordertrail.ingest.orders import verify_ordertrail_signature
+from ordertrail.ingest.signed_batches import signed_batch
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.sources import signed_payloads
 from ordertrail.storage.repository import Repository
@@ -16,12 +15,16 @@ from ordertrail.storage.tenant_secrets import TenantDirectory
 
 
 def record_touchpoints(
-    repo: Repository, directory: TenantDirectory, settings: Settings, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
+    repo: Repository,
+    directory: TenantDirectory,
+    environment: Environment,
+    tenant: str,
+    raw: bytes,
+    headers: Mapping[str, str],
+    now: datetime,
 ) -> BatchResult:
     """Store one touchpoint or a batch; returns API.md's `{accepted, duplicates, errors}`."""
-    verify_ordertrail_signature(directory, settings, tenant, raw, headers)
-    parsed = signed_payloads.parse_touchpoints(parse_json(raw))
-    signed_payloads.single_or_raise(parsed)
+    parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_touchpoints)
     attribution_settings = repo.get_tenant_settings(tenant) if parsed.items else None
     accepted = duplicates = 0
     for _, touchpoint in parsed.items:

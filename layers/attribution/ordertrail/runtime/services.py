@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from ordertrail.core.environment import get_settings
+from ordertrail.core.environment import get_environment
 from ordertrail.storage.executions import ExecutionLauncher
 from ordertrail.storage.files import ExportFiles
 from ordertrail.storage.repository import Repository
@@ -15,13 +15,13 @@ from ordertrail.storage.tenant_secrets import TenantDirectory, tenant_directory
 @lru_cache(maxsize=1)
 def repository() -> Repository:
     """The table repository for this process."""
-    return Repository(get_settings().table_name)
+    return Repository(get_environment().table_name)
 
 
 @lru_cache(maxsize=1)
 def launcher() -> ExecutionLauncher:
     """Starts export runs on the state machine named by EXPORT_STATE_MACHINE_ARN."""
-    arn = get_settings().export_state_machine_arn
+    arn = get_environment().export_state_machine_arn
     if not arn:
         raise RuntimeError("EXPORT_STATE_MACHINE_ARN is not set: this function cannot start export runs")
     return ExecutionLauncher(arn)
@@ -29,13 +29,13 @@ def launcher() -> ExecutionLauncher:
 
 def export_files() -> ExportFiles | None:
     """The exports bucket for large CSV files (None: not configured, large exports are refused)."""
-    bucket = get_settings().exports_bucket
+    bucket = get_environment().exports_bucket
     return ExportFiles(bucket) if bucket else None
 
 
 def tenants() -> TenantDirectory:
     """The tenant directory for this process."""
-    return tenant_directory(get_settings())
+    return tenant_directory(get_environment())
 
 
 def address_salt(tenant: str) -> str | None:

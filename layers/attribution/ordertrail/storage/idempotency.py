@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail.core.environment import get_settings
+from ordertrail.core.environment import get_environment
 
 F = TypeVar("F", bound=Callable[..., dict[str, Any]])
 _CONFIGS: list[IdempotencyConfig] = []
@@ -22,8 +22,8 @@ def persistence_layer() -> DynamoDBPersistenceLayer:
     One per idempotent function: Powertools configures a persistence layer once, with the first function's key
     expression, so a shared one would key every other function's calls wrongly.
     """
-    settings = get_settings()
-    return DynamoDBPersistenceLayer(table_name=settings.table_name, key_attr="PK", sort_key_attr="SK", expiry_attr="ttl")
+    environment = get_environment()
+    return DynamoDBPersistenceLayer(table_name=environment.table_name, key_attr="PK", sort_key_attr="SK", expiry_attr="ttl")
 
 
 def forget_persistence_layers() -> None:
@@ -51,7 +51,7 @@ def once_per(key_jmespath: str) -> Callable[[F], F]:
 
         @functools.lru_cache(maxsize=1)
         def build() -> Callable[..., dict[str, Any]]:
-            config.expires_after_seconds = get_settings().idempotency_ttl_seconds
+            config.expires_after_seconds = get_environment().idempotency_ttl_seconds
             wrapped: Callable[..., dict[str, Any]] = idempotent_function(
                 function, data_keyword_argument="request", persistence_store=persistence_layer(), config=config
             )

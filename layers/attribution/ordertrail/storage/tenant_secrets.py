@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ordertrail.core.environment import Settings
+from ordertrail.core.environment import Environment
 
 # The secret beside the tenants' own that lists their ids (`<prefix>_index`: no tenant id holds `_`).
 INDEX_SECRET = "_index"
@@ -188,8 +188,10 @@ class SecretsManagerTenantDirectory:
 
 
 @lru_cache(maxsize=4)
-def tenant_directory(settings: Settings) -> TenantDirectory:
+def tenant_directory(environment: Environment) -> TenantDirectory:
     """The directory this process uses: the local file when configured, else Secrets Manager."""
-    if settings.tenants_file is not None:
-        return FileTenantDirectory(settings.tenants_file)
-    return SecretsManagerTenantDirectory(settings.tenant_secret_prefix, settings.secret_cache_seconds, settings.secret_miss_cache_seconds)
+    if environment.tenants_file is not None:
+        return FileTenantDirectory(environment.tenants_file)
+    return SecretsManagerTenantDirectory(
+        environment.tenant_secret_prefix, environment.secret_cache_seconds, environment.secret_miss_cache_seconds
+    )
