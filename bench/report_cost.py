@@ -89,14 +89,13 @@ class Seeded:
 
 def report_days() -> tuple[list[str], list[str]]:
     """The local days the insights report reads (6 weeks and the last 7 days) and the posts report's 6 weeks."""
-    from ordertrail.reports import insights
-    from ordertrail.tally import counters
+    from ordertrail.tally import periods
 
     today = NOW.astimezone(ZoneInfo(TIME_ZONE)).date()
-    last_days = insights.last_full_days(today)
-    mondays = insights.week_starts(today)
-    weeks = counters.days_between(mondays[0], mondays[-1] + timedelta(days=6))
-    read = counters.days_between(min(last_days[0], mondays[0]), max(last_days[1], mondays[-1] + timedelta(days=6)))
+    last_days = periods.last_full_days(today)
+    mondays = periods.week_starts(today)
+    weeks = periods.days_between(mondays[0], mondays[-1] + timedelta(days=6))
+    read = periods.days_between(min(last_days[0], mondays[0]), max(last_days[1], mondays[-1] + timedelta(days=6)))
     return read, weeks
 
 
@@ -181,9 +180,10 @@ def _attribution(rng: random.Random, order: Any, catalogue: Catalogue) -> tuple[
 
 def seed_data(count: int, catalogue: Catalogue) -> Seeded:
     """N orders over the insights days: the counters they add (summed), their stored items, and the expected figures."""
+    from ordertrail.core import refs
     from ordertrail.storage import keys
     from ordertrail.storage.repository import _data
-    from ordertrail.tally import counters
+    from ordertrail.tally import counters, periods
     from ordertrail.tally.customers import CustomerActivity, customer_contribution
 
     read, weeks = report_days()
@@ -207,13 +207,13 @@ def seed_data(count: int, catalogue: Catalogue) -> Seeded:
         buyer = order.buyer.matchable_user_id
         if order.source == "tiktok_shop" and buyer:
             current = activity.get(buyer) or CustomerActivity(user_id=buyer)
-            activity[buyer] = current.with_order(keys.order_ref(order.source, order.id), day, order.ordered_at, counted, order.buyer.name)
+            activity[buyer] = current.with_order(refs.order_ref(order.source, order.id), day, order.ordered_at, counted, order.buyer.name)
         # What the reports must show, counted from the orders (not from the counters).
         if counted and order.source == "tiktok_shop":
             expected["tiktok_orders_all_time"] += 1
             expected["tiktok_orders_in_weeks"] += day in week_days
         for touchpoint, _ in touchpoints:
-            expected[f"post_{touchpoint.kind}s"] += counters.local_day(touchpoint.at, TIME_ZONE) in week_days
+            expected[f"post_{touchpoint.kind}s"] += periods.local_day(touchpoint.at, TIME_ZONE) in week_days
         if day in week_days:
             expected["orders_in_posts_range"] += 1
             if counted and attribution.post is not None and attribution.counts_as_attributed:

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ordertrail.api import auth
+from ordertrail.api import auth, dashboard_links
 from ordertrail.api.resolver import BODY_ERRORS, TEAM_ERRORS, TenantId, create_resolver, documented, json_response, resolve
 from ordertrail.attribution import attribute
 from ordertrail.core.environment import get_environment
@@ -35,7 +35,7 @@ from ordertrail.core.responses import CouponList, ErrorBody, OrderDocument, Revi
 from ordertrail.core.tenant_settings import TenantSettings, TenantSettingsView
 from ordertrail.export import steps
 from ordertrail.reports import csv_tables, service
-from ordertrail.reports.dashboard import links, page
+from ordertrail.reports.dashboard import page
 from ordertrail.reports.order_document import CouponRequest, ReviewRequest, order_document
 from ordertrail.runtime import services
 from ordertrail.runtime.observability import logger, metrics
@@ -351,7 +351,7 @@ def create_dashboard_link(
 ) -> Response[DashboardLink]:
     """A browser cannot send the key: this link, signed with the caller's key, opens GET /dashboard until it expires."""
     key = auth.bearer_token(app.current_event.headers.get("authorization"))
-    return json_response(201, links.link_for(tenant, key, hours, services.now()))
+    return json_response(201, dashboard_links.link_for(tenant, key, hours, services.now()))
 
 
 @app.get("/v1/openapi.json", summary="This API as OpenAPI 3", tags=["meta"], include_in_schema=False)

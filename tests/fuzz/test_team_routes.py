@@ -22,7 +22,7 @@ from tests.fuzz.test_signed_routes import FUZZ, RAW_BODIES, SNAKE_CASE, VALUES
 from tests.integration.senders import api_key, stable_items
 from tests.integration.test_export import TRACK_URL
 
-DOCUMENT = json.loads((ROOT / "layers" / "attribution" / "ordertrail" / "openapi.json").read_text())
+DOCUMENT = json.loads((ROOT / "layers" / "attribution" / "ordertrail" / "api" / "openapi.json").read_text())
 TEAM_OPERATIONS = sorted(
     (method.upper(), path)
     for path, operations in DOCUMENT["paths"].items()

@@ -25,8 +25,8 @@ from ordertrail.tally.crossover import (
     crossover_customer,
     crossover_report,
     profile_order,
-    weeks_back,
 )
+from ordertrail.tally.periods import weeks_back
 
 SALT = "tenant-acme-salt"
 TZ = "America/Los_Angeles"

@@ -13,8 +13,9 @@ from decimal import Decimal
 
 from ordertrail.core.models import Address, Buyer, Order
 from ordertrail.core.rules import order_ref
-from ordertrail.tally.counters import ALL_TIME, CounterKey, Counts, counts_in_reports, difference, local_day
+from ordertrail.tally.counters import ALL_TIME, CounterKey, Counts, counts_in_reports, difference
 from ordertrail.tally.customers import MAX_TRACKED_ORDERS, CustomerActivity, customer_contribution, new_customers, unique_customers
+from ordertrail.tally.periods import local_day
 
 MON, WED, NEXT_MON = "2024-03-04", "2024-03-06", "2024-03-11"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ordertrail.reports.dashboard.links import link_for, mint, verify
+from ordertrail.api.dashboard_links import link_for, mint, verify
 from ordertrail.storage.tenant_secrets import hash_api_key
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -20,9 +20,10 @@ from ordertrail.core.errors import Unprocessable
 from ordertrail.core.models import Buyer, LineItem, Order
 from ordertrail.core.report_models import Figures, InsightsReport
 from ordertrail.core.rules import order_ref
-from ordertrail.reports.insights import build_insights, last_full_days, top_products, week_starts
-from ordertrail.tally.counters import ALL_TIME, OTHER_PRODUCTS, Counts, Tally, counts_in_reports, local_day, order_contribution
+from ordertrail.reports.insights import build_insights, top_products
+from ordertrail.tally.counters import ALL_TIME, OTHER_PRODUCTS, Counts, Tally, counts_in_reports, order_contribution
 from ordertrail.tally.customers import CustomerActivity, customer_contribution
+from ordertrail.tally.periods import last_full_days, local_day, week_starts
 
 ZONE = "America/New_York"
 TODAY = date(2024, 3, 20)  # a Wednesday

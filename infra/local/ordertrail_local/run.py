@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from ordertrail.reports.dashboard import links
+from ordertrail.api import dashboard_links
 from ordertrail.sources.signatures import sign_ordertrail, sign_shopify_webhook, sign_tiktok_webhook
 from ordertrail_local import report_summary, sample_day
 from ordertrail_local.dynamodb_local import DynamoDBLocalError
@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         stop = shutdown_event()
         print(f"\nready: http://127.0.0.1:{port} ({MEMORY_NOTICE})", flush=True)
         # The same signed link POST /v1/demo/dashboard/links?hours=24 would hand out: a browser cannot send the key.
-        link = links.link_for(TENANT, api_key, 24, datetime.now(UTC))
+        link = dashboard_links.link_for(TENANT, api_key, 24, datetime.now(UTC))
         print(f"dashboard (open in a browser, valid 24 h): http://127.0.0.1:{port}{link.path}", flush=True)
         wait_for_shutdown(stop)
         return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from ordertrail.api import dashboard_links
 from ordertrail.core.errors import Forbidden, OrderTrailError, Unauthorized
-from ordertrail.reports.dashboard import links
 from ordertrail.storage.tenant_secrets import TenantDirectory, TenantSecrets, hash_api_key
 
 
@@ -32,7 +32,7 @@ def tenant_of_api_key(directory: TenantDirectory, path_tenant: str, authorizatio
 def tenant_of_dashboard_link(directory: TenantDirectory, path_tenant: str, token: str | None, now: datetime) -> str | None:
     """The path's tenant when a dashboard link token signed with one of its current API keys is valid now."""
     secrets = directory.get(path_tenant)
-    if secrets is None or not links.verify(token, path_tenant, secrets.api_key_hashes, now):
+    if secrets is None or not dashboard_links.verify(token, path_tenant, secrets.api_key_hashes, now):
         return None
     return path_tenant
 

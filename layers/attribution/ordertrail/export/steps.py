@@ -10,11 +10,11 @@ from typing import Any, Literal
 
 from ordertrail.core.errors import ExportRunning, NotFound, Unprocessable
 from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun, ExportRunReport, RunError
+from ordertrail.core.refs import order_ref
 from ordertrail.export.events import plan_events
 from ordertrail.export.events_api.client import MAX_EVENTS_PER_REQUEST, AuthenticationError, EventsApiClient, ExportError, event_id_for
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.storage.executions import ExecutionLauncher
-from ordertrail.storage.keys import order_ref
 from ordertrail.storage.repository import Repository
 from ordertrail.storage.tenant_secrets import TenantDirectory
 from ordertrail.tally import export_chunks

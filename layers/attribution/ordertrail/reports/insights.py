@@ -14,54 +14,17 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ordertrail.core import money
 from ordertrail.core.conversions import minor_units
-from ordertrail.core.errors import Unprocessable
 from ordertrail.core.report_models import DayFigures, Figures, InsightsReport, LastDays, ProductRow, ReportRange, WeekFigures, WeekRange
-from ordertrail.tally.counters import OTHER_PRODUCTS, days_between
+from ordertrail.tally.counters import OTHER_PRODUCTS
 from ordertrail.tally.customers import TIKTOK_SHOP, new_customers, unique_customers
+from ordertrail.tally.periods import days_between
 
-DEFAULT_WEEKS = 6
-MAX_WEEKS = 104
 ZERO = Decimal(0)
 
 Fields = Mapping[str, Decimal]
 OrderDays = Mapping[str, Mapping[str, Fields]]  # day → source → fields of dimension "orders"
 CustomerDays = Mapping[str, Fields]  # day → fields of dimension "customers", id "tiktok_shop"
 ProductDays = Mapping[str, Mapping[str, Fields]]  # day → product id → fields of dimension "product"
-
-
-def last_full_days(today: date) -> tuple[date, date]:
-    """The 7 local days before today (today's partial day excluded), first and last."""
-    return today - timedelta(days=7), today - timedelta(days=1)
-
-
-def monday(day: date) -> date:
-    """The Monday starting the week (Monday to Sunday) a day is in."""
-    return day - timedelta(days=day.weekday())
-
-
-def week_starts(today: date, weeks: int | None = None, from_: date | None = None, to: date | None = None) -> list[date]:
-    """The Mondays of the whole weeks to show, earliest first.
-
-    Default: the 6 full weeks before the current week. `weeks=N`: the N full weeks before the current week.
-    `from_`/`to`: every week touching [from_, to], snapped out to whole Mondays..Sundays (`to` defaults to today,
-    `from_` to the start of the 6 weeks ending with `to`'s week). At most 104 weeks.
-    """
-    if weeks is not None and (from_ is not None or to is not None):
-        raise Unprocessable("give either `weeks` or `from`/`to`, not both", field="weeks", code="invalid_value")
-    if from_ is None and to is None:
-        count = DEFAULT_WEEKS if weeks is None else weeks
-        if not 1 <= count <= MAX_WEEKS:
-            raise Unprocessable(f"`weeks` must be between 1 and {MAX_WEEKS}", field="weeks", code="invalid_value")
-        current = monday(today)
-        return [current - timedelta(weeks=count - index) for index in range(count)]
-    last_week = monday(to if to is not None else today)
-    first_week = monday(from_) if from_ is not None else last_week - timedelta(weeks=DEFAULT_WEEKS - 1)
-    if first_week > last_week or (from_ is not None and to is not None and from_ > to):
-        raise Unprocessable("`from` must not be after `to`", field="from", code="invalid_range")
-    count = (last_week - first_week).days // 7 + 1
-    if count > MAX_WEEKS:
-        raise Unprocessable(f"the range covers {count} weeks; the limit is {MAX_WEEKS}", field="from", code="range_too_long")
-    return [first_week + timedelta(weeks=index) for index in range(count)]
 
 
 def build_insights(

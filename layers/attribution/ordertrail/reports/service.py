@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
-from zoneinfo import ZoneInfo
 
 from ordertrail.core import money
 from ordertrail.core.errors import Unprocessable
@@ -38,7 +37,8 @@ from ordertrail.core.report_models import (
 from ordertrail.core.tenant_settings import TenantSettings
 from ordertrail.reports import insights
 from ordertrail.storage.repository import Repository
-from ordertrail.tally import counters, crossover, time_to_order
+from ordertrail.tally import counters, crossover, periods, time_to_order
+from ordertrail.tally.periods import today_in
 
 DEFAULT_DAYS = 30
 # The longest range a report reads (days): a report costs one request per day, and a Lambda has 10 seconds.
@@ -81,16 +81,11 @@ class Period:
     @property
     def days(self) -> list[str]:
         """Every day of the period, `yyyy-mm-dd`."""
-        return counters.days_between(self.first, self.last)
+        return periods.days_between(self.first, self.last)
 
     def as_range(self) -> ReportRange:
         """The period as the reports show it."""
         return ReportRange(from_=self.first, to=self.last, time_zone=self.time_zone, days=len(self.days))
-
-
-def today_in(time_zone: str, now: datetime) -> date:
-    """Today's date in the tenant's zone."""
-    return now.astimezone(ZoneInfo(time_zone)).date()
 
 
 def checked_days(from_: date | None, to: date | None, today: date) -> None:
@@ -297,13 +292,13 @@ def time_to_order_report(repo: Repository, tenant: str, from_: date | None, to: 
     """Median, quartiles and histogram of time-to-order over the days, and each week's median with its change."""
     days = period(repo.get_tenant_settings(tenant), from_, to, now)
     # The week before the first one is read too, so the first week has a change to show.
-    first_monday = insights.monday(days.first) - timedelta(days=7)
-    read = counters.days_between(first_monday, days.last)
+    first_monday = periods.monday(days.first) - timedelta(days=7)
+    read = periods.days_between(first_monday, days.last)
     values = {on_day: items.get("all") for on_day, items in repo.counters_for(tenant, "attributed", read, ["all"]).items()}
 
     def total(first: date, last: date) -> dict[str, Decimal]:
         fields: dict[str, Decimal] = {}
-        for on_day in counters.days_between(max(first, first_monday), last):
+        for on_day in periods.days_between(max(first, first_monday), last):
             item = values.get(on_day)
             for name, value in (item.values if item else {}).items():
                 fields[name] = fields.get(name, Decimal(0)) + Decimal(value)
@@ -329,10 +324,10 @@ def insights_report(repo: Repository, tenant: str, weeks: int | None, from_: dat
     settings = repo.get_tenant_settings(tenant)
     today = today_in(settings.time_zone, now)
     checked_days(from_, to, today)
-    last_days = insights.last_full_days(today)
-    mondays = insights.week_starts(today, weeks, from_, to)
+    last_days = periods.last_full_days(today)
+    mondays = periods.week_starts(today, weeks, from_, to)
     # The last 7 days and the weeks asked for, not the span between them: a range years ago reads its own weeks only.
-    days = sorted(set(counters.days_between(*last_days)) | set(counters.days_between(mondays[0], mondays[-1] + timedelta(days=6))))
+    days = sorted(set(periods.days_between(*last_days)) | set(periods.days_between(mondays[0], mondays[-1] + timedelta(days=6))))
     all_time = repo.counters_for(tenant, "orders", [counters.ALL_TIME], SOURCES)[counters.ALL_TIME]
     customers_all = repo.counters_for(tenant, "customers", [counters.ALL_TIME], ["tiktok_shop"])[counters.ALL_TIME]
     order_days = repo.counters_for(tenant, "orders", days, SOURCES)
@@ -357,8 +352,8 @@ def crossover_report(repo: Repository, tenant: str, weeks: int, now: datetime) -
     """Customers TikTok Shop brought who later bought at another store: totals, weekly cumulative series, breakdown, list."""
     settings = repo.get_tenant_settings(tenant)
     today = today_in(settings.time_zone, now)
-    mondays = crossover.weeks_back(today, weeks)
-    days = counters.days_between(mondays[0], max(today, mondays[-1] + timedelta(days=6)))
+    mondays = periods.weeks_back(today, weeks)
+    days = periods.days_between(mondays[0], max(today, mondays[-1] + timedelta(days=6)))
     day_items = repo.counters_for(tenant, "crossover", days, ["all"])
     all_time = repo.counters_for(tenant, "crossover", [counters.ALL_TIME], ["all"])[counters.ALL_TIME]
     people = [c for c in (crossover.crossover_customer(p) for p in repo.crossover_profiles(tenant)) if c is not None]
@@ -383,7 +378,7 @@ def dashboard_data(repo: Repository, tenant: str, now: datetime) -> DashboardDat
         creators=creators_report(repo, tenant, None, None, "revenue", 10, now),
         time_to_order=time_to_order_report(repo, tenant, None, None, now),
         insights=insights_report(repo, tenant, None, None, None, now),
-        crossover=crossover_report(repo, tenant, crossover.DEFAULT_WEEKS, now),
+        crossover=crossover_report(repo, tenant, periods.CROSSOVER_WEEKS, now),
         pending_reviews=repo.list_reviews(tenant, "pending", 50),
     )
 

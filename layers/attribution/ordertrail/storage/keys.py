@@ -11,14 +11,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ordertrail.core.refs import order_ref, part
+
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # DynamoDB's limit on a sort key (partition keys may have 2,048): tests/unit/test_item_limits.py checks every key.
 SORT_KEY_BYTES = 1024
-
-
-def part(value: str) -> str:
-    """Escape one key component so `#` inside an id cannot split or forge a key."""
-    return value.replace("%", "%25").replace("#", "%23")
 
 
 def iso(ts: datetime) -> str:
@@ -79,11 +76,6 @@ def conversation_key(tenant: str, conversation_id: str) -> dict[str, str]:
 def claim_key(tenant: str, shop_link_id: str) -> dict[str, str]:
     """Which order a shop link credited (first order only)."""
     return {"PK": f"{tenant_prefix(tenant)}#CLAIM#{part(shop_link_id)}", "SK": "CLAIM"}
-
-
-def order_ref(source: str, order_id: str) -> str:
-    """A store-qualified order reference, unique per tenant."""
-    return f"{source}#{part(order_id)}"
 
 
 def order_pk(tenant: str, source: str, order_id: str) -> str:

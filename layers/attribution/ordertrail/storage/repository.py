@@ -13,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
+from ordertrail.core import refs
 from ordertrail.core.conversions import Conversion
 from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun
 from ordertrail.core.models import (
@@ -496,7 +497,7 @@ class Repository:
         That is: the attribution, its conversion, its claim, the customer, the address profile, the counter changes and
         the release of an old claim. ConcurrentChange when a locked item moved since it was read.
         """
-        order_ref = keys.order_ref(order.source, order.id)
+        order_ref = refs.order_ref(order.source, order.id)
         item: dict[str, Any] = {
             **keys.attribution_key(tenant, order.source, order.id),
             "type": "attribution",
@@ -737,7 +738,7 @@ class Repository:
                         "TableName": self.table_name,
                         "Key": serialize(keys.claim_key(tenant, before.claimed_shop_link_id)),
                         "ConditionExpression": "attribute_not_exists(PK) OR order_key = :me",
-                        "ExpressionAttributeValues": serialize({":me": keys.order_ref(order.source, order.id)}),
+                        "ExpressionAttributeValues": serialize({":me": refs.order_ref(order.source, order.id)}),
                     }
                 }
             )
@@ -788,7 +789,7 @@ class Repository:
         """Store each result in the run, the outcome of each sent event id, and newly claimed first conversions."""
         items: list[dict[str, Any]] = []
         for result in results:
-            order = keys.order_ref(result.source, result.order_id)
+            order = refs.order_ref(result.source, result.order_id)
             items.append(
                 {
                     **keys.run_event_key(tenant, run_id, result.chunk, result.event_id or "", order),

@@ -14,9 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from ordertrail.core.models import (
     Attribution,
@@ -29,6 +27,7 @@ from ordertrail.core.models import (
     Touchpoint,
 )
 from ordertrail.core.money import currency_field
+from ordertrail.tally.periods import local_day
 from ordertrail.tally.time_to_order import bucket_field
 
 ALL_TIME = "ALL"
@@ -87,11 +86,6 @@ class Tally:
         self.add(CounterKey(dimension, ident, day), values, labels)
         if dimension in ALL_TIME_DIMENSIONS:
             self.add(CounterKey(dimension, ident, ALL_TIME), values, labels)
-
-
-def local_day(ts: datetime, time_zone: str) -> str:
-    """The calendar day of a time in the tenant's zone, `yyyy-mm-dd`."""
-    return ts.astimezone(ZoneInfo(time_zone)).date().isoformat()
 
 
 def net_receipts(order: Order) -> Decimal:
@@ -256,8 +250,3 @@ def load(text: str | None) -> Counts:
         CounterKey(dim, ident, day): {name: Decimal(value) for name, value in values.items()}
         for dim, ident, day, values in json.loads(text)
     }
-
-
-def days_between(first: date, last: date) -> list[str]:
-    """Every day from first to last inclusive, as `yyyy-mm-dd`."""
-    return [date.fromordinal(ordinal).isoformat() for ordinal in range(first.toordinal(), last.toordinal() + 1)]

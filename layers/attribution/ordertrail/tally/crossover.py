@@ -19,10 +19,9 @@ from typing import Final
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from ordertrail.core import money
-from ordertrail.core.errors import Unprocessable
 from ordertrail.core.models import Order, OrderSource, is_masked
 from ordertrail.core.report_models import CrossoverBreakdown, CrossoverCustomer, CrossoverReport, CrossoverWeek
-from ordertrail.tally import counters
+from ordertrail.tally import counters, periods
 
 DIMENSION: Final = "crossover"
 IDENT: Final = "all"
@@ -34,8 +33,6 @@ ADDRESS_KEY_LENGTH: Final = 16
 # One profile is one DynamoDB item (400 KB at most): an address with more orders than this is a freight forwarder or
 # a business, not one household; further orders are left out rather than failing the order's attribution.
 MAX_PROFILE_ORDERS: Final = 1000
-DEFAULT_WEEKS: Final = 12
-MAX_WEEKS: Final = 104
 
 
 class ProfileOrder(BaseModel):
@@ -71,7 +68,7 @@ def profile_order(order: Order, time_zone: str) -> ProfileOrder:
         ordered_at=order.ordered_at,
         net=counters.net_receipts(order),
         currency=order.currency,
-        day=counters.local_day(order.ordered_at, time_zone),
+        day=periods.local_day(order.ordered_at, time_zone),
     )
 
 
@@ -220,14 +217,6 @@ def other_receipts(profile: AddressProfile) -> dict[str, tuple[int, Decimal]]:
         orders, net = found.get(code, (0, Decimal(0)))
         found[code] = (orders + 1, net + order.net)
     return dict(sorted(found.items()))
-
-
-def weeks_back(today: date, weeks: int = DEFAULT_WEEKS) -> list[date]:
-    """The Mondays of the current local week and the weeks - 1 before it, oldest first (1 to 104 weeks)."""
-    if isinstance(weeks, bool) or not isinstance(weeks, int) or not 1 <= weeks <= MAX_WEEKS:
-        raise Unprocessable(f"weeks must be a whole number from 1 to {MAX_WEEKS}", field="weeks", code="invalid_value")
-    monday = today - timedelta(days=today.weekday())
-    return [monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
 
 
 def _share(part: int, whole: int) -> float | None:

@@ -21,7 +21,8 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordertrail.core.models import Address
-from ordertrail.tally.counters import ALL_TIME, CounterKey, Tally, days_between
+from ordertrail.tally.counters import ALL_TIME, CounterKey, Tally
+from ordertrail.tally.periods import days_between
 
 DIMENSION = "customers"
 TIKTOK_SHOP = "tiktok_shop"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ordertrail.core import refs
 from ordertrail.core.models import Attribution, Order
-from ordertrail.storage import keys
-from ordertrail.tally import counters
+from ordertrail.tally import counters, periods
 from ordertrail.tally.counters import Counts, Labels
 from ordertrail.tally.crossover import AddressProfile, ProfileOrder, crossover_contribution
 from ordertrail.tally.customers import CustomerActivity, customer_contribution
@@ -43,8 +43,8 @@ def tally_order(order: Order, attribution: Attribution, before: ReportState, tim
     """
     own = counters.order_contribution(order, attribution, time_zone)
     counted = counters.counts_in_reports(order)
-    ref = keys.order_ref(order.source, order.id)
-    day = counters.local_day(order.ordered_at, time_zone)
+    ref = refs.order_ref(order.source, order.id)
+    day = periods.local_day(order.ordered_at, time_zone)
     customer = before.customer
     buyer = order.buyer.matchable_user_id
     if order.source == "tiktok_shop" and buyer:
