@@ -90,7 +90,7 @@ def order_for(buyer: str, order_id: str) -> Any:
 def _seed_other_touchpoints(client: Any, count: int) -> None:
     """Fill the table with other buyers' touchpoints in bulk (BatchWriteItem; the product writes them one by one)."""
     from ordertrail.storage import keys
-    from ordertrail.storage.repository import serialize
+    from ordertrail.storage.table import serialize
 
     batch: list[dict[str, Any]] = []
     for index in range(count):
@@ -110,7 +110,8 @@ def requests_per_order(other_touchpoints: int) -> dict[str, Any]:
     from moto import mock_aws
 
     from ordertrail.attribution import attribute
-    from ordertrail.storage.repository import Repository, StoredOrder
+    from ordertrail.storage.orders import StoredOrder
+    from ordertrail.storage.repository import Repository
     from ordertrail_local.template import create_table
 
     with mock_aws():

@@ -79,7 +79,8 @@ def seed(repo: Any, count: int, end: datetime) -> list[datetime]:
     The product writes a conversion inside the order's attribution transaction; the bench stores the same item
     (`repository.conversion_item`) 25 at a time. Returns the order times (to compute the expected requests).
     """
-    from ordertrail.storage.repository import conversion_item, serialize
+    from ordertrail.storage.attributions import conversion_item
+    from ordertrail.storage.table import serialize
 
     first = end - SPREAD
     step = SPREAD / count

@@ -182,7 +182,7 @@ def seed_data(count: int, catalogue: Catalogue) -> Seeded:
     """N orders over the insights days: the counters they add (summed), their stored items, and the expected figures."""
     from ordertrail.core import refs
     from ordertrail.storage import keys
-    from ordertrail.storage.repository import _data
+    from ordertrail.storage.table import model_json
     from ordertrail.tally import counters, periods
     from ordertrail.tally.customers import CustomerActivity, customer_contribution
 
@@ -222,7 +222,7 @@ def seed_data(count: int, catalogue: Catalogue) -> Seeded:
             {
                 **keys.order_key(TENANT, order.source, order.id),
                 "type": "order",
-                "data": _data(order),
+                "data": model_json(order),
                 "updated_at": keys.iso(order.updated_at),
                 "received_at": keys.iso(order.updated_at),
                 "order_status": order.status,
@@ -231,7 +231,7 @@ def seed_data(count: int, catalogue: Catalogue) -> Seeded:
             {
                 **keys.attribution_key(TENANT, order.source, order.id),
                 "type": "attribution",
-                "data": _data(attribution),
+                "data": model_json(attribution),
                 "method": attribution.method,
                 "order_updated_at": keys.iso(order.updated_at),
                 "contrib": counters.dump(parts[0].counts),
@@ -286,7 +286,7 @@ def write_counters(repo: Any, seeded: Seeded, checked: int = 40) -> int:
 
 def write_orders(repo: Any, items: list[dict[str, Any]]) -> None:
     """Store the order and attribution items, 25 per BatchWriteItem (the product writes them one by one)."""
-    from ordertrail.storage.repository import serialize
+    from ordertrail.storage.table import serialize
 
     _batch_put(repo.client, [{"PutRequest": {"Item": serialize(item)}} for item in items])
 

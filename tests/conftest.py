@@ -97,7 +97,7 @@ class Pipeline:
 
     def items(self) -> list[dict[str, Any]]:
         """Every item in the table (a test-only Scan; the product never scans)."""
-        from ordertrail.storage.repository import deserialize
+        from ordertrail.storage.table import deserialize
 
         pages = self.dynamodb.get_paginator("scan").paginate(TableName=TABLE)
         return [deserialize(item) for page in pages for item in page["Items"]]

@@ -26,7 +26,9 @@ from ordertrail.core.export_runs import ExportLease
 from ordertrail.core.models import Attribution, Buyer, Landing, LineItem, Order
 from ordertrail.export.events_api.client import TRACK_PATH, EventsApiClient
 from ordertrail.export.steps import LEASE_TTL
-from ordertrail.storage.repository import Repository, conversion_item, serialize
+from ordertrail.storage.attributions import conversion_item
+from ordertrail.storage.repository import Repository
+from ordertrail.storage.table import serialize
 from ordertrail_local.apigw import HttpRequest, HttpResponse
 from ordertrail_local.stack import reset_process_caches
 from ordertrail_local.template import load_template

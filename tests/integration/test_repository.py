@@ -15,7 +15,8 @@ from pydantic import TypeAdapter
 from ordertrail.attribution import attribute
 from ordertrail.core.models import Order, Touchpoint
 from ordertrail.core.tenant_settings import AttributionSettings
-from ordertrail.storage.repository import Repository, StoredOrder
+from ordertrail.storage.orders import StoredOrder
+from ordertrail.storage.repository import Repository
 from ordertrail_local.dynamodb_local import DynamoDBLocal
 from tests.conftest import fresh_table
 

@@ -26,7 +26,7 @@ from ordertrail.core.models import (
     check_storable,
 )
 from ordertrail.storage import keys
-from ordertrail.storage.repository import conversion_item
+from ordertrail.storage.attributions import conversion_item
 
 PARTITION_KEY_BYTES = 2048
 SORT_KEY_BYTES = 1024

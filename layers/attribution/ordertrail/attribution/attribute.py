@@ -13,7 +13,9 @@ from ordertrail.core.models import AdClickTouchpoint, Attribution, CreatorClickT
 from ordertrail.core.tenant_settings import AttributionSettings
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.storage import keys
-from ordertrail.storage.repository import ConcurrentChange, OrderView, Repository, StoredOrder, Unstorable, decode_item
+from ordertrail.storage.orders import OrderView, StoredOrder, decode_item
+from ordertrail.storage.repository import Repository
+from ordertrail.storage.table import ConcurrentChange, Unstorable
 from ordertrail.tally.addresses import address_hash
 from ordertrail.tally.order_tally import tally_order, tally_review
 

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, Field
 
 from ordertrail.core.responses import OrderDocument
-from ordertrail.storage.repository import OrderView
+from ordertrail.storage.orders import OrderView
 
 TIKTOK_SELLER_ORDER_URL = "https://seller-us.tiktok.com/order/detail?order_no={order_id}"
 

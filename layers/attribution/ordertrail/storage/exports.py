@@ -1,0 +1,210 @@
+"""The conversion export's records: the event ledger, the watermark, the lease, runs and their chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ordertrail.core import refs
+from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun
+from ordertrail.storage import keys
+from ordertrail.storage.table import Table, deserialize, epoch_seconds, model_json, serialize
+
+# Export audit is kept for 400 days: long enough to answer "what did we send last year?".
+AUDIT_TTL = timedelta(days=400)
+
+
+class ExportRecords(Table):
+    """The conversion export's records."""
+
+    def accepted_event_ids(self, tenant: str, event_ids: Sequence[str]) -> frozenset[str]:
+        """Which of these event ids TikTok already accepted (BatchGetItem)."""
+        return frozenset(self.accepted_events(tenant, event_ids))
+
+    def accepted_events(self, tenant: str, event_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Of these event ids, those TikTok already accepted, each with the run and the order (`source#id`) that sent it."""
+        items = self._batch_get([keys.event_ledger_key(tenant, e) for e in event_ids])
+        return {
+            item["event_id"]: (str(item.get("run_id", "")), str(item.get("order", "")))
+            for item in items.values()
+            if item.get("outcome") == "accepted"
+        }
+
+    def first_conversions(self, tenant: str, users: Sequence[str]) -> dict[str, str]:
+        """The order (`source#id`) recorded as each user's first conversion, for those that have one (BatchGetItem)."""
+        items = self._batch_get([keys.first_conversion_key(tenant, u) for u in users])
+        return {item["user"]: item["order"] for item in items.values()}
+
+    def record_results(self, tenant: str, run_id: str, results: Sequence[EventResult], first_claims: dict[str, str]) -> None:
+        """Store each result in the run, the outcome of each sent event id, and newly claimed first conversions."""
+        items: list[dict[str, Any]] = []
+        for result in results:
+            order = refs.order_ref(result.source, result.order_id)
+            items.append(
+                {
+                    **keys.run_event_key(tenant, run_id, result.chunk, result.event_id or "", order),
+                    "type": "export_event",
+                    "data": model_json(result),
+                    "ttl": epoch_seconds(result.at + AUDIT_TTL),
+                }
+            )
+            if result.event_id and result.outcome != "skipped":
+                items.append(
+                    {
+                        **keys.event_ledger_key(tenant, result.event_id),
+                        "type": "export_ledger",
+                        "event_id": result.event_id,
+                        "outcome": result.outcome,
+                        "run_id": run_id,
+                        "order": order,
+                        "ttl": epoch_seconds(result.at + AUDIT_TTL),
+                    }
+                )
+        items += [
+            {**keys.first_conversion_key(tenant, user), "type": "export_first", "user": user, "order": order}
+            for user, order in first_claims.items()
+        ]
+        self._batch_write(items)
+
+    def get_watermark(self, tenant: str) -> datetime | None:
+        """Where the tenant's export last fully succeeded up to."""
+        item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.watermark_key(tenant))).get("Item")
+        return datetime.fromisoformat(deserialize(item)["at"]) if item else None
+
+    def advance_watermark(self, tenant: str, at: datetime) -> bool:
+        """Move the watermark forward to `at` (never back); False when it already was there or later."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize({**keys.watermark_key(tenant), "type": "watermark", "at": keys.iso(at)}),
+                ConditionExpression="attribute_not_exists(PK) OR #at < :at",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues=serialize({":at": keys.iso(at)}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def take_export_lease(self, tenant: str, lease: ExportLease, now: datetime, renew: bool = False) -> ExportLease | None:
+        """Take the tenant's export lease if free or expired (renewing: or already this run's); None, or the holder's lease."""
+        condition = "attribute_not_exists(PK) OR expires_at < :now"
+        values: dict[str, Any] = {":now": epoch_seconds(now)}
+        if renew:  # a run's own steps and retries never lose its lease to itself
+            condition += " OR run_id = :run"
+            values[":run"] = lease.run_id
+        item = {
+            **keys.export_lease_key(tenant),
+            "type": "export_lease",
+            "run_id": lease.run_id,
+            "expires_at": epoch_seconds(lease.expires_at),
+            "data": model_json(lease),
+            "ttl": epoch_seconds(lease.expires_at),  # DynamoDB's TTL only tidies up: the condition above decides expiry
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize(item),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=serialize(values),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            held = exc.response.get("Item")
+            if held:
+                return ExportLease.model_validate_json(deserialize(held)["data"])
+            # Only an existing lease fails the condition; read it when the answer did not carry it.
+            current = self.get_export_lease(tenant)
+            return current if current is not None else self.take_export_lease(tenant, lease, now, renew)
+        return None
+
+    def get_export_lease(self, tenant: str) -> ExportLease | None:
+        """The tenant's export lease as stored (it may have expired)."""
+        key = serialize(keys.export_lease_key(tenant))
+        item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+        return ExportLease.model_validate_json(deserialize(item)["data"]) if item else None
+
+    def release_export_lease(self, tenant: str, run_id: str) -> bool:
+        """Delete the tenant's export lease if `run_id` holds it; False when another run (or none) does."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=serialize(keys.export_lease_key(tenant)),
+                ConditionExpression="run_id = :run",
+                ExpressionAttributeValues=serialize({":run": run_id}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def create_run(self, run: ExportRun) -> bool:
+        """Store a new run; False when a run with this id exists (a repeated schedule or request starts nothing twice)."""
+        item = {
+            **keys.run_key(run.tenant, run.run_id),
+            "type": "export_run",
+            "data": model_json(run),
+            "ttl": epoch_seconds(run.created_at + AUDIT_TTL),
+        }
+        try:
+            self.client.put_item(TableName=self.table_name, Item=serialize(item), ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def save_run(self, run: ExportRun) -> None:
+        """Replace a run's record (status, range, error)."""
+        item = {
+            **keys.run_key(run.tenant, run.run_id),
+            "type": "export_run",
+            "data": model_json(run),
+            "ttl": epoch_seconds(run.created_at + AUDIT_TTL),
+        }
+        self.client.put_item(TableName=self.table_name, Item=serialize(item))
+
+    def get_run(self, tenant: str, run_id: str) -> ExportRun | None:
+        """One run's record."""
+        item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.run_key(tenant, run_id))).get("Item")
+        return ExportRun.model_validate_json(deserialize(item)["data"]) if item else None
+
+    def save_chunk(self, tenant: str, run_id: str, chunk: ChunkRecord) -> None:
+        """Record a chunk's outcome."""
+        item = {
+            **keys.chunk_key(tenant, run_id, chunk.index),
+            "type": "export_chunk",
+            "data": model_json(chunk),
+            "ttl": epoch_seconds(chunk.finished_at + AUDIT_TTL),
+        }
+        self.client.put_item(TableName=self.table_name, Item=serialize(item))
+
+    def get_chunk(self, tenant: str, run_id: str, index: int) -> ChunkRecord | None:
+        """A chunk's record as its last attempt left it (consistent: a Step Functions Retry follows it within seconds)."""
+        item = self.client.get_item(
+            TableName=self.table_name, Key=serialize(keys.chunk_key(tenant, run_id, index)), ConsistentRead=True
+        ).get("Item")
+        return ChunkRecord.model_validate_json(deserialize(item)["data"]) if item else None
+
+    def run_chunks(self, tenant: str, run_id: str) -> list[ChunkRecord]:
+        """A run's chunk records only (Finalize needs no per-event results): one Query on the CHUNK# prefix."""
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :chunk)",
+            ExpressionAttributeValues=serialize({":pk": keys.run_pk(tenant, run_id), ":chunk": "CHUNK#"}),
+        )
+        return [ChunkRecord.model_validate_json(i["data"]) for i in items]
+
+    def run_contents(self, tenant: str, run_id: str) -> tuple[ExportRun | None, list[ChunkRecord], list[EventResult]]:
+        """A run with its chunks and per-event results: one Query of the run's partition (paged)."""
+        items = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues=serialize({":pk": keys.run_pk(tenant, run_id)}))
+        run = next((ExportRun.model_validate_json(i["data"]) for i in items if i["SK"] == "RUN"), None)
+        chunks = [ChunkRecord.model_validate_json(i["data"]) for i in items if i["SK"].startswith("CHUNK#")]
+        events = [EventResult.model_validate_json(i["data"]) for i in items if i["SK"].startswith("EVENT#")]
+        return run, chunks, events

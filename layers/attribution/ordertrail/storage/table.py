@@ -1,0 +1,170 @@
+"""The table's mechanics: the client, (de)serialisation, batching, transactions and optimistic locks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+_serializer = TypeSerializer()
+
+
+_deserializer = TypeDeserializer()
+
+
+BATCH_GET_LIMIT = 100
+
+
+BATCH_WRITE_LIMIT = 25
+
+
+# DynamoDB's limit on the actions of one TransactWriteItems.
+TRANSACTION_LIMIT = 100
+
+
+# Two writers racing on one item re-read and try again this often before giving up (the caller retries later).
+ATTEMPTS = 3
+
+
+class ConcurrentChange(Exception):
+    """Someone changed the attribution, customer or address profile between our read and our write: read again."""
+
+
+class Unstorable(Exception):
+    """DynamoDB cannot hold what an order's attribution would write (an item over 400 KB, a transaction too large)."""
+
+
+def epoch_seconds(ts: datetime) -> int:
+    """A time as whole epoch seconds, the form DynamoDB TTL attributes take."""
+    return int(ts.timestamp())
+
+
+def serialize(item: dict[str, Any]) -> dict[str, Any]:
+    """Python values → DynamoDB attribute values (None values dropped)."""
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values → Python values."""
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def model_json(model: Any) -> str:
+    """A model as the JSON string stored in `data`."""
+    # Models are stored as one JSON string: exact Decimals and datetimes round-trip, no float surprises.
+    return str(model.model_dump_json(exclude_none=True))
+
+
+def tenant_of(pk: str) -> str:
+    """The tenant id a key belongs to (keys start `T#<tenant>#`)."""
+    return pk.split("#", 2)[1].replace("%23", "#").replace("%25", "%")
+
+
+def revision_of(item: dict[str, Any] | None) -> int | None:
+    """An item's revision: None when it does not exist, 0 when it predates revisions."""
+    return None if item is None else int(item.get("rev", 0))
+
+
+def revision_condition(revision: int | None) -> tuple[str, dict[str, Any]]:
+    """The condition (and its values) that an item is still at the revision that was read."""
+    if revision is None:
+        return "attribute_not_exists(PK)", {}
+    if revision == 0:
+        return "attribute_exists(PK) AND attribute_not_exists(rev)", {}
+    return "rev = :rev", {":rev": revision}
+
+
+def key_id(key: dict[str, Any]) -> str:
+    """One string naming an item by its key, to match BatchGetItem answers to what was asked."""
+    return f"{key['PK']}|{key['SK']}"
+
+
+def refused_as_invalid(exc: ClientError) -> bool:
+    """Whether DynamoDB refused a write as invalid (e.g. an item over 400 KB), which no retry can fix."""
+    if exc.response["Error"]["Code"] == "ValidationException":
+        return True
+    reasons = exc.response.get("CancellationReasons") or []
+    return any(reason.get("Code") == "ValidationError" for reason in reasons)
+
+
+def cancelled_by_condition(exc: ClientError, index: int, only: bool = False) -> bool:
+    """Whether a cancelled transaction failed because item `index`'s condition did not hold (`only`: and nothing else failed)."""
+    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons") or []
+    if reasons:
+        failed = [i for i, reason in enumerate(reasons) if reason.get("Code") not in (None, "None")]
+        return index in failed and reasons[index].get("Code") == "ConditionalCheckFailed" and (not only or failed == [index])
+    return not only and "ConditionalCheckFailed" in str(exc)
+
+
+class Table:
+    """The client and the request helpers every record type shares."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        """The boto3 DynamoDB client, created on first use (honours AWS_ENDPOINT_URL locally)."""
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+    def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self.client.query(TableName=self.table_name, **kwargs)
+            items += [deserialize(i) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page or (limit and len(items) >= limit):
+                return items[:limit] if limit else items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _batch_write(self, items: Sequence[dict[str, Any]]) -> None:
+        """BatchWriteItem in pages of 25, retrying unprocessed items."""
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            request = {self.table_name: [{"PutRequest": {"Item": serialize(i)}} for i in items[start : start + BATCH_WRITE_LIMIT]]}
+            while request:
+                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+    def _batch_get(self, wanted: Sequence[dict[str, str]], consistent: bool = False) -> dict[str, dict[str, Any]]:
+        """BatchGetItem with de-duplicated keys, chunked by 100, retrying unprocessed keys."""
+        unique = list({key_id(k): k for k in wanted}.values())
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            keys_page = [serialize(k) for k in unique[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self.table_name: {"Keys": keys_page, "ConsistentRead": consistent}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    plain = deserialize(item)
+                    found[key_id(plain)] = plain
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def _locked_put(self, item: dict[str, Any], revision: int | None) -> dict[str, Any]:
+        """A transaction Put that only succeeds when the item is still at the revision we read."""
+        condition, values = revision_condition(revision)
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item), "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = serialize(values)
+        return {"Put": put}
+
+    def _transact_releasing(self, writes: list[dict[str, Any]]) -> None:
+        """Run a transaction whose last write may release an old claim; if only that release failed, run the rest.
+
+        The release is conditional on the claim still being ours: when an earlier order has taken it over meanwhile,
+        there is nothing of ours to release and the rest of the transaction must still happen.
+        """
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if "Delete" not in writes[-1] or not cancelled_by_condition(exc, index=len(writes) - 1, only=True):
+                raise
+            self.client.transact_write_items(TransactItems=writes[:-1])

@@ -1,0 +1,205 @@
+"""Touchpoints: storing each once with its lookups, conversations, and DMs that wait for their comment."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import TypeAdapter
+
+from ordertrail.core.models import (
+    AdClickTouchpoint,
+    CommentTouchpoint,
+    Conversation,
+    CreatorClickTouchpoint,
+    DmTouchpoint,
+    FlowStepTouchpoint,
+    Touchpoint,
+)
+from ordertrail.core.tenant_settings import AttributionSettings
+from ordertrail.storage import keys
+from ordertrail.storage.aggregates import AggregateRecords
+from ordertrail.storage.table import (
+    ATTEMPTS,
+    TRANSACTION_LIMIT,
+    ConcurrentChange,
+    cancelled_by_condition,
+    deserialize,
+    epoch_seconds,
+    model_json,
+    serialize,
+)
+from ordertrail.tally import counters
+
+TOUCHPOINT = TypeAdapter(Touchpoint)
+
+
+# Conversations outlive any single window: keep them as long as the longest allowed window (90 days) plus grace.
+CONVERSATION_TTL = timedelta(days=92)
+
+
+# A DM waiting for its comment is one attribute of the comment's waiters item, named after its conversation.
+WAITING_DM = "dm#"
+
+
+class _CommentRaced(Exception):
+    """A DM and its comment were stored at the same moment: the later of the two reads the other again."""
+
+
+class TouchpointRecords(AggregateRecords):
+    """Touchpoints."""
+
+    # -- touchpoints ------------------------------------------------------------------------------------
+    def put_touchpoint(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> bool:
+        """Store a touchpoint once, in one transaction with its lookups; False when its id was already stored.
+
+        A DM whose comment has not arrived yet waits for it beside the comment's id; the comment, when it comes, completes
+        each waiting conversation (post, keywords) and counts those DMs on the post, in its own transaction.
+        """
+        for _ in range(ATTEMPTS):
+            try:
+                return self._put_touchpoint_once(tenant, touchpoint, settings)
+            except _CommentRaced:
+                continue  # the DM and its comment crossed: read the other one again
+        raise ConcurrentChange(f"touchpoint {touchpoint.id} kept racing with its comment or DM")
+
+    def _put_touchpoint_once(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> bool:
+        """One attempt of put_touchpoint; _CommentRaced when a DM and its comment were written at the same moment."""
+        ttl = epoch_seconds(touchpoint.at + settings.ttl_for(touchpoint.kind))
+        data = model_json(touchpoint)
+        common = {"type": "touchpoint", "kind": touchpoint.kind, "data": data, "ttl": ttl}
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": serialize({**keys.touchpoint_key(tenant, touchpoint.id), **common}),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+        buyer = touchpoint.buyer.matchable_user_id
+        if buyer:
+            key = keys.buyer_touchpoint_key(tenant, buyer, touchpoint.at, touchpoint.id)
+            writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common})}})
+        if isinstance(touchpoint, AdClickTouchpoint):
+            key = keys.click_key(tenant, touchpoint.ttclid)
+            writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common, "type": "click"})}})
+        if isinstance(touchpoint, CreatorClickTouchpoint) and touchpoint.token:
+            key = keys.creator_token_key(tenant, touchpoint.token)
+            writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common, "type": "token_click"})}})
+        conversation = None
+        slot = None  # index of the write that hands over between a DM and its comment
+        if isinstance(touchpoint, DmTouchpoint):
+            conversation = self._conversation_for(tenant, touchpoint)
+            writes.append(self._conversation_write(tenant, conversation, touchpoint.at))
+            if touchpoint.comment_id and conversation.comment_at is None:
+                writes.append(self._wait_for_comment(tenant, touchpoint))
+                slot = len(writes)
+                writes.append(self._comment_not_stored(tenant, touchpoint.comment_id))
+        # Counted in the same transaction as the id's marker, so a touchpoint is counted exactly once.
+        tally = counters.touchpoint_contribution(touchpoint, conversation, settings.time_zone)
+        if isinstance(touchpoint, CommentTouchpoint):
+            slot = len(writes)
+            arrival, waiting = self._comment_arrival(tenant, touchpoint)
+            writes.append(arrival)
+            for dm in waiting:
+                bare = Conversation.started_by(dm)
+                joined = bare.with_comment(touchpoint)
+                writes.append(self._conversation_write(tenant, joined, dm.at))
+                tally.merge(counters.late_comment_contribution(dm, bare, joined, settings.time_zone))
+        counted = self._counter_writes(tenant, tally.counts, tally.labels)
+        marker = None
+        if isinstance(touchpoint, FlowStepTouchpoint):
+            # Users at a step are conversations: a second event for the same conversation and step is not another user.
+            marker = len(writes)
+            marker_key = keys.flow_step_marker_key(tenant, touchpoint.conversation_id, touchpoint.flow.id, touchpoint.step)
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": serialize(
+                            {**marker_key, "type": "flow_step_marker", "ttl": epoch_seconds(touchpoint.at + CONVERSATION_TTL)}
+                        ),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+        if len(writes) + len(counted) > TRANSACTION_LIMIT:
+            raise ValueError(f"touchpoint {touchpoint.id} would change {len(writes) + len(counted)} items (limit {TRANSACTION_LIMIT})")
+        try:
+            self.client.transact_write_items(TransactItems=writes + counted)
+        except ClientError as exc:
+            if cancelled_by_condition(exc, index=0):
+                return False
+            if slot is not None and cancelled_by_condition(exc, index=slot, only=True):
+                raise _CommentRaced from exc
+            if marker is None or not cancelled_by_condition(exc, index=marker, only=True):
+                raise
+            self.client.transact_write_items(TransactItems=writes[:marker])
+        return True
+
+    def _conversation_for(self, tenant: str, dm: DmTouchpoint) -> Conversation:
+        """Denormalise the DM's comment (post, text, keywords) into its conversation, when the comment is known."""
+        conversation = Conversation.started_by(dm)
+        comment = self.get_touchpoint(tenant, dm.comment_id, consistent=True) if dm.comment_id else None
+        return conversation.with_comment(comment) if isinstance(comment, CommentTouchpoint) else conversation
+
+    def _conversation_write(self, tenant: str, conversation: Conversation, started: datetime) -> dict[str, Any]:
+        """Put a conversation, kept as long as the longest window allows after its DM."""
+        key = keys.conversation_key(tenant, conversation.conversation_id)
+        item = {**key, "type": "conversation", "data": model_json(conversation), "ttl": epoch_seconds(started + CONVERSATION_TTL)}
+        return {"Put": {"TableName": self.table_name, "Item": serialize(item)}}
+
+    def _wait_for_comment(self, tenant: str, dm: DmTouchpoint) -> dict[str, Any]:
+        """A DM whose comment is not stored yet leaves itself (and one more in the count) beside the comment's id."""
+        assert dm.comment_id is not None
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": serialize(keys.comment_waiters_key(tenant, dm.comment_id)),
+                "UpdateExpression": "SET #dm = :dm, #type = :type, #ttl = if_not_exists(#ttl, :ttl) ADD waiting :one",
+                "ExpressionAttributeNames": {"#dm": f"{WAITING_DM}{dm.conversation_id}", "#type": "type", "#ttl": "ttl"},
+                "ExpressionAttributeValues": serialize(
+                    {":dm": model_json(dm), ":type": "comment_waiters", ":ttl": epoch_seconds(dm.at + CONVERSATION_TTL), ":one": 1}
+                ),
+            }
+        }
+
+    def _comment_not_stored(self, tenant: str, comment_id: str) -> dict[str, Any]:
+        """The comment a DM waits for must still be missing when the DM is written (else it would never see the DM)."""
+        key = serialize(keys.touchpoint_key(tenant, comment_id))
+        return {"ConditionCheck": {"TableName": self.table_name, "Key": key, "ConditionExpression": "attribute_not_exists(PK)"}}
+
+    def _comment_arrival(self, tenant: str, comment: CommentTouchpoint) -> tuple[dict[str, Any], list[DmTouchpoint]]:
+        """The DMs that arrived before this comment, and the write that takes them over if no other DM joins meanwhile."""
+        key = serialize(keys.comment_waiters_key(tenant, comment.id))
+        item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+        if item is None:
+            check = {"TableName": self.table_name, "Key": key, "ConditionExpression": "attribute_not_exists(PK)"}
+            return {"ConditionCheck": check}, []
+        found = deserialize(item)
+        waiting = [TOUCHPOINT.validate_json(value) for name, value in sorted(found.items()) if name.startswith(WAITING_DM)]
+        # The DMs are handed over with the comment: no other DM may have joined since they were read.
+        delete = {
+            "TableName": self.table_name,
+            "Key": key,
+            "ConditionExpression": "waiting = :waiting",
+            "ExpressionAttributeValues": serialize({":waiting": found.get("waiting", 0)}),
+        }
+        return {"Delete": delete}, [dm for dm in waiting if isinstance(dm, DmTouchpoint)]
+
+    def get_touchpoint(self, tenant: str, touchpoint_id: str, consistent: bool = False) -> Touchpoint | None:
+        """A touchpoint by id."""
+        key = serialize(keys.touchpoint_key(tenant, touchpoint_id))
+        item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=consistent).get("Item")
+        return TOUCHPOINT.validate_json(deserialize(item)["data"]) if item else None
+
+    def buyer_touchpoints(self, tenant: str, buyer: str, at_from: datetime, at_to: datetime) -> list[Touchpoint]:
+        """The buyer's touchpoints between two times (inclusive), oldest first; one Query (paged only for very busy buyers)."""
+        low, high = keys.buyer_touchpoint_range(at_from, at_to)
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+            ExpressionAttributeValues=serialize({":pk": keys.buyer_pk(tenant, buyer), ":low": low, ":high": high}),
+        )
+        return [TOUCHPOINT.validate_json(item["data"]) for item in items]
