@@ -14,26 +14,17 @@ import requests
 import responses
 from pydantic import ValidationError
 
-from ordertrail.export.events_api.client import (
-    MAX_EVENTS_PER_REQUEST,
+from ordertrail.export.events_api.client import BatchResult, EventsApiClient
+from ordertrail.export.events_api.contract import MAX_EVENTS_PER_REQUEST, Content, build_event, json_number, request_body
+from ordertrail.export.events_api.errors import (
     AuthenticationError,
-    BatchResult,
-    Content,
-    EventsApiClient,
     ExportError,
     PermanentExportError,
     RetryableExportError,
     backoff_delay,
-    build_event,
     classify,
-    event_id_for,
-    hash_email,
-    hash_external_id,
-    hash_phone,
-    json_number,
-    normalise_phone,
-    request_body,
 )
+from ordertrail.export.events_api.hashing import event_id_for, hash_email, hash_external_id, hash_phone, normalise_phone
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "events" / "contract" / "tiktok_events_request.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

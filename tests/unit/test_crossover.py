@@ -14,18 +14,11 @@ import pytest
 
 from ordertrail.core.errors import Unprocessable
 from ordertrail.core.models import Address, Order
+from ordertrail.reports.crossover import crossover_customer, crossover_report
 from ordertrail.tally import counters
 from ordertrail.tally.addresses import address_hash
 from ordertrail.tally.counters import ALL_TIME, CounterKey
-from ordertrail.tally.crossover import (
-    MAX_PROFILE_ORDERS,
-    AddressProfile,
-    ProfileOrder,
-    crossover_contribution,
-    crossover_customer,
-    crossover_report,
-    profile_order,
-)
+from ordertrail.tally.crossover import MAX_PROFILE_ORDERS, AddressProfile, ProfileOrder, crossover_contribution, profile_order
 from ordertrail.tally.periods import weeks_back
 
 SALT = "tenant-acme-salt"

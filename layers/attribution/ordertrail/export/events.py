@@ -11,7 +11,8 @@ from typing import Any, Literal
 from ordertrail.core import credit
 from ordertrail.core.conversions import Conversion, ConversionTouch, minor_units
 from ordertrail.core.tenant_settings import ExportSettings
-from ordertrail.export.events_api.client import build_event, event_id_for
+from ordertrail.export.events_api.contract import build_event
+from ordertrail.export.events_api.hashing import event_id_for
 
 SkipReason = Literal["pending_review", "no_ttclid", "too_old", "not_first_conversion", "already_accepted", "duplicate_event_id"]
 

@@ -12,7 +12,10 @@ from ordertrail.core.errors import ExportRunning, NotFound, Unprocessable
 from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun, ExportRunReport, RunError
 from ordertrail.core.refs import order_ref
 from ordertrail.export.events import plan_events
-from ordertrail.export.events_api.client import MAX_EVENTS_PER_REQUEST, AuthenticationError, EventsApiClient, ExportError, event_id_for
+from ordertrail.export.events_api.client import EventsApiClient
+from ordertrail.export.events_api.contract import MAX_EVENTS_PER_REQUEST
+from ordertrail.export.events_api.errors import AuthenticationError, ExportError
+from ordertrail.export.events_api.hashing import event_id_for
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.storage.executions import ExecutionLauncher
 from ordertrail.storage.repository import Repository

@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo
 
 from ordertrail.core.errors import PayloadTooLarge, Unprocessable
 from ordertrail.core.report_models import ExportLink
-from ordertrail.reports import service
+from ordertrail.reports import crossover, service
 from ordertrail.reports.csv_format import ATTRIBUTED_ORDER_COLUMNS, attributed_order_row, rows_to_csv
 from ordertrail.storage.files import LINK_SECONDS, ExportFiles
 from ordertrail.storage.repository import Repository
-from ordertrail.tally import crossover
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "tiktok_customer_id",

@@ -35,9 +35,9 @@ from ordertrail.core.report_models import (
     TimeToOrderReport,
 )
 from ordertrail.core.tenant_settings import TenantSettings
-from ordertrail.reports import insights
+from ordertrail.reports import crossover, insights
 from ordertrail.storage.repository import Repository
-from ordertrail.tally import counters, crossover, periods, time_to_order
+from ordertrail.tally import counters, periods, time_to_order
 from ordertrail.tally.periods import today_in
 
 DEFAULT_DAYS = 30

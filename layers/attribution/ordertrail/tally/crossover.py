@@ -1,18 +1,17 @@
 """Crossover: customers TikTok Shop brought who then bought at the seller's other stores, matched on a hashed address.
 
-One address profile holds the counted orders of every store shipped to one address key (addresses.address_hash).
+The write side: one address profile holds the counted orders of every store shipped to one address key (addresses.address_hash).
 It is sourced when its first order, by (ordered_at, ref), is a TikTok Shop order, and crossed when a non-TikTok
 order follows. What a profile adds to the `crossover` counters is a pure function of the profile, so an order that
 arrives late, changes or is cancelled only rewrites the difference (counters.difference) and the counters always
 equal what the stored profiles say. Net receipts are kept per currency (`other_net#USD`, ordertrail.money); an entry
 stored before currencies has none and keeps adding the bare `other_net` it added then, until its order is seen
-again. Pure: no AWS here.
+again. The report is read in reports/crossover.py. Pure: no AWS here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Final
 
@@ -20,15 +19,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from ordertrail.core import money
 from ordertrail.core.models import Order, OrderSource, is_masked
-from ordertrail.core.report_models import CrossoverBreakdown, CrossoverCustomer, CrossoverReport, CrossoverWeek
 from ordertrail.tally import counters, periods
 
 DIMENSION: Final = "crossover"
 IDENT: Final = "all"
 TIKTOK: Final = "tiktok_shop"
-# Crossed customers by their number of other-store orders; the last row is "5 or more".
+# Crossed customers are counted by their number of other-store orders, 5 or more pooled in one row.
 MAX_OTHER_ORDERS: Final = 5
-BREAKDOWN_ROWS: Final = ("1", "2", "3", "4", "5+")
 ADDRESS_KEY_LENGTH: Final = 16
 # One profile is one DynamoDB item (400 KB at most): an address with more orders than this is a freight forwarder or
 # a business, not one household; further orders are left out rather than failing the order's attribution.
@@ -155,7 +152,7 @@ class AddressProfile(BaseModel):
         return self.first_other is not None
 
 
-def _breakdown_field(other_orders: int) -> str:
+def breakdown_field(other_orders: int) -> str:
     """The ALL-item field counting crossed customers with this many other-store orders (5 or more pooled)."""
     return f"by_other_orders#{min(other_orders, MAX_OTHER_ORDERS)}"
 
@@ -185,97 +182,5 @@ def crossover_contribution(profile: AddressProfile | None) -> counters.Tally:
             values[money.currency_field("other_orders", order.currency)] = 1
             values[money.currency_field("other_net", order.currency)] = order.net
         tally.on_days(DIMENSION, IDENT, order.day, values)
-    tally.add(counters.CounterKey(DIMENSION, IDENT, counters.ALL_TIME), {_breakdown_field(len(others)): 1})
+    tally.add(counters.CounterKey(DIMENSION, IDENT, counters.ALL_TIME), {breakdown_field(len(others)): 1})
     return tally
-
-
-def crossover_customer(profile: AddressProfile | None) -> CrossoverCustomer | None:
-    """The customer-list row of a crossed profile (None when it has not crossed)."""
-    if profile is None:
-        return None
-    first, first_other = profile.first, profile.first_other
-    if first is None or first_other is None:
-        return None
-    others = profile.other_orders
-    return CrossoverCustomer(
-        address_key=profile.address_hash[:ADDRESS_KEY_LENGTH],
-        tiktok_customer_id=profile.tiktok_customer_id,
-        name=profile.name,
-        first_tiktok_order_at=first.ordered_at,
-        first_other_order_at=first_other.ordered_at,
-        tiktok_orders=len(profile.tiktok_orders),
-        other_orders=len(others),
-        other_net_receipts={code: net for code, (_orders, net) in other_receipts(profile).items()},
-    )
-
-
-def other_receipts(profile: AddressProfile) -> dict[str, tuple[int, Decimal]]:
-    """A sourced profile's other-store orders and net receipts per currency code (stored before currencies: LEGACY_CURRENCY)."""
-    found: dict[str, tuple[int, Decimal]] = {}
-    for order in profile.other_orders:
-        code = order.currency or money.LEGACY_CURRENCY
-        orders, net = found.get(code, (0, Decimal(0)))
-        found[code] = (orders + 1, net + order.net)
-    return dict(sorted(found.items()))
-
-
-def _share(part: int, whole: int) -> float | None:
-    """The share part / whole, None when the whole is 0."""
-    return part / whole if whole else None
-
-
-def _whole(fields: Mapping[str, Decimal], name: str) -> int:
-    """A counter field as a whole number (0 when absent)."""
-    return int(fields.get(name, Decimal(0)))
-
-
-def crossover_report(
-    *,
-    time_zone: str,
-    all_time: Mapping[str, Decimal],
-    days: Mapping[str, Mapping[str, Decimal]],
-    week_starts: list[date],
-    today: date,
-    customers: list[CrossoverCustomer],
-) -> CrossoverReport:
-    """The crossover report from the ALL item, the day items since the first week, and the crossed customers.
-
-    `days` maps `yyyy-mm-dd` to the fields of that day's crossover item and must hold every stored day from the
-    first week's Monday on. A week counts the customers sourced and crossed on its days; its cumulative figures
-    are those at its end (at today for the current week): the all-time totals minus every day after that.
-    """
-    sourced, crossed = _whole(all_time, "sourced"), _whole(all_time, "crossed")
-    share = _share(crossed, sourced)
-    dated = [(date.fromisoformat(day), fields) for day, fields in days.items() if day != counters.ALL_TIME]
-    weeks: list[CrossoverWeek] = []
-    for week_start in week_starts:
-        cut_off = min(week_start + timedelta(days=6), today)
-        in_week = [fields for day, fields in dated if week_start <= day <= cut_off]
-        after = [fields for day, fields in dated if day > cut_off]
-        cumulative_sourced = sourced - sum(_whole(fields, "sourced") for fields in after)
-        cumulative_crossed = crossed - sum(_whole(fields, "crossed") for fields in after)
-        weeks.append(
-            CrossoverWeek(
-                week_start=week_start,
-                crossed=sum(_whole(fields, "crossed") for fields in in_week),
-                sourced=sum(_whole(fields, "sourced") for fields in in_week),
-                cumulative_crossed=cumulative_crossed,
-                cumulative_sourced=cumulative_sourced,
-                cumulative_share=_share(cumulative_crossed, cumulative_sourced),
-            )
-        )
-    breakdown = [
-        CrossoverBreakdown(other_orders=row, customers=_whole(all_time, _breakdown_field(index)))
-        for index, row in enumerate(BREAKDOWN_ROWS, start=1)
-    ]
-    return CrossoverReport(
-        time_zone=time_zone,
-        sourced_customers=sourced,
-        crossover_customers=crossed,
-        crossover_share=share,
-        non_crossover_share=None if share is None else 1 - share,
-        other_net_receipts=money.reported(all_time, "other_net", "other_orders"),
-        weeks=weeks,
-        breakdown=breakdown,
-        customers=sorted(customers, key=lambda row: (row.first_other_order_at, row.address_key)),
-    )
