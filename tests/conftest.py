@@ -16,14 +16,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ordertrail_local.apigw import HttpApiGateway, HttpRequest, HttpResponse, authorizer_config
+from ordertrail_local.apigw import HttpApiGateway, HttpRequest
 from ordertrail_local.dynamodb_local import DynamoDBLocal, unavailable_reason
 from ordertrail_local.lambda_runtime import LambdaRuntime
+from ordertrail_local.loopback import HttpResponse
 from ordertrail_local.moto_patches import speed_up_moto
+from ordertrail_local.moto_step_functions import EXECUTION_CONFIG
+from ordertrail_local.pipeline import LocalPipeline, build_pipeline
 from ordertrail_local.stack import DYNAMODB_BACKENDS, MOTO, reset_process_caches
-from ordertrail_local.step_functions import EXECUTION_CONFIG, StepFunctionsBackend
-from ordertrail_local.streams import StreamPump, stream_source
-from ordertrail_local.template import create_exports_bucket, create_table, http_routes, load_template, repo_root
+from ordertrail_local.step_functions import StepFunctionsBackend
+from ordertrail_local.streams import StreamPump
+from ordertrail_local.template import create_exports_bucket, create_table, load_template, repo_root
 
 ROOT = repo_root()
 TENANTS_FILE = ROOT / "tests" / "fixtures" / "tenants.json"
@@ -76,10 +79,19 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
 class Pipeline:
     """The deployed shape in one process: HTTP API routes → real handlers → moto table → stream → AttributeFunction."""
 
-    gateway: HttpApiGateway
-    pump: StreamPump
+    harness: LocalPipeline
     dynamodb: Any
     requests: list[HttpResponse] = field(default_factory=list)
+
+    @property
+    def gateway(self) -> HttpApiGateway:
+        """The template's HTTP API (routes and authorizer)."""
+        return self.harness.gateway
+
+    @property
+    def pump(self) -> StreamPump:
+        """The table's stream, delivered to the real AttributeFunction."""
+        return self.harness.pump
 
     def call(
         self,
@@ -91,9 +103,7 @@ class Pipeline:
     ) -> HttpResponse:
         """Send one request like API Gateway would, then let the stream deliver what it caused."""
         raw = body if isinstance(body, bytes) else (body.encode() if isinstance(body, str) else json.dumps(body).encode() if body else b"")
-        response = self.gateway.handle(HttpRequest(method=method, path=path, query=query, headers=list((headers or {}).items()), body=raw))
-        self.pump.drain()
-        return response
+        return self.harness.handle(HttpRequest(method=method, path=path, query=query, headers=list((headers or {}).items()), body=raw))
 
     def items(self) -> list[dict[str, Any]]:
         """Every item in the table (a test-only Scan; the product never scans)."""
@@ -144,18 +154,6 @@ def fresh_table(dynamodb_local: DynamoDBLocal | None, client: Any, name: str, te
             dynamodb_local.delete_table(name)
 
 
-def gateway_and_pump(template: dict[str, Any], runtime: LambdaRuntime, stream_arn: str) -> tuple[HttpApiGateway, StreamPump]:
-    """The template's HTTP API (routes and authorizer) and its stream delivered to the real AttributeFunction."""
-    gateway = HttpApiGateway(http_routes(template), runtime, authorizer_config(template))
-    pump = StreamPump(
-        boto3.client("dynamodbstreams"),
-        stream_arn,
-        lambda event: runtime.invoke("AttributeFunction", "functions/attribute", event),
-        stream_source(template),
-    )
-    return gateway, pump
-
-
 @contextmanager
 def moto_pipeline(dynamodb_local: DynamoDBLocal | None = None) -> Iterator[Pipeline]:
     """The real pipeline on an empty table created from template.yaml, on moto or DynamoDB Local (needs the offline
@@ -167,7 +165,7 @@ def moto_pipeline(dynamodb_local: DynamoDBLocal | None = None) -> Iterator[Pipel
         with fresh_table(dynamodb_local, client, TABLE, template) as stream_arn:
             create_exports_bucket(boto3.client("s3"), template, os.environ["EXPORTS_BUCKET"])
             runtime = LambdaRuntime(ROOT)
-            yield Pipeline(*gateway_and_pump(template, runtime, stream_arn), client)
+            yield Pipeline(build_pipeline(template, runtime, stream_arn), client)
 
 
 @pytest.fixture
@@ -212,7 +210,7 @@ def export_pipeline(dynamodb_backend: DynamoDBLocal | None, monkeypatch: pytest.
         ):
             monkeypatch.setenv("EXPORT_STATE_MACHINE_ARN", sfn.state_machine_arn)
             reset_process_caches()  # the handlers read the environment above on first use
-            yield ExportPipeline(*gateway_and_pump(template, runtime, stream_arn), client, sfn=sfn, tenants_file=tenants_file)
+            yield ExportPipeline(build_pipeline(template, runtime, stream_arn), client, sfn=sfn, tenants_file=tenants_file)
 
 
 def now_seconds() -> int:

@@ -15,7 +15,8 @@ from ordertrail_local import template as tpl
 from ordertrail_local.events_api_sink import TRACK_PATH, EventsApiSink
 from ordertrail_local.lambda_runtime import LambdaRuntime
 from ordertrail_local.moto_backend import MotoBackend
-from ordertrail_local.step_functions import STATE_MACHINE, StepFunctionsBackend
+from ordertrail_local.state_machine_template import STATE_MACHINE
+from ordertrail_local.step_functions import StepFunctionsBackend
 from tests.waits import WAIT_LIMIT
 
 ROOT = tpl.repo_root()

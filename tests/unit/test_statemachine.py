@@ -19,15 +19,9 @@ from statelint.linter import Linter
 
 from ordertrail.export.steps import LEASE_TTL
 from ordertrail_local.lambda_runtime import LambdaRuntime
-from ordertrail_local.step_functions import (
-    EXECUTION_CONFIG,
-    STATE_MACHINE,
-    StepFunctionsBackend,
-    definition_path,
-    fill_placeholders,
-    placeholders,
-    substitution_targets,
-)
+from ordertrail_local.moto_step_functions import EXECUTION_CONFIG
+from ordertrail_local.state_machine_template import STATE_MACHINE, definition_path, fill_placeholders, placeholders, substitution_targets
+from ordertrail_local.step_functions import StepFunctionsBackend
 from ordertrail_local.template import load_template, repo_root
 
 ASL_PATH = repo_root() / "infra" / "statemachine" / "export_conversions.asl.json"

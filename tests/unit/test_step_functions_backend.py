@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from ordertrail_local import step_functions as sf
+from ordertrail_local import moto_step_functions as sf
 from ordertrail_local.lambda_runtime import LambdaRuntime
-from ordertrail_local.step_functions import EXECUTION_CONFIG, StepFunctionsBackend, fill_placeholders, function_name_of
+from ordertrail_local.moto_step_functions import EXECUTION_CONFIG, function_name_of
+from ordertrail_local.state_machine_template import fill_placeholders
+from ordertrail_local.step_functions import StepFunctionsBackend
 
 FAKE_APP = '''
 """Fake handlers: fail as the event says, a given number of times per key, then succeed."""

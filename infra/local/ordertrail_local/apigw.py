@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from ordertrail_local.lambda_runtime import ACCOUNT_ID, InvocationError, LambdaRuntime
+from ordertrail_local.loopback import HttpResponse, json_response
 from ordertrail_local.template import HttpRoute
 
 log = logging.getLogger("ordertrail_local.apigw")
@@ -44,20 +45,6 @@ class HttpRequest:
         return next((value for key, value in self.headers if key.lower() == wanted), None)
 
 
-@dataclass
-class HttpResponse:
-    """What API Gateway sends back to the client."""
-
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    cookies: list[str] = field(default_factory=list)
-
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body.decode("utf-8"))
-
-
 @dataclass(frozen=True)
 class AuthorizerConfig:
     """The HTTP API's Lambda authorizer as template.yaml configures it."""
@@ -71,7 +58,7 @@ class AuthorizerConfig:
 
 def message_response(status: int, message: str) -> HttpResponse:
     """API Gateway's own error shape: {"message": "..."}."""
-    return HttpResponse(status, {"content-type": "application/json"}, json.dumps({"message": message}).encode())
+    return json_response(status, {"message": message})
 
 
 def authorizer_config(template: dict[str, Any]) -> AuthorizerConfig | None:

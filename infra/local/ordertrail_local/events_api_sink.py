@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from ordertrail_local import template as tpl
-from ordertrail_local.loopback import start_server, stop_server
+from ordertrail_local.loopback import json_response, start_server, stop_server, write_response
 
 log = logging.getLogger("ordertrail_local.events_api_sink")
 
@@ -101,13 +101,7 @@ class EventsApiSink:
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, answer = sink.handle(self.command, self.path, dict(self.headers.items()), raw)
-                body = json.dumps(answer).encode("utf-8")
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                write_response(self, json_response(*sink.handle(self.command, self.path, dict(self.headers.items()), raw)))
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 

@@ -1,12 +1,54 @@
-"""Threaded HTTP servers on loopback, each in its own daemon thread (the local API, the stand-ins, the sink)."""
+"""Threaded HTTP servers on loopback (the local API, the stand-ins, the sink), the one response type they all answer with."""
 
 from __future__ import annotations
 
+import json
 import threading
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 REGION = "us-east-1"
+# Framing headers the server writes itself (the body's length is set from the body).
+_FRAMING_HEADERS = ("content-length", "connection", "transfer-encoding")
+
+
+@dataclass
+class HttpResponse:
+    """An HTTP response of the harness: what API Gateway sends back to the client, or a stand-in's answer."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    cookies: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The body as UTF-8 text."""
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body.decode("utf-8"))
+
+
+def json_response(status: int, body: Any) -> HttpResponse:
+    """A JSON answer (content-type application/json)."""
+    return HttpResponse(status, {"content-type": "application/json"}, json.dumps(body).encode("utf-8"))
+
+
+def write_response(handler: BaseHTTPRequestHandler, response: HttpResponse) -> None:
+    """Send a response from a server's request handler: status, headers, each cookie, the body's length, the body."""
+    handler.send_response(response.status)
+    for key, value in response.headers.items():
+        if key.lower() not in _FRAMING_HEADERS:
+            handler.send_header(key, value)
+    for cookie in response.cookies:
+        handler.send_header("set-cookie", cookie)
+    handler.send_header("content-length", str(len(response.body)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(response.body)
 
 
 def start_server(

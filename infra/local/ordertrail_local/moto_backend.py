@@ -13,7 +13,7 @@ from ordertrail_local.moto_patches import speed_up_moto
 
 DEFAULT_TABLE_NAME = "ordertrail-local"
 
-# Dummy credentials and the switches moto needs (see TOOLING.md): botocore >= 1.44 breaks DescribeStream on
+# Dummy credentials and the switches moto needs: botocore >= 1.44 breaks DescribeStream on
 # moto unless account-id endpoint routing is off, and Powertools would import the X-Ray SDK when tracing is on.
 _FIXED_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -21,8 +21,7 @@ import requests
 from ordertrail.api import dashboard_links
 from ordertrail.sources.signatures import sign_ordertrail, sign_shopify_webhook, sign_tiktok_webhook
 from ordertrail_local import report_summary, sample_day
-from ordertrail_local.dynamodb_local import DynamoDBLocalError
-from ordertrail_local.serve import announce, exit_now, shutdown_event, stop_within_limit, wait_for_shutdown
+from ordertrail_local.serve import announce, exit_now, open_stack, shutdown_event, stop_within_limit, wait_for_shutdown
 from ordertrail_local.stack import MEMORY_NOTICE, STREAM_WAIT_LIMIT, LocalStack, configure_logging
 
 TENANT = "demo"
@@ -375,24 +374,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging()
     sample = sample_day.load(args.sample_dir)
-    try:
-        stack = LocalStack(sample=sample)
-    except ValueError as exc:  # an unknown $ORDERTRAIL_DYNAMODB
-        print(exc, file=sys.stderr)
-        return 2
-    print(f"OrderTrail local stack on {stack.dynamodb}: {MEMORY_NOTICE}", flush=True)
-    try:
-        stack.start()
-        # --no-serve still replays over real HTTP, on a free port so it never clashes with a running server.
-        port = stack.serve(0 if args.no_serve else args.port)
-    except DynamoDBLocalError as exc:
-        print(f"cannot start DynamoDB Local: {exc}", file=sys.stderr)
-        stack.stop()
-        return 1
-    except OSError as exc:
-        print(f"cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
-        stack.stop()
-        return 1
+    # --no-serve still replays over real HTTP, on a free port so it never clashes with a running server.
+    stack = open_stack(0 if args.no_serve else args.port, args.port, sample=sample)
+    if isinstance(stack, int):
+        return stack
+    port = stack.port
     print(announce(stack), flush=True)
     problems: list[str] = []
     try:

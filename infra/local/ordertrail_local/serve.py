@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 from ordertrail_local.dynamodb_local import DynamoDBLocalError
 from ordertrail_local.stack import DYNAMODB_ENV, MEMORY_NOTICE, LocalStack, configure_logging
@@ -76,27 +77,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the stack without replaying anything, print `ready: <url>`, serve until told to stop."""
-    args = parse_args(argv)
-    configure_logging()
+def open_stack(port: int, requested_port: int | None = None, **options: Any) -> LocalStack | int:
+    """Make a LocalStack (options as LocalStack takes them), say where its data lives, start it and serve on port.
+
+    Returns the serving stack, or the exit status after saying why not: 2 for an unknown $ORDERTRAIL_DYNAMODB, 1 when
+    DynamoDB Local cannot start or the port (named as requested_port, default port) cannot be listened on.
+    """
     try:
-        stack = LocalStack(tenants_file=args.tenants_file)
+        stack = LocalStack(**options)
     except ValueError as exc:  # an unknown $ORDERTRAIL_DYNAMODB
         print(exc, file=sys.stderr)
         return 2
     print(f"OrderTrail local stack on {stack.dynamodb}: {MEMORY_NOTICE}", flush=True)
     try:
         stack.start()
-        port = stack.serve(args.port)
+        stack.serve(port)
     except DynamoDBLocalError as exc:
         print(f"cannot start DynamoDB Local: {exc}", file=sys.stderr)
         stack.stop()
         return 1
     except OSError as exc:
-        print(f"cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        print(f"cannot listen on 127.0.0.1:{port if requested_port is None else requested_port}: {exc}", file=sys.stderr)
         stack.stop()
         return 1
+    return stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the stack without replaying anything, print `ready: <url>`, serve until told to stop."""
+    args = parse_args(argv)
+    configure_logging()
+    stack = open_stack(args.port, tenants_file=args.tenants_file)
+    if isinstance(stack, int):
+        return stack
+    port = stack.port
     stop = shutdown_event()
     print(announce(stack), flush=True)
     print(f"ready: http://127.0.0.1:{port} (tenants from {stack.tenants_file}; TikTok Shop API at {stack.tiktok_shop_api_url})", flush=True)

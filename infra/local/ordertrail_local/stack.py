@@ -11,7 +11,6 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -19,21 +18,21 @@ from typing import Any
 
 from ordertrail_local import sample_day
 from ordertrail_local import template as tpl
-from ordertrail_local.apigw import MAX_PAYLOAD_BYTES, HttpApiGateway, HttpRequest, authorizer_config, message_response
+from ordertrail_local.apigw import MAX_PAYLOAD_BYTES, HttpApiGateway, HttpRequest, message_response
 from ordertrail_local.dynamodb_local import DynamoDBLocal
 from ordertrail_local.events_api_sink import EventsApiSink
-from ordertrail_local.function_process import FunctionProcess
-from ordertrail_local.lambda_runtime import InvocationError, LambdaRuntime, function_timeouts
-from ordertrail_local.loopback import start_server, stop_server
+from ordertrail_local.lambda_runtime import LambdaRuntime, function_timeouts
+from ordertrail_local.loopback import HttpResponse, start_server, stop_server, write_response
 from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBackend, restore_env
-from ordertrail_local.step_functions import STATE_MACHINE, StepFunctionsBackend
-from ordertrail_local.streams import StreamPump, stream_source
+from ordertrail_local.pipeline import LocalPipeline, build_pipeline
+from ordertrail_local.state_machine_template import STATE_MACHINE
+from ordertrail_local.step_functions import StepFunctionsBackend
+from ordertrail_local.streams import StreamPump
 from ordertrail_local.tiktok_shop_stand_in import TikTokShopStandIn, credentials_from_tenants
 
 log = logging.getLogger("ordertrail_local.stack")
 
 DEFAULT_TENANTS_FILE = Path("events") / "tenants.local.json"
-STREAM_FUNCTION = "AttributeFunction"
 LOCAL_EXPORTS_BUCKET = "ordertrail-exports-local"
 # A stack's working copy of the tenants file lives in `<tmp>/ordertrail-local-<pid>-<random>/`.
 WORKDIR_PREFIX = "ordertrail-local-"
@@ -56,25 +55,6 @@ def dynamodb_backend(explicit: str | None = None) -> str:
         valid = ", ".join(DYNAMODB_BACKENDS)
         raise ValueError(f"{DYNAMODB_ENV}={chosen!r} is not a DynamoDB backend of the local stack; use one of: {valid}")
     return chosen
-
-
-@dataclass
-class LocalResponse:
-    """An HTTP response from the local API."""
-
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    cookies: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        """The body as UTF-8 text."""
-        return self.body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body.decode("utf-8"))
 
 
 def tenants_file_path(explicit: str | Path | None = None) -> Path:
@@ -129,10 +109,8 @@ class LocalStack:
         self.step_functions: StepFunctionsBackend | None = None
         self.skip_retry_waits = skip_retry_waits
         self.runtime = LambdaRuntime(tpl.repo_root(), timeouts=function_timeouts(self.template))
-        self.gateway = HttpApiGateway(tpl.http_routes(self.template), self.runtime, authorizer_config(self.template))
-        self.pump: StreamPump | None = None
-        # While serving, AttributeFunction runs in its own process (its own container, as on AWS).
-        self.stream_function: FunctionProcess | None = None
+        # The HTTP API and the stream pump, built at start() (the stream exists from then on).
+        self.pipeline: LocalPipeline | None = None
         self._http: ThreadingHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
@@ -182,12 +160,8 @@ class LocalStack:
         )
         bucket = tpl.create_exports_bucket(self.moto.client("s3"), self.template, LOCAL_EXPORTS_BUCKET)
         self._set_env({"EXPORTS_BUCKET": bucket})
-        self.pump = StreamPump(
-            self.dynamodb_client("dynamodbstreams"),
-            self.stream_arn,
-            self._deliver_stream_batch,
-            stream_source(self.template, STREAM_FUNCTION),
-            REGION,
+        self.pipeline = build_pipeline(
+            self.template, self.runtime, self.stream_arn, streams_client=self.dynamodb_client("dynamodbstreams"), region=REGION
         )
         if STATE_MACHINE in self.template["Resources"]:
             self.step_functions = StepFunctionsBackend(
@@ -231,21 +205,14 @@ class LocalStack:
 
     def _preload(self) -> None:
         """Import every handler now (cold start up front; an import error shows at start, not mid-replay)."""
-        for route in self.gateway.routes:
-            self.runtime.load(route.code_dir)
-        if self.gateway.authorizer is not None:
-            self.runtime.load(self.gateway.authorizer.code_dir)
-        self.runtime.load(self._code_dir(STREAM_FUNCTION))
+        if self.pipeline is not None:
+            self.pipeline.preload()
 
     def stop(self) -> None:
         """Stop the pump, the HTTP server, the stand-ins, moto and DynamoDB Local (about a second); restore the env."""
-        if self.pump is not None:
-            self.pump.request_stop()  # it stops between batches while the HTTP server shuts down
-        if self.stream_function is not None:
-            self.stream_function.stop()  # a batch in hand is abandoned, as when a container is shut down
-            self.stream_function = None
-            if self.pump is not None:
-                self.pump.deliver = self._deliver_stream_batch
+        if self.pipeline is not None:
+            self.pipeline.pump.request_stop()  # it stops between batches while the HTTP server shuts down
+            self.pipeline.deliver_in_process()  # AttributeFunction's own process, when serving, stops at once
         stop_server(self._http, self._http_thread)
         self._http = self._http_thread = None
         if self.pump is not None:
@@ -287,6 +254,18 @@ class LocalStack:
 
     # -- requests --------------------------------------------------------------------------------------
     @property
+    def pump(self) -> StreamPump | None:
+        """The stream pump (None before the first start())."""
+        return self.pipeline.pump if self.pipeline is not None else None
+
+    @property
+    def gateway(self) -> HttpApiGateway:
+        """The HTTP API in front of the handlers (from start() on)."""
+        if self.pipeline is None:
+            raise RuntimeError("the local stack is not started")
+        return self.pipeline.gateway
+
+    @property
     def dead_letters(self) -> list[Any]:
         """Stream batches the pump gave up on."""
         return self.pump.dead_letters if self.pump else []
@@ -312,13 +291,13 @@ class LocalStack:
         query: str = "",
         sync: bool | None = None,
         source_ip: str = "127.0.0.1",
-    ) -> LocalResponse:
+    ) -> HttpResponse:
         """Send one request through the local HTTP API; with sync (the stack's default) the stream is drained before returning.
 
         Over HTTP (serve) requests never drain: they answer as soon as the function returns, and the background pump
         delivers the stream as Lambda's event source mapping does.
         """
-        if not self._started:
+        if not self._started or self.pipeline is None:
             raise RuntimeError("the local stack is not started")
         if "?" in path and not query:
             path, query = path.split("?", 1)
@@ -330,10 +309,8 @@ class LocalStack:
         if raw:
             defaults["content-length"] = str(len(raw))
         pairs += [(k, v) for k, v in defaults.items() if k not in names]
-        response = self.gateway.handle(HttpRequest(method.upper(), path, query, pairs, raw, source_ip))
-        if self.sync if sync is None else sync:
-            self.drain()
-        return LocalResponse(response.status, response.headers, response.body, response.cookies)
+        request = HttpRequest(method.upper(), path, query, pairs, raw, source_ip)
+        return self.pipeline.handle(request, drain=self.sync if sync is None else sync)
 
     @property
     def host(self) -> str:
@@ -350,18 +327,6 @@ class LocalStack:
         """Base URL of the served API."""
         return f"http://127.0.0.1:{self.port}"
 
-    def _code_dir(self, function: str) -> str:
-        """A function's CodeUri from the template."""
-        props = self.template["Resources"][function].get("Properties") or {}
-        return str(props["CodeUri"]).rstrip("/")
-
-    def _deliver_stream_batch(self, event: dict[str, Any]) -> Any:
-        """The pump's delivery: invoke AttributeFunction (a raised error is a function error for the pump)."""
-        try:
-            return self.runtime.invoke(STREAM_FUNCTION, self._code_dir(STREAM_FUNCTION), event)
-        except InvocationError as exc:
-            raise RuntimeError(str(exc)) from exc.error
-
     # -- HTTP ------------------------------------------------------------------------------------------
     def serve(self, port: int = 3000, host: str = "127.0.0.1", background_stream: bool = True) -> int:
         """Listen on host:port (0 picks a free port) with the same request path; return the port."""
@@ -377,9 +342,8 @@ class LocalStack:
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 if length > MAX_PAYLOAD_BYTES:
-                    response = message_response(413, "Request Entity Too Large")
                     self.close_connection = True  # the unread body must not be parsed as the next request
-                    self._send(LocalResponse(response.status, response.headers, response.body))
+                    write_response(self, message_response(413, "Request Entity Too Large"))
                     return
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
@@ -389,21 +353,8 @@ class LocalStack:
                     )
                 except Exception:  # a harness bug must answer like API Gateway, not drop the connection
                     log.exception("local API failed on %s %s", self.command, path)
-                    failed = message_response(500, "Internal Server Error")
-                    answer = LocalResponse(failed.status, failed.headers, failed.body)
-                self._send(answer)
-
-            def _send(self, answer: LocalResponse) -> None:
-                self.send_response(answer.status)
-                for key, value in answer.headers.items():
-                    if key.lower() not in ("content-length", "connection", "transfer-encoding"):
-                        self.send_header(key, value)
-                for cookie in answer.cookies:
-                    self.send_header("set-cookie", cookie)
-                self.send_header("content-length", str(len(answer.body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(answer.body)
+                    answer = message_response(500, "Internal Server Error")
+                write_response(self, answer)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
@@ -418,14 +369,11 @@ class LocalStack:
                 log.debug(format, *args)
 
         self._http, self._http_thread = start_server((host, port), Handler, "local-http-api")
-        if background_stream and self.pump is not None:
+        if background_stream and self.pipeline is not None:
             # Served requests do not drain: this thread delivers the stream, as the event source mapping does on AWS, to
             # AttributeFunction in its own process, so an HTTP request never waits behind a stream batch.
-            timeout = self.runtime.timeouts.get(STREAM_FUNCTION, 10.0)
-            self.stream_function = FunctionProcess(self.runtime.root, STREAM_FUNCTION, self._code_dir(STREAM_FUNCTION), timeout=timeout)
-            self.stream_function.start()
-            self.pump.deliver = self.stream_function.invoke
-            self.pump.start()
+            self.pipeline.deliver_in_own_process()
+            self.pipeline.pump.start()
         return self.port
 
     # -- env -------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SERVERLESS_HTTP_API = "AWS::Serverless::HttpApi"
 DYNAMODB_TABLE = "AWS::DynamoDB::Table"
 NO_AUTHORIZER = "NONE"
+DEFAULT_HANDLER = "app.lambda_handler"
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -73,7 +75,7 @@ def _resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[s
     return {name: res for name, res in template["Resources"].items() if res.get("Type") == resource_type}
 
 
-def _properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+def resource_properties(template: Mapping[str, Any], logical_id: str) -> dict[str, Any]:
     """Properties of one resource (empty when it has none)."""
     try:
         resource = template["Resources"][logical_id]
@@ -88,20 +90,26 @@ def _table_properties(template: dict[str, Any]) -> dict[str, Any]:
     if len(tables) != 1:
         raise ValueError(f"expected exactly one {DYNAMODB_TABLE}, found {sorted(tables)}")
     (logical_id,) = tables
-    return _properties(template, logical_id)
+    return resource_properties(template, logical_id)
 
 
-def _function_globals(template: dict[str, Any]) -> dict[str, Any]:
+def _function_globals(template: Mapping[str, Any]) -> dict[str, Any]:
     """Globals.Function (properties every function inherits)."""
     return dict((template.get("Globals") or {}).get("Function") or {})
 
 
-def _code_dir(template: dict[str, Any], function: str) -> str:
+def function_code_dir(template: Mapping[str, Any], function: str) -> str:
     """A function's CodeUri as a repo-relative directory without a trailing slash."""
-    code_uri = _properties(template, function).get("CodeUri", _function_globals(template).get("CodeUri"))
+    code_uri = resource_properties(template, function).get("CodeUri", _function_globals(template).get("CodeUri"))
     if not isinstance(code_uri, str):
         raise TypeError(f"{function} has no local CodeUri (a directory path)")
     return code_uri.rstrip("/")
+
+
+def function_handler(template: Mapping[str, Any], function: str) -> str:
+    """A function's Handler (its own, else Globals.Function's, else app.lambda_handler)."""
+    handler = resource_properties(template, function).get("Handler") or _function_globals(template).get("Handler")
+    return str(handler or DEFAULT_HANDLER)
 
 
 def _ref(value: Any) -> str | None:
@@ -173,7 +181,7 @@ def _default_authorizers(template: dict[str, Any]) -> dict[str | None, str | Non
     global_auth = ((template.get("Globals") or {}).get("HttpApi") or {}).get("Auth") or {}
     defaults[None] = global_auth.get("DefaultAuthorizer")
     for name in _resources(template, SERVERLESS_HTTP_API):
-        auth = _properties(template, name).get("Auth") or global_auth
+        auth = resource_properties(template, name).get("Auth") or global_auth
         defaults[name] = auth.get("DefaultAuthorizer")
     return defaults
 
@@ -183,7 +191,7 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
     defaults = _default_authorizers(template)
     routes: list[HttpRoute] = []
     for function in _resources(template, SERVERLESS_FUNCTION):
-        events = _properties(template, function).get("Events") or {}
+        events = resource_properties(template, function).get("Events") or {}
         for event in events.values():
             if event.get("Type") != "HttpApi":
                 continue
@@ -194,7 +202,7 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
                     method=str(props.get("Method", "ANY")).upper(),
                     path=str(props.get("Path", "$default")),
                     function=function,
-                    code_dir=_code_dir(template, function),
+                    code_dir=function_code_dir(template, function),
                     authorized=authorizer is not None and authorizer != NO_AUTHORIZER,
                 )
             )
@@ -204,7 +212,7 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
 def stream_filters(template: dict[str, Any], function: str = "AttributeFunction") -> list[dict[str, Any]]:
     """The event-filter patterns of a function's DynamoDB stream events, parsed from their JSON strings."""
     patterns: list[dict[str, Any]] = []
-    for event in (_properties(template, function).get("Events") or {}).values():
+    for event in (resource_properties(template, function).get("Events") or {}).values():
         if event.get("Type") != "DynamoDB":
             continue
         criteria = (event.get("Properties") or {}).get("FilterCriteria") or {}
@@ -217,11 +225,11 @@ def stream_filters(template: dict[str, Any], function: str = "AttributeFunction"
 def authorizer_code_dir(template: dict[str, Any]) -> str:
     """Code directory of the function behind the HTTP API's Lambda authorizer."""
     for api in _resources(template, SERVERLESS_HTTP_API):
-        authorizers = (_properties(template, api).get("Auth") or {}).get("Authorizers") or {}
+        authorizers = (resource_properties(template, api).get("Auth") or {}).get("Authorizers") or {}
         for config in authorizers.values():
             function = _ref(config.get("FunctionArn"))
             if function is not None:
-                return _code_dir(template, function)
+                return function_code_dir(template, function)
     raise ValueError("template has no HttpApi Lambda authorizer")
 
 
@@ -230,7 +238,7 @@ EXPORTS_BUCKET = "ExportsBucket"
 
 def create_exports_bucket(s3: Any, template: dict[str, Any], bucket_name: str) -> str:
     """Create the CSV exports bucket as the template declares it (its 7-day expiry rule included); returns its name."""
-    props = _properties(template, EXPORTS_BUCKET)
+    props = resource_properties(template, EXPORTS_BUCKET)
     s3.create_bucket(Bucket=bucket_name)
     rules = (props.get("LifecycleConfiguration") or {}).get("Rules") or []
     if rules:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -13,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ordertrail.sources.signatures import tiktok_api_sign
-from ordertrail_local.loopback import start_server, stop_server
+from ordertrail_local.loopback import json_response, start_server, stop_server, write_response
 
 log = logging.getLogger("ordertrail_local.tiktok_shop")
 
@@ -33,7 +32,7 @@ class ShopCredentials:
 
 
 def credentials_from_tenants(tenants: dict[str, Any]) -> list[ShopCredentials]:
-    """The tiktok_shop section of every tenant in API.md's tenants-file shape."""
+    """The tiktok_shop section of every tenant in the tenants-file shape of docs/operations.md#secrets."""
     found = []
     for config in (tenants.get("tenants") or {}).values():
         shop = config.get("tiktok_shop") or {}
@@ -119,13 +118,7 @@ class TikTokShopStandIn:
                 self._reply("POST")
 
             def _reply(self, method: str) -> None:
-                status, body = stand_in.answer(method, self.path, dict(self.headers.items()))
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                write_response(self, json_response(*stand_in.answer(method, self.path, dict(self.headers.items()))))
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: requests are kept in stand_in.requests instead of printed."""
