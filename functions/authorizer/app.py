@@ -1,6 +1,6 @@
 """AuthorizerFunction: resolves a team API key to its tenant; ReportsFunction answers 401/403 from that context.
 
-HTTP API simple authorizers can only deny with 403, but API.md needs 401 (no or bad key) apart from 403 (another
+HTTP API simple authorizers can only deny with 403, but docs/api.md#team-api-keys needs 401 (no or bad key) apart from 403 (another
 tenant's key), so this function lets every request through with the key's tenant (empty when unknown).
 """
 

@@ -25,6 +25,7 @@ WEBHOOK_ERRORS = (*BODY_ERRORS, 409)  # 409: the same delivery is being processe
     "/v1/<tenant>/webhooks/tiktok-shop",
     summary="TikTok Shop push notification",
     tags=["ingest"],
+    operation_id="tiktok_shop_webhook",
     responses=documented(200, RECEIVED, Received, *WEBHOOK_ERRORS, 502),
 )
 def tiktok_shop_webhook(tenant: TenantId) -> Response[Received]:
@@ -39,6 +40,7 @@ def tiktok_shop_webhook(tenant: TenantId) -> Response[Received]:
     "/v1/<tenant>/webhooks/shopify",
     summary="Shopify orders/create and orders/updated",
     tags=["ingest"],
+    operation_id="shopify_webhook",
     responses=documented(200, RECEIVED, Received, *WEBHOOK_ERRORS),
 )
 def shopify_webhook(tenant: TenantId) -> Response[Received]:
@@ -53,9 +55,10 @@ def shopify_webhook(tenant: TenantId) -> Response[Received]:
     "/v1/<tenant>/orders",
     summary="Normalised orders from any store (signed)",
     tags=["ingest"],
+    operation_id="post_orders",
     responses=documented(202, "Valid orders stored; the rest reported by index", BatchResult, *BODY_ERRORS),
 )
-def signed_orders(tenant: TenantId) -> Response[BatchResult]:
+def post_orders(tenant: TenantId) -> Response[BatchResult]:
     """Verify and store one normalised order or a batch."""
     result = orders.signed_orders(
         services.repository(), services.tenants(), get_environment(), tenant, raw_body(app), app.current_event.headers, services.now()

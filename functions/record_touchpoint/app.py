@@ -22,9 +22,10 @@ app = create_resolver()
     "/v1/<tenant>/touchpoints",
     summary="One touchpoint or a batch of up to 500",
     tags=["ingest"],
+    operation_id="post_touchpoints",
     responses=documented(202, "`{accepted, duplicates, errors}`: valid items stored, the rest by index", BatchResult, *BODY_ERRORS),
 )
-def record_touchpoints(tenant: TenantId) -> Response[BatchResult]:
+def post_touchpoints(tenant: TenantId) -> Response[BatchResult]:
     """Verify the signature and store every valid touchpoint."""
     result = touchpoints.record_touchpoints(
         services.repository(), services.tenants(), get_environment(), tenant, raw_body(app), app.current_event.headers, services.now()

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -80,6 +81,18 @@ def module_name(code_dir: str, handler: str = "app.lambda_handler") -> str:
     return f"{package}.{module}" if package else module
 
 
+def import_handler_module(root: Path, code_dir: str, handler: str = "app.lambda_handler") -> ModuleType:
+    """Import a function's handler module as `functions.<dir>.app`, with its code directory importable as on Lambda.
+
+    Lambda puts the function's code root on sys.path, so a handler imports its own folder's modules by their top-level
+    names (functions/reports/app.py: `from routes import ROUTERS`); the repository root keeps `functions.` importable.
+    """
+    for path in (Path(root).resolve(), (Path(root) / code_dir).resolve()):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    return importlib.import_module(module_name(code_dir, handler))
+
+
 class LambdaRuntime:
     """Loads handlers from code directories under a root (the repo) and invokes them one at a time."""
 
@@ -90,12 +103,10 @@ class LambdaRuntime:
         self._handlers: dict[tuple[str, str], Handler] = {}
 
     def load(self, code_dir: str, handler: str = "app.lambda_handler") -> Handler:
-        """Import the handler's module as a package path under root (so `functions.<dir>.app` stays importable)."""
+        """Import the handler's module once (see import_handler_module) and keep its entry point."""
         key = (code_dir, handler)
         if key not in self._handlers:
-            if str(self.root) not in sys.path:
-                sys.path.insert(0, str(self.root))
-            module = importlib.import_module(module_name(code_dir, handler))
+            module = import_handler_module(self.root, code_dir, handler)
             self._handlers[key] = getattr(module, handler.rsplit(".", 1)[1])
         return self._handlers[key]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ from pydantic import TypeAdapter
 
 from ordertrail.sources import signed_payloads
 from ordertrail.sources.tiktok_shop import TikTokNotification
+from ordertrail_local.lambda_runtime import import_handler_module
+from ordertrail_local.template import repo_root
 
 API_FUNCTIONS = ("ingest_order", "record_touchpoint", "reports")
 DOCUMENT_PATH = Path(__file__).resolve().parents[3] / "layers" / "attribution" / "ordertrail" / "api" / "openapi.json"
@@ -20,6 +21,21 @@ DESCRIPTION = (
     "sold it, and explains each decision. Signed routes verify `X-OrderTrail-Signature`, TikTok's `Authorization` or Shopify's "
     "`X-Shopify-Hmac-Sha256`; team routes need `Authorization: Bearer <api key>`."
 )
+SERVERS = [
+    {
+        "url": "https://{api_id}.execute-api.{region}.amazonaws.com",
+        "description": "The deployed HTTP API (the stack's ApiUrl output)",
+        "variables": {
+            "api_id": {"default": "api-id", "description": "The HttpApi's id"},
+            "region": {"default": "us-east-1", "description": "The stack's AWS Region"},
+        },
+    },
+    {
+        "url": "http://127.0.0.1:{port}",
+        "description": "The local stack (`make serve`, `make run`)",
+        "variables": {"port": {"default": "3000", "description": "The Makefile's PORT"}},
+    },
+]
 # Signed routes read their raw body (the signature is over its exact bytes), so their body schema is declared here.
 RAW_BODIES: dict[tuple[str, str], tuple[TypeAdapter[Any], str]] = {
     ("post", "/v1/{tenant}/touchpoints"): (signed_payloads.TOUCHPOINTS_BODY, "X-OrderTrail-Signature"),
@@ -27,15 +43,34 @@ RAW_BODIES: dict[tuple[str, str], tuple[TypeAdapter[Any], str]] = {
     ("post", "/v1/{tenant}/webhooks/tiktok-shop"): (TypeAdapter(TikTokNotification), "Authorization"),
     ("post", "/v1/{tenant}/webhooks/shopify"): (TypeAdapter(dict[str, Any]), "X-Shopify-Hmac-Sha256"),
 }
-SECURITY_SCHEMES = {"teamApiKey": {"type": "http", "scheme": "bearer", "description": "A team API key of this tenant"}}
+SECURITY_SCHEMES = {
+    "teamApiKey": {"type": "http", "scheme": "bearer", "description": "A team API key of this tenant"},
+    "dashboardLink": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "link",
+        "description": "A signed, expiring dashboard link (POST /v1/{tenant}/dashboard/links): a browser cannot send the key",
+    },
+}
+TEAM_SECURITY: list[dict[str, list[str]]] = [{"teamApiKey": []}]
+# The dashboard page also opens with a signed link instead of the key (functions/authorizer).
+OTHER_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
+    ("get", "/v1/{tenant}/dashboard"): [{"teamApiKey": []}, {"dashboardLink": []}]
+}
+# What each signed operation says about its auth: no team key, and no OpenAPI security scheme for a body signature.
+SIGNED = (
+    "Signed, not keyed: `{header}` carries the sender's HMAC of the exact body bytes under the tenant's secret for that sender. "
+    "No OpenAPI security scheme describes a body signature, so this operation declares no `security`; the header is a required "
+    "parameter."
+)
 SIGNED_FUNCTIONS = ("ingest_order", "record_touchpoint")
 
 
 def _merge(document: dict[str, Any], part: dict[str, Any], secured: bool) -> None:
     for path, operations in part.get("paths", {}).items():
         if secured:
-            for operation in operations.values():
-                operation["security"] = [{"teamApiKey": []}]
+            for method, operation in operations.items():
+                operation["security"] = OTHER_SECURITY.get((method, path), TEAM_SECURITY)
         document["paths"].setdefault(path, {}).update(operations)
     document["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
 
@@ -46,6 +81,7 @@ def _add_raw_bodies(document: dict[str, Any]) -> None:
         schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         operation = document["paths"][path][method]
+        operation["description"] = SIGNED.format(header=header)
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
         operation.setdefault("parameters", []).append(
             {"name": header, "in": "header", "required": True, "schema": {"type": "string"}, "description": "Signature of the raw body"}
@@ -102,11 +138,12 @@ def build_document() -> dict[str, Any]:
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "OrderTrail", "version": "1", "description": DESCRIPTION},
+        "servers": SERVERS,
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": SECURITY_SCHEMES},
     }
     for name in API_FUNCTIONS:
-        app = importlib.import_module(f"functions.{name}.app").app
+        app = import_handler_module(repo_root(), f"functions/{name}").app
         _merge(document, json.loads(app.get_openapi_json_schema(title="OrderTrail", version="1")), secured=name not in SIGNED_FUNCTIONS)
     _add_raw_bodies(document)
     _responses_omit_nulls(document)

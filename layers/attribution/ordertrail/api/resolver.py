@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the API functions: the resolver with API.md's error bodies, body limits, JSON parsing."""
+"""HTTP plumbing shared by the API functions: the resolver with the error bodies of docs/api.md#error-shape, body limits, JSON parsing."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import base64
 import functools
 import json
 import re
+from datetime import date
 from importlib import resources
 from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
@@ -40,6 +41,9 @@ OPENAPI_PATH = "/v1/openapi.json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 TOO_DEEP = "the body is nested too deeply to be read as JSON"
 TenantId = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant id: lower-case letters, digits and `-`, 1 to 40")]
+# The day range of the report and CSV download routes.
+FromDay = Annotated[date | None, Query(alias="from", description="First local day (yyyy-mm-dd), default 29 days before `to`")]
+ToDay = Annotated[date | None, Query(description="Last local day, inclusive (default today in the tenant's zone)")]
 
 
 ERROR_TEXTS: dict[int, str] = {
@@ -68,7 +72,7 @@ def documented(
 ) -> dict[int, OpenAPIResponse]:
     """A route's responses for the OpenAPI document: its success and every error status it can answer.
 
-    The success carries its body's model (or, without one, a text media type); every error is API.md's error body;
+    The success carries its body's model (or, without one, a text media type); every error is the error body of docs/api.md#error-shape;
     `also` adds other answers (e.g. a redirect).
     """
     success: OpenAPIResponse = {"description": description}
@@ -91,7 +95,7 @@ def json_response(status: int, body: M) -> Response[M]:
 
 
 def error_response(error: OrderTrailError) -> Response[str]:
-    """API.md's error body with the error's status."""
+    """The error body of docs/api.md#error-shape with the error's status."""
     return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(error.body()))
 
 
@@ -122,7 +126,7 @@ class DecodingResolver(APIGatewayHttpResolver):
 
 
 def create_resolver() -> APIGatewayHttpResolver:
-    """An HTTP API resolver with validation on, and every error answered in API.md's shape (never a 5xx for bad input)."""
+    """An HTTP API resolver with validation on, and every error in docs/api.md#error-shape (never a 5xx for bad input)."""
     app = DecodingResolver(enable_validation=True, serializer=response_json)
 
     @app.exception_handler(OrderTrailError)
@@ -163,7 +167,7 @@ def create_resolver() -> APIGatewayHttpResolver:
     @app.not_found
     def _missing(_: Exception) -> Response[str]:
         # API Gateway's $default route brings every request no other route takes to ReportsFunction: a path the API
-        # has with another method is 405 (with Allow), anything else 404, both in API.md's shape.
+        # has with another method is 405 (with Allow), anything else 404, both in the error shape of docs/api.md#error-shape.
         event = app.current_event
         allowed = methods_of(event.path)
         if allowed and event.http_method.upper() not in allowed:
@@ -251,7 +255,7 @@ def raw_body(app: APIGatewayHttpResolver) -> bytes:
     """The exact request bytes (signatures are computed over them).
 
     Decoded here, not with `decoded_body`: that one turns a base64 body into `str` and raises on bytes that are not
-    UTF-8, which would make a bad body a 500 instead of API.md's 400.
+    UTF-8, which would make a bad body a 500 instead of the 400 of docs/api.md#errors.
     """
     event = app.current_event
     body = event.body or ""

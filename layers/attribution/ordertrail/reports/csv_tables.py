@@ -1,4 +1,4 @@
-"""The CSV exports: attributed orders, TikTok customers and crossover customers; inline when small, else an S3 link."""
+"""The CSV downloads: attributed orders, TikTok customers and crossover customers; inline when small, else an S3 link."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ordertrail.core.errors import PayloadTooLarge, Unprocessable
-from ordertrail.core.report_models import ExportLink
+from ordertrail.core.report_models import DownloadLink
 from ordertrail.reports import crossover, service
 from ordertrail.reports.csv_format import ATTRIBUTED_ORDER_COLUMNS, attributed_order_row, rows_to_csv
-from ordertrail.storage.files import LINK_SECONDS, ExportFiles
+from ordertrail.storage.files import LINK_SECONDS, DownloadFiles
 from ordertrail.storage.repository import Repository
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
@@ -43,7 +43,7 @@ CROSSOVER_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class CsvTable:
-    """A CSV export before delivery: its file name, header and rows."""
+    """A CSV download before delivery: its file name, header and rows."""
 
     filename: str
     header: Sequence[str]
@@ -52,11 +52,11 @@ class CsvTable:
 
 @dataclass(frozen=True)
 class CsvDelivery:
-    """A CSV export as delivered: the text itself, or a presigned link when it is too large for a response."""
+    """A CSV download as delivered: the text itself, or a presigned link when it is too large for a response."""
 
     filename: str
     text: str | None = None
-    link: ExportLink | None = None
+    link: DownloadLink | None = None
 
 
 def _instants(days: service.Period) -> tuple[datetime, datetime]:
@@ -118,7 +118,7 @@ def crossover_customers(repo: Repository, tenant: str) -> CsvTable:
     return CsvTable("crossover.csv", CROSSOVER_COLUMNS, rows)
 
 
-def deliver(tenant: str, table: CsvTable, files: ExportFiles | None, inline_limit: int) -> CsvDelivery:
+def deliver(tenant: str, table: CsvTable, files: DownloadFiles | None, inline_limit: int) -> CsvDelivery:
     """The CSV in the response when it fits, else written to the exports bucket and handed out as a link."""
     text = "".join(rows_to_csv(table.header, table.rows))
     if len(text.encode("utf-8")) <= inline_limit:
@@ -131,4 +131,4 @@ def deliver(tenant: str, table: CsvTable, files: ExportFiles | None, inline_limi
         )
     key = f"exports/{tenant}/{uuid.uuid4().hex}/{table.filename}"
     url = files.publish(key, text, table.filename)
-    return CsvDelivery(table.filename, link=ExportLink(url=url, expires_in_seconds=LINK_SECONDS, rows=len(table.rows)))
+    return CsvDelivery(table.filename, link=DownloadLink(url=url, expires_in_seconds=LINK_SECONDS, rows=len(table.rows)))

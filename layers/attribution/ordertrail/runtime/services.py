@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from ordertrail.core.environment import get_environment
 from ordertrail.storage.executions import ExecutionLauncher
-from ordertrail.storage.files import ExportFiles
+from ordertrail.storage.files import DownloadFiles
 from ordertrail.storage.repository import Repository
 from ordertrail.storage.tenant_secrets import TenantDirectory, tenant_directory
 
@@ -27,10 +27,10 @@ def launcher() -> ExecutionLauncher:
     return ExecutionLauncher(arn)
 
 
-def export_files() -> ExportFiles | None:
-    """The exports bucket for large CSV files (None: not configured, large exports are refused)."""
+def download_files() -> DownloadFiles | None:
+    """The exports bucket for large CSV files (None: not configured, large CSV downloads are refused)."""
     bucket = get_environment().exports_bucket
-    return ExportFiles(bucket) if bucket else None
+    return DownloadFiles(bucket) if bucket else None
 
 
 def tenants() -> TenantDirectory:

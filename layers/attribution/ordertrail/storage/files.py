@@ -1,4 +1,4 @@
-"""The only module that talks to S3: large CSV exports are written to the exports bucket and handed out as presigned links."""
+"""The only module that talks to S3: large CSV downloads go to the exports bucket and out as presigned links."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import boto3
 LINK_SECONDS = 3600
 
 
-class ExportFiles:
-    """Writes export files under `exports/` (the bucket's lifecycle deletes them after 7 days) and signs links to them."""
+class DownloadFiles:
+    """Writes CSV download files under `exports/` (the bucket's lifecycle deletes them after 7 days) and signs links to them."""
 
     def __init__(self, bucket: str, client: Any = None) -> None:
         self.bucket = bucket
