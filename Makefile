@@ -22,7 +22,7 @@ export POWERTOOLS_TRACE_DISABLED := 1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/attribution:$(CURDIR)/infra/local:$(CURDIR)
 
-.PHONY: help run serve test lint unit build openapi bench clean chromium dynamodb-local
+.PHONY: help run serve test lint format unit build openapi bench clean chromium dynamodb-local
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -57,6 +57,11 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam 
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
+
+# The lint fixes run first: they can change code (sorted imports, for one) that then needs reformatting.
+format: $(VENV)/.installed ## apply ruff's safe lint fixes, then ruff format, to the whole tree
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 test: lint chromium dynamodb-local $(FUZZ_VENV)/.installed ## set up everything, lint, run the whole test suite (moto and DynamoDB Local, fuzzers included), then sam build when Python 3.13 is here
 	ORDERTRAIL_REQUIRE_BROWSER=1 ORDERTRAIL_REQUIRE_FUZZ=1 $(REQUIRE_DYNAMODB_LOCAL) $(PY) -m pytest

@@ -1,0 +1,1 @@
+"""The test suites: unit, contract, integration, fuzz and browser (docs/testing.md)."""

@@ -1,0 +1,1 @@
+"""The dashboard in headless chromium, served by the local stack."""

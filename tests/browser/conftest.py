@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response, sync_playwright
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-# TOOLING.md: headless flags that keep chromium from reaching out (updates, sync, component downloads).
+# Headless flags that keep chromium from reaching out (updates, sync, component downloads).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -1,0 +1,1 @@
+"""Contract tests: the platforms' payloads, signatures and the Events API schema."""

@@ -53,7 +53,7 @@ def test_order_with_landing_path_carries_ttclid_coupon_and_cart_attributes() -> 
         Decimal("4.88"),
         Decimal("34.89"),
     )
-    # API.md: subtotal is goods before discounts, so the total is what remains after them.
+    # docs/api.md#order: subtotal is goods before discounts, so the total is what remains after them.
     assert order.subtotal + order.shipping + order.tax - order.discounts == order.total
     assert order.shipping_address is not None
     address = order.shipping_address

@@ -87,7 +87,7 @@ def sent_body(index: int = 0) -> dict[str, Any]:
 
 
 def test_published_hashing_vectors() -> None:
-    """Given the three published vectors, when hashed, then each digest matches CONTRACTS.md exactly."""
+    """Given the three published vectors, when hashed, then each digest matches TikTok's published vector exactly."""
     assert hash_email(EMAIL_VECTOR[0]) == EMAIL_VECTOR[1]
     assert normalise_phone(PHONE_VECTOR[0]) == "+12133734253"
     assert hash_phone(PHONE_VECTOR[0]) == PHONE_VECTOR[1]

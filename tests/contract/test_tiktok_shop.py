@@ -185,7 +185,7 @@ def test_normal_order_has_one_unit_per_line_item_and_exact_money() -> None:
         Decimal("40.17"),
     )
     assert str(order.total) == "40.17"
-    # API.md: subtotal is goods before discounts (original_total_product_price), so the total is what remains after them.
+    # docs/api.md#order: subtotal is goods before discounts (original_total_product_price), so the total is what remains after them.
     assert order.subtotal + order.shipping + order.tax - order.discounts == order.total
     assert sum(li.unit_price * li.quantity for li in order.line_items) == order.subtotal
     assert order.shipping_address is not None

@@ -1,0 +1,1 @@
+"""Fuzz tests: schemathesis on the served OpenAPI document and hypothesis on the routes."""

@@ -1,8 +1,8 @@
-"""Fuzzing the four signed routes (API.md "Errors"): bodies that are correctly signed but malformed never get a 5xx,
-every refusal is in API.md's error shape and names the field at fault, a refused request writes nothing, and whatever
+"""Fuzzing the four signed routes (docs/api.md#errors): bodies that are correctly signed but malformed never get a 5xx,
+every refusal is in the error shape of docs/api.md#error-shape and names the field at fault, a refused request writes nothing, and whatever
 is accepted can be attributed (no stream record fails).
 
-Each example mutates a real-shaped payload (events/contract/ and the touchpoint kinds of API.md): a field replaced by a
+Each example mutates a real-shaped payload (events/contract/ and docs/api.md#touchpoint-kinds): a field replaced by a
 value of another JSON type (or an absurd one: negative money, numbers as times, huge or control-character strings), a
 field removed or added, nested deeper; or the body is not JSON at all. `ORDERTRAIL_FUZZ_EXAMPLES` sets the examples per
 route (default 120; the seed is fixed, so CI repeats the same cases).
@@ -24,7 +24,7 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ordertrail_local.apigw import HttpResponse
+from ordertrail_local.loopback import HttpResponse
 from tests.conftest import ROOT, Pipeline
 from tests.integration.senders import TIKTOK_ORDERS_URL, send_signed_raw
 

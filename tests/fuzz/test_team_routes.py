@@ -1,6 +1,6 @@
 """Fuzzing every team route (from the OpenAPI document) with generated bodies, media types and path values: the key is
 checked before anything is read (no key → 401, another tenant's key → 403, whatever the body), a body of a media type
-other than JSON is then 415, and nothing is ever a 5xx or outside API.md's error shape. Path values are any text,
+other than JSON is then 415, and nothing is ever a 5xx or outside the error shape of docs/api.md#error-shape. Path values are any text,
 percent-encoded as a client would (an order id of `#1`, `a/b` or `é` reaches its route and nothing else).
 """
 
@@ -61,7 +61,7 @@ def settled_items(api: Pipeline) -> list[dict[str, Any]]:
 
 
 def error_of(response: Any) -> str:
-    """The error code of an API.md error body (asserting the shape)."""
+    """The error code of an error body (docs/api.md#error-shape) (asserting the shape)."""
     error = response.json()["error"]
     assert SNAKE_CASE.match(error["code"]) and error["message"], error
     return str(error["code"])

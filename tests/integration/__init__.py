@@ -1,0 +1,1 @@
+"""Integration tests: every behaviour through the real handlers, template and a DynamoDB API."""

@@ -1,4 +1,4 @@
-"""SPEC §3 end to end: touchpoints and orders in through the HTTP API, the stream attributes, the team reads why."""
+"""docs/attribution.md end to end: touchpoints and orders in through the HTTP API, the stream attributes, the team reads why."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad input through the real HTTP API (API.md "Errors"): the cases fuzzing found, each answered 400/422 naming the
+"""Bad input through the real HTTP API (docs/api.md#errors): the cases fuzzing found, each answered 400/422 naming the
 field (or 502 when TikTok Shop sent what cannot be read), never a 5xx, and never a partial write.
 
 tests/fuzz/ keeps looking for more of them with generated bodies.
@@ -183,7 +183,7 @@ def test_an_unreadable_tiktok_order_detail_is_502_and_the_hint_is_kept_for_the_r
 )
 def test_a_team_route_with_a_body_that_is_not_utf8_json_is_400(pipeline: Pipeline, method: str, rest: str, body: bytes) -> None:
     """Given a team key, when a JSON route gets a body that is not UTF-8 or is nested too deeply, then it is 400
-    malformed_json in API.md's shape, not a 500."""
+    malformed_json in the error shape of docs/api.md#error-shape, not a 500."""
     headers = {**api_key("acme"), "Content-Type": "application/json"}
     response = pipeline.call(method, f"/v1/acme/{rest}", body, headers)
     assert response.status == 400, response.body
@@ -263,7 +263,7 @@ def test_a_team_route_checks_the_key_before_it_reads_the_body(
 ) -> None:
     """Given any body (multipart, not UTF-8, not JSON, or JSON of the wrong type), when a team route gets it without a key,
     then it is 401; with another tenant's key, 403; with the tenant's key and a media type other than JSON, 415 naming
-    Content-Type; all in API.md's error shape, and nothing is written."""
+    Content-Type; all in the error shape of docs/api.md#error-shape, and nothing is written."""
     before = stable_items(pipeline)
     answers = {}
     for who, headers in (("no key", {}), ("globex's key", api_key("globex")), ("acme's key", api_key("acme"))):

@@ -29,7 +29,8 @@ from ordertrail.export.steps import LEASE_TTL
 from ordertrail.storage.attributions import conversion_item
 from ordertrail.storage.repository import Repository
 from ordertrail.storage.table import serialize
-from ordertrail_local.apigw import HttpRequest, HttpResponse
+from ordertrail_local.apigw import HttpRequest
+from ordertrail_local.loopback import HttpResponse
 from ordertrail_local.stack import reset_process_caches
 from ordertrail_local.template import load_template
 from tests.conftest import EVENTS_API_URL, ROOT, TABLE, ExportPipeline

@@ -1,6 +1,6 @@
-"""What each conversion event carries about the buyer and the products (SPEC §5), from every source that has it, seen
-where TikTok sees it: the Events API request the REAL export state machine sends after the orders came in through the
-webhooks and the signed API."""
+"""What each conversion event carries about the buyer and the products (docs/attribution.md#conversion-events),
+from every source that has it, seen where TikTok sees it: the Events API request the REAL export state machine sends
+after the orders came in through the webhooks and the signed API."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Orders in: TikTok Shop notifications, Shopify webhooks and POST /orders, through the real HTTP API and stream.
 
-Each test reads as SPEC §3 / API.md: given, when, then — and asserts what a seller would notice (the HTTP answer,
+Each test reads as docs/attribution.md and docs/api.md: given, when, then — and asserts what a seller would notice (the HTTP answer,
 what GET /v1/{tenant}/orders/{id} shows, what the table holds).
 """
 
@@ -304,7 +304,7 @@ def test_body_over_one_mib_is_413(pipeline):
     ],
 )
 def test_bad_input_is_never_a_5xx(pipeline, tiktok_api, route, body):
-    """Given a correctly signed request, when its body is nonsense, then the answer is a 4xx in API.md's shape."""
+    """Given a correctly signed request, when its body is nonsense, then the answer is a 4xx in docs/api.md#error-shape."""
     response = send_signed_raw(pipeline, "acme", route, body)
     assert response.status < 500, (response.status, response.body)
     if response.status == 202:  # a batch: every item refused by index, nothing stored

@@ -1,5 +1,5 @@
-"""Responses leave out optional members that have no value (API.md: add fields freely; a client never sees `null`), and
-the OpenAPI document says so and declares every status a route answers."""
+"""Responses leave out optional members that have no value (docs/api.md#responses-without-nulls: a client
+never sees `null`), and the OpenAPI document says so and declares every status a route answers."""
 
 from __future__ import annotations
 

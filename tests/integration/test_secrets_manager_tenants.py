@@ -1,5 +1,5 @@
 """Tenants from Secrets Manager (the deployed directory), through the real HTTP API on moto: another tenant's signature
-is 403 as API.md says, found through the tenant index without listing secrets, and unknown tenants cost no Secrets
+is 403 as docs/api.md#tenant-isolation says, found through the tenant index without listing secrets, and unknown tenants cost no Secrets
 Manager call each."""
 
 from __future__ import annotations

@@ -235,8 +235,8 @@ def test_invalid_settings_are_refused_naming_the_field(pipeline, body, status, f
 
 # ------------------------------------------------------------------------------------- routes the API does not have
 def test_an_unknown_route_is_404_and_a_known_path_with_another_method_is_405_in_the_error_shape(pipeline):
-    """Given the HTTP API, when a request names a path it does not have, then it is 404 route_not_found in API.md's error
-    shape (API Gateway's $default route brings it to the API, which needs no key for that); when the path exists with other
+    """Given the HTTP API, when a request names a path it does not have, then it is 404 route_not_found in docs/api.md#error-shape
+    (API Gateway's $default route brings it to the API, which needs no key for that); when the path exists with other
     methods, then it is 405 method_not_allowed with an Allow header naming them."""
     missing = pipeline.call("GET", "/v1/acme/nothing/here")
     assert missing.status == 404 and missing.json()["error"]["code"] == "route_not_found"

@@ -1,4 +1,4 @@
-"""POST /v1/{tenant}/touchpoints through the real HTTP API: signatures, tenants, de-duplication, errors as API.md says."""
+"""POST /v1/{tenant}/touchpoints through the real HTTP API: signatures, tenants, de-duplication, errors as docs/api.md#touchpoints says."""
 
 from __future__ import annotations
 
@@ -214,7 +214,7 @@ def test_body_over_one_mib_is_413(pipeline):
     ],
 )
 def test_bad_input_is_never_a_5xx(pipeline, body):
-    """Given a correctly signed request, when the body is nonsense, then the answer is never a 5xx, and refusals use API.md's shape."""
+    """Given a correctly signed request, when the body is nonsense, then it is never a 5xx, and refusals use docs/api.md#error-shape."""
     response = send_signed_raw(pipeline, "acme", "touchpoints", body)
     assert response.status < 500, (response.status, response.body)
     if response.status >= 400:
@@ -224,7 +224,7 @@ def test_bad_input_is_never_a_5xx(pipeline, body):
 
 
 def test_every_kind_is_accepted(pipeline):
-    """The six kinds of API.md, with their fields, are stored."""
+    """The six kinds of docs/api.md#touchpoint-kinds, with their fields, are stored."""
     at = moment()
     batch = {
         "touchpoints": [

@@ -1,0 +1,1 @@
+"""Unit tests of the pure layer and of the local harness pieces."""

@@ -1,4 +1,4 @@
-"""Address match keys (CONTRACTS.md "Address matching"): spellings of one address agree, different addresses do not."""
+"""Address match keys (docs/reports.md#crossover): spellings of one address agree, different addresses do not."""
 
 from __future__ import annotations
 

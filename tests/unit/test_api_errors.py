@@ -1,4 +1,4 @@
-"""Errors the resolver maps that no bad input can trigger on purpose: they still answer in API.md's shape, never a 500."""
+"""Errors the resolver maps that no bad input can trigger on purpose: they still answer in docs/api.md#error-shape, never a 500."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Multi-touch credit (SPEC §3, CONTRACTS.md "Attribution model definitions") against ordertrail.credit.
+"""Multi-touch credit (docs/attribution.md#credit-models) against ordertrail.credit.
 
 Each test reads given / when / then, and every expected amount is worked out by hand in the test. Unless a test
 says otherwise: the order is at ORDER_AT, the lookback window is 7 days, money has 2 minor units (cents), and
@@ -48,7 +48,7 @@ def D(text: str) -> Decimal:
 
 
 def test_participation_is_the_default_model():
-    """Given nothing chosen, then the model is participation (SPEC §3)."""
+    """Given nothing chosen, then the model is participation (docs/attribution.md#rules)."""
     assert DEFAULT_MODEL == "participation"
     assert DEFAULT_HALF_LIFE == timedelta(days=7)
 
@@ -166,7 +166,7 @@ def test_time_decay_half_life_is_a_parameter():
 
 
 def test_weights_per_model_are_exact_fractions():
-    """Given A, B, C (3, 2, 1 days old), when each model weighs them, then the weights are the exact fractions of CONTRACTS.md."""
+    """Given A, B, C (3, 2, 1 days old), when each model weighs them, then the weights are docs/attribution.md#credit-models' fractions."""
     f = Fraction
     expected = {
         "first_touch": [f(1), f(0), f(0)],

@@ -1,4 +1,4 @@
-"""Crossover (SEMANTICS.md "crossover", CONTRACTS.md "Address matching") against ordertrail.crossover.
+"""Crossover (docs/reports.md#crossover) against ordertrail.crossover.
 
 Each test reads given / when / then; expected counters are worked out by hand in the comments. Unless a test says
 otherwise the tenant is in America/Los_Angeles, net receipts = subtotal + tax + shipping − credits, and every

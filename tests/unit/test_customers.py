@@ -1,4 +1,4 @@
-"""TikTok Shop customers (SEMANTICS.md `customers`): active days, new and gap counters, unique customers over a range.
+"""TikTok Shop customers (docs/reports.md#insights): active days, new and gap counters, unique customers over a range.
 
 Each test reads given / when / then; expected counters are worked out by hand in the comments. Days are local days
 (yyyy-mm-dd); 2024-03-04 is a Monday.

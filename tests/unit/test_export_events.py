@@ -1,4 +1,4 @@
-"""Which conversions become events, with which value, and why the others are skipped (SPEC §5)."""
+"""Which conversions become events, with which value, and why the others are skipped (docs/attribution.md#conversion-events)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Insights (SEMANTICS.md "insights"): which days and weeks are shown, and the figures read from the counters.
+"""Insights (docs/reports.md#insights): which days and weeks are shown, and the figures read from the counters.
 
 Each test reads given / when / then, with the expected figures worked out by hand in the comments. The shop is in
 New York; "today" is Wednesday 20 March 2024 unless a test says otherwise (its week starts Monday 18 March).

@@ -1,4 +1,4 @@
-"""No key and no item can outgrow DynamoDB's limits, whatever a request carries within API.md's bounds: partition keys
+"""No key and no item can outgrow DynamoDB's limits, whatever a request carries within the bounds of docs/api.md#limits: partition keys
 at most 2,048 bytes, sort keys at most 1,024, items at most 400 KB (DynamoDB counts UTF-8 bytes)."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from ordertrail.tally.counters import counts_in_reports, net_receipts
 
 
 def api_md_order(**changes: object) -> Order:
-    """API.md's example order (subtotal 24.00 before a 3.00 discount, tax 1.98, shipping 4.99, total 27.97)."""
+    """The example order of docs/api.md#order (subtotal 24.00 before a 3.00 discount, tax 1.98, shipping 4.99, total 27.97)."""
     return Order.model_validate(
         {
             "id": "1001",
@@ -29,7 +29,7 @@ def api_md_order(**changes: object) -> Order:
 
 
 def test_api_md_example_nets_to_its_total() -> None:
-    """Given API.md's order, when its net receipts are computed, then 24.00 + 1.98 + 4.99 − 3.00 = 27.97, its total."""
+    """Given docs/api.md#order's example, when its net receipts are computed, then 24.00 + 1.98 + 4.99 − 3.00 = 27.97, its total."""
     assert net_receipts(api_md_order()) == Decimal("27.97")
 
 

@@ -1,4 +1,4 @@
-"""SPEC §3 "How an order is attributed", rule by rule, against the pure engine (ordertrail.rules).
+"""docs/attribution.md#rules, rule by rule, against the pure engine (ordertrail.rules).
 
 Each test reads given / when / then. Unless a test says otherwise: the order is a TikTok Shop order by
 buyer-1 for SKU-1 at ORDER_AT, the tenant has the default settings (14-day conversation window, 7-day click

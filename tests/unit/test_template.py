@@ -65,7 +65,7 @@ LOG_DELIVERY_ACTIONS = frozenset(
 )
 STATE_MACHINE = "ExportConversionsStateMachine"
 
-# Routes of API.md this template covers: (method, path) -> (function, needs an API key).
+# Routes of docs/api.md#routes this template covers: (method, path) -> (function, needs an API key).
 EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("ANY", "$default"): ("ReportsFunction", False),
     ("POST", "/v1/{tenant}/webhooks/tiktok-shop"): ("IngestOrderFunction", False),
@@ -230,7 +230,7 @@ def test_table_is_retained_and_protected(template: dict[str, Any]) -> None:
 
 
 def test_every_covered_route_has_the_right_function_and_auth(template: dict[str, Any]) -> None:
-    """Each API.md route of this template maps to its function, and only team routes need an API key."""
+    """Each route of docs/api.md#routes in this template maps to its function, and only team routes need an API key."""
     routes = {(r.method, r.path): r for r in http_routes(template)}
     assert set(routes) == set(EXPECTED_ROUTES)
     for key, (function, authorized) in EXPECTED_ROUTES.items():

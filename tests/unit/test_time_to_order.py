@@ -1,4 +1,4 @@
-"""Time-to-order histogram (SEMANTICS.md "time-to-order") against ordertrail.time_to_order.
+"""Time-to-order histogram (docs/reports.md#insights) against ordertrail.time_to_order.
 
 Each test reads given / when / then; quantiles are worked out by hand with target = q × n and
 value = lower + (target − count before the bucket) / count in the bucket × (upper − lower).

@@ -1,4 +1,4 @@
-"""Multi-touch credit (SPEC §3, CONTRACTS.md "Attribution model definitions"): touches and an amount in, credit per value out.
+"""Multi-touch credit (docs/attribution.md#credit-models): touches and an amount in, credit per value out.
 
 Pure and exact: weights are `Fraction`s, money is `Decimal` apportioned in integer minor units, so the shares of a
 normalised model add up to the amount to the last minor unit. Only time decay needs a float (for `2^x`); see
@@ -48,7 +48,7 @@ class Touch:
 
 
 def tie_order(touch: Touch) -> tuple[datetime, datetime, str]:
-    """Sort key for touches: (time, arrival, id), as CONTRACTS.md orders ties."""
+    """Sort key for touches: (time, arrival, id), as docs/attribution.md#credit-models orders ties."""
     return (touch.at, touch.arrival, touch.id)
 
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 
 class OrderTrailError(Exception):
-    """An error the caller caused or must know about; maps to API.md's error body."""
+    """An error the caller caused or must know about; maps to the error body of docs/api.md#error-shape."""
 
     status = 400
     code = "bad_request"
@@ -23,7 +23,7 @@ class OrderTrailError(Exception):
             self.code = code
 
     def body(self) -> dict[str, Any]:
-        """The JSON error body API.md defines."""
+        """The JSON error body docs/api.md#error-shape defines."""
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field:
             error["field"] = self.field

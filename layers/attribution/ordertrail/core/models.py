@@ -59,7 +59,7 @@ def _plausible(ts: datetime) -> datetime:
     return ts
 
 
-# RFC 3339 date-time with an offset (API.md); pydantic alone would also read numbers and digit strings as Unix times.
+# RFC 3339 date-time with an offset (docs/api.md#order); pydantic alone would also read numbers and digit strings as Unix times.
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 

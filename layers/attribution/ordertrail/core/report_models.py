@@ -303,8 +303,8 @@ class CrossoverReport(BaseModel):
     customers: list[CrossoverCustomer]
 
 
-class ExportLink(BaseModel):
-    """Where a large CSV export can be downloaded (a presigned S3 link)."""
+class DownloadLink(BaseModel):
+    """Where a large CSV download can be fetched (a presigned S3 link)."""
 
     url: str
     expires_in_seconds: int

@@ -18,7 +18,7 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """API.md's error body."""
+    """The error body of docs/api.md#error-shape."""
 
     error: ErrorDetail
 

@@ -1,4 +1,4 @@
-"""The pure attribution engine (SPEC §3): an order and its candidate touchpoints in, a decision and evidence out.
+"""The pure attribution engine (docs/attribution.md#rules): an order and its candidate touchpoints in, a decision and evidence out.
 
 No AWS here: the repository gathers the candidates, this module decides. Every rule is evaluated so the
 evidence says why each one did or did not match; the first match in the tenant's priority wins.
@@ -67,7 +67,7 @@ class _Match:
 
 
 def touch_order(touchpoint: Touchpoint) -> tuple[datetime, datetime, str]:
-    """Sort key for ties: (time, arrival, id), as CONTRACTS.md orders touches."""
+    """Sort key for ties: (time, arrival, id), as docs/attribution.md#credit-models orders touches."""
     arrived = touchpoint.received_at or touchpoint.occurred_at
     return (touchpoint.at, arrived, touchpoint.id)
 
@@ -83,7 +83,7 @@ def order_ref(order: Order) -> str:
 
 
 class _Engine:
-    """Evaluates each rule of SPEC §3 for one order."""
+    """Evaluates each rule of docs/attribution.md#rules for one order."""
 
     def __init__(self, order: Order, candidates: Candidates, settings: AttributionSettings) -> None:
         self.order = order

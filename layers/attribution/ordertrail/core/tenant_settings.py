@@ -84,7 +84,7 @@ MAX_EXPORT_LOOKBACK = timedelta(days=28)
 
 
 class ExportSettings(BaseModel):
-    """How a tenant's attributed conversions are sent to TikTok's Events API (SPEC §5)."""
+    """How a tenant's attributed conversions are sent to TikTok's Events API (docs/attribution.md#conversion-events)."""
 
     model_config = ConfigDict(extra="forbid")
 

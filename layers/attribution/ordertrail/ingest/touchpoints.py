@@ -23,7 +23,7 @@ def record_touchpoints(
     headers: Mapping[str, str],
     now: datetime,
 ) -> BatchResult:
-    """Store one touchpoint or a batch; returns API.md's `{accepted, duplicates, errors}`."""
+    """Store one touchpoint or a batch; returns the batch result `{accepted, duplicates, errors}` (docs/api.md#batch-result)."""
     parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_touchpoints)
     attribution_settings = repo.get_tenant_settings(tenant) if parsed.items else None
     accepted = duplicates = 0

@@ -1,4 +1,4 @@
-"""CSV text for the exports: safe cells (no spreadsheet formulas), streamed RFC 4180 rows, the attributed-order row."""
+"""CSV text for the downloads: safe cells (no spreadsheet formulas), streamed RFC 4180 rows, the attributed-order row."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def attributed_order_row(order: Order, attribution: Attribution | None) -> list[
         "ordered_at": order.ordered_at,
         "currency": order.currency,
         "total": order.total,
-        # No attribution: no rule credited the order, which SPEC §3 calls organic ("nothing matches").
+        # No attribution: no rule credited the order, which docs/attribution.md#rules calls organic ("nothing matches").
         "method": a.method if a else "organic",
         "review_status": a.review_status if a else None,
         "rule": a.rule if a else None,

@@ -315,7 +315,7 @@ def normalise_order(raw: dict[str, Any], shop_domain: str | None = None) -> Orde
             ),
             currency=(text(raw.get("currency")) or "USD").upper(),
             line_items=line_items,
-            # API.md's subtotal is goods before discounts; Shopify's subtotal_price is after them.
+            # The subtotal (docs/api.md#order) is goods before discounts; Shopify's subtotal_price is after them.
             subtotal=money(raw.get("total_line_items_price"))
             if raw.get("total_line_items_price") is not None
             else money(raw.get("subtotal_price")) + money(raw.get("total_discounts")),

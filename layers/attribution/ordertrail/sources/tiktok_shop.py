@@ -249,7 +249,7 @@ def _address(raw: dict[str, Any] | None) -> Address | None:
 def _list_price(item: dict[str, Any]) -> Decimal:
     """A line's price before discounts (`original_price`), so the lines add up to `original_total_product_price`.
 
-    The order's subtotal is goods before discounts (API.md) and its discounts are subtracted once, at the order; the
+    The order's subtotal is goods before discounts (docs/api.md#order) and its discounts are subtracted once, at the order; the
     line's `sale_price` is already after the seller's and the platform's discounts, so summing it would subtract them
     twice. Without `original_price`, the sale price plus the line's own discounts is the same figure.
     """
@@ -310,7 +310,7 @@ def _normalise(raw: dict[str, Any]) -> Order:
         ),
         currency=currency.upper(),
         line_items=line_items,
-        # API.md's subtotal is goods before discounts (total = subtotal + tax + shipping − discounts); TikTok's
+        # The subtotal (docs/api.md#order) is goods before discounts (total = subtotal + tax + shipping − discounts); TikTok's
         # sub_total is after them, original_total_product_price before.
         subtotal=money(payment.get("original_total_product_price"))
         if payment.get("original_total_product_price") is not None

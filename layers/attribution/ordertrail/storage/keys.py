@@ -281,7 +281,7 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
         "Export run, its chunks and per-event results",
         "table",
         "T#<t>#EXPORT#RUN#<run>",
-        "RUN | CHUNK#<n> | EVENT#<n>#<event>#<order>",
+        "RUN, CHUNK#<n> or EVENT#<n>#<event>#<order>",
         "Export*, Reports",
     ),
     AccessPattern("Latest outcome of an event id", "table", "T#<t>#EXPORT#EVENT#<event>", "EVENT", "ExportChunk"),
@@ -299,7 +299,7 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
 
 
 def access_pattern_table() -> str:
-    """Render ACCESS_PATTERNS as the Markdown table the README shows."""
+    """Render ACCESS_PATTERNS as the Markdown table docs/data-model.md shows."""
     rows = ["| access pattern | index | PK | SK | used by |", "|---|---|---|---|---|"]
     rows += [f"| {p.name} | {p.index} | `{p.key}` | `{p.sort_key}` | {p.used_by} |" for p in ACCESS_PATTERNS]
     return "\n".join(rows)

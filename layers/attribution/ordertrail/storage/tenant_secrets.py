@@ -74,7 +74,7 @@ class TenantSecrets(BaseModel):
 
     @classmethod
     def from_config(cls, tenant: str, config: dict[str, Any]) -> TenantSecrets:
-        """Build from API.md's per-tenant JSON, hashing the plain API keys."""
+        """Build from the per-tenant JSON of docs/operations.md#secrets, hashing the plain API keys."""
         hashes = frozenset(hash_api_key(key) for key in config.get("api_keys", []))
         return cls.model_validate({**config, "tenant": tenant, "api_key_hashes": hashes})
 
@@ -96,7 +96,7 @@ class TenantDirectory(Protocol):
 
 
 class FileTenantDirectory:
-    """Tenants from a local JSON file in API.md's shape (read once)."""
+    """Tenants from a local JSON file in the error shape of docs/api.md#error-shape (read once)."""
 
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
@@ -126,7 +126,7 @@ class FileTenantDirectory:
 
 
 class SecretsManagerTenantDirectory:
-    """Tenants from Secrets Manager: secret `<prefix><tenant>` holds API.md's per-tenant JSON (cached).
+    """Tenants from Secrets Manager: secret `<prefix><tenant>` holds the per-tenant JSON of docs/operations.md#secrets (cached).
 
     `<prefix>_index` (optional; no tenant id holds `_`) lists the tenant ids, `{"tenants": ["acme", ...]}`, so that a
     request signed with another tenant's secret can be told apart (403) without listing every secret of the account. A

@@ -1,4 +1,4 @@
-"""Address match keys for crossover (CONTRACTS.md "Address matching"): normalise a shipping address, then hash it per tenant.
+"""Address match keys for crossover (docs/reports.md#crossover): normalise a shipping address, then hash it per tenant.
 
 Two spellings of one address must give one key: case, accents and punctuation are folded, USPS street-suffix,
 directional and unit-designator words are abbreviated (Publication 28, appendices C1 and C2), the unit is written

@@ -89,7 +89,7 @@ class Tally:
 
 
 def net_receipts(order: Order) -> Decimal:
-    """Goods + tax + customer-paid shipping − coupons and credits (API.md: the subtotal is goods before discounts)."""
+    """Goods + tax + customer-paid shipping − coupons and credits (docs/api.md#order: the subtotal is goods before discounts)."""
     return order.subtotal + order.tax + order.shipping - order.discounts - order.credits
 
 
