@@ -175,7 +175,7 @@ def test_malformed_json_on_a_team_route_is_400(pipeline):
 
 # ------------------------------------------------------------------------------------- settings
 def test_settings_default_to_the_spec(pipeline):
-    """Windows 14/7/7 days, settle 24 h, the SPEC priority, UTC."""
+    """Windows 14/7/7 days, settle 24 h, the documented priority (docs/attribution.md#rules), UTC."""
     response = team_call(pipeline, "GET", "acme", "settings")
     assert response.status == 200, response.body
     settings = response.json()

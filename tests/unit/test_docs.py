@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = sorted([ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").rglob("*.md")])
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 # The design notes the project started from are not part of a clone: code and docs cite docs/ instead.
-OUTSIDE = re.compile(r"\.\./shared|\b(?:API|CONTRACTS|DESIGN|TOOLING|SEMANTICS|SPEC)\.md\b|\bSPEC\s*§")
+OUTSIDE = re.compile(r"\.\./shared|\b(?:API|CONTRACTS|DESIGN|TOOLING|SEMANTICS|SPEC)\.md\b|\bSPEC\b")
 SOURCES = ("layers", "functions", "infra", "tests", "bench", "events", "docs", ".ci")
 TOP_FILES = ("README.md", "CONTRIBUTING.md", "CHANGELOG.md", "template.yaml", "Makefile", "pyproject.toml", "samconfig.toml")
 
@@ -62,6 +62,8 @@ def test_nothing_cites_a_file_outside_the_repository() -> None:
     """Given the code, tests, docs and build files, then none cites the design notes outside the repository."""
     citing = []
     for path in cited_files():
+        if path == Path(__file__).resolve():
+            continue  # the pattern itself names them
         text = path.read_text(encoding="utf-8", errors="replace")
         citing += [f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}" for m in OUTSIDE.finditer(text)]
     assert citing == []

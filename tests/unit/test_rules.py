@@ -713,7 +713,7 @@ def test_identical_times_and_arrivals_are_ordered_by_id():
 
 
 def test_settings_defaults_are_the_spec_windows():
-    """Given a tenant with no settings, then the windows are 14 / 7 / 7 days and the priority is the SPEC's."""
+    """Given a tenant with no settings, then the windows are 14 / 7 / 7 days and the priority is docs/attribution.md#rules'."""
     settings = AttributionSettings()
 
     assert (settings.conversation_window_days, settings.click_window_days, settings.creator_window_days) == (14, 7, 7)

@@ -1,4 +1,4 @@
-"""A tenant's settings (attribution windows, priority, time zone, conversion export): validated, with SPEC defaults."""
+"""A tenant's settings (attribution windows, priority, time zone, conversion export), validated; defaults in docs/api.md#settings."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ordertrail.core.models import DEFAULT_PRIORITY, RuleName
 
 
 class AttributionSettings(BaseModel):
-    """Per-tenant attribution settings; every field has the SPEC default."""
+    """Per-tenant attribution settings; every field has the default docs/api.md#settings names."""
 
     model_config = ConfigDict(extra="forbid")
 
