@@ -7,7 +7,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +20,9 @@ from ordertrail.core.environment import Environment
 INDEX_SECRET = "_index"
 TENANT_ID = re.compile(r"^[a-z0-9-]{1,40}$")
 
+# A change to one tenant's stored JSON (docs/operations.md#secrets): given a copy of it, return the new JSON.
+SecretChange = Callable[[dict[str, Any]], Mapping[str, Any]]
+
 
 def hash_api_key(api_key: str) -> str:
     """API keys are only ever kept as their SHA-256."""
@@ -27,12 +30,19 @@ def hash_api_key(api_key: str) -> str:
 
 
 class TikTokShopSecrets(BaseModel):
-    """Credentials of the tenant's TikTok Shop app."""
+    """Credentials of the tenant's TikTok Shop app, and the shop's tokens once it is connected (docs/operations.md#secrets)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     app_key: str
     app_secret: str
     access_token: str = ""
     shop_cipher: str = ""
+    shop_id: str = ""
+    refresh_token: str = ""
+    # Unix times (seconds) TikTok gives as `access_token_expire_in` / `refresh_token_expire_in`; 0 = not known.
+    access_token_expires_at: int = 0
+    refresh_token_expires_at: int = 0
 
 
 class ShopifySecrets(BaseModel):
@@ -94,6 +104,20 @@ class TenantDirectory(Protocol):
     def set_events_token(self, tenant: str, access_token: str) -> None:
         """Store the tenant's Events API access token (write-only from the API's side)."""
 
+    def update(self, tenant: str, change: SecretChange) -> TenantSecrets:
+        """Read the tenant's stored JSON (empty for a new tenant), write change(it) back, and return the new secrets."""
+
+
+def events_token_change(access_token: str) -> SecretChange:
+    """The change that stores an Events API access token."""
+
+    def change(config: dict[str, Any]) -> Mapping[str, Any]:
+        events = dict(config.get("tiktok_events") or {})
+        events["access_token"] = access_token
+        return {**config, "tiktok_events": events}
+
+    return change
+
 
 class FileTenantDirectory:
     """Tenants from a local JSON file in the error shape of docs/api.md#error-shape (read once)."""
@@ -118,11 +142,19 @@ class FileTenantDirectory:
 
     def set_events_token(self, tenant: str, access_token: str) -> None:
         """Write the token into the tenants file (locally the file is the secret store) and into memory."""
+        self.update(tenant, events_token_change(access_token))
+
+    def update(self, tenant: str, change: SecretChange) -> TenantSecrets:
+        """Rewrite the tenant's entry of the tenants file (re-read first: another process may have written it)."""
         raw = json.loads(self._path.read_text())
-        config = raw.setdefault("tenants", {}).setdefault(tenant, {})
-        config.setdefault("tiktok_events", {})["access_token"] = access_token
+        tenants = raw.setdefault("tenants", {})
+        config = dict(change(dict(tenants.get(tenant) or {})))
+        tenants[tenant] = config
         self._path.write_text(json.dumps(raw, indent=2) + "\n")
-        self._tenants[tenant] = TenantSecrets.from_config(tenant, config)
+        secrets = TenantSecrets.from_config(tenant, config)
+        self._tenants[tenant] = secrets
+        self._by_key = {h: name for name, t in self._tenants.items() for h in t.api_key_hashes}
+        return secrets
 
 
 class SecretsManagerTenantDirectory:
@@ -164,14 +196,24 @@ class SecretsManagerTenantDirectory:
 
     def set_events_token(self, tenant: str, access_token: str) -> None:
         """Merge the token into the tenant's existing secret (a new secret version)."""
+        self.update(tenant, events_token_change(access_token))
+
+    def update(self, tenant: str, change: SecretChange) -> TenantSecrets:
+        """Read the secret fresh, write change(it) as a new version (creating the secret for a new tenant)."""
         from aws_lambda_powertools.utilities import parameters
 
+        if not TENANT_ID.match(tenant):
+            raise ValueError(f"tenant id {tenant!r} must be 1-40 of a-z, 0-9 and -")
         name = f"{self._prefix}{tenant}"
-        config = parameters.get_secret(name, transform="json", force_fetch=True)
-        config = dict(config) if isinstance(config, dict) else {}
-        config.setdefault("tiktok_events", {})["access_token"] = access_token
-        parameters.set_secret(name=name, value=json.dumps(config))
+        try:
+            current = parameters.get_secret(name, transform="json", force_fetch=True)
+        except parameters.exceptions.GetParameterError:
+            current = {}
+        config = dict(change(dict(current) if isinstance(current, dict) else {}))
+        parameters.set_secret(name=name, value=json.dumps(config))  # creates the secret when there is none
+        self._misses.pop(name, None)
         parameters.get_secret(name, transform="json", force_fetch=True)  # refresh this container's cache
+        return TenantSecrets.from_config(tenant, config)
 
     def _secret(self, name: str) -> Any:
         """A secret's JSON, through Powertools' cache; None (and remembered for a while) when there is no such secret."""
