@@ -38,7 +38,10 @@ class TikTokShopSecrets(BaseModel):
     app_secret: str
     access_token: str = ""
     shop_cipher: str = ""
+    # The app's service id on TikTok Shop Partner Center: it names the app on the seller's authorization page.
+    service_id: str = ""
     shop_id: str = ""
+    shop_name: str = ""
     refresh_token: str = ""
     # Unix times (seconds) TikTok gives as `access_token_expire_in` / `refresh_token_expire_in`; 0 = not known.
     access_token_expires_at: int = 0
