@@ -105,6 +105,10 @@ class Pipeline:
         raw = body if isinstance(body, bytes) else (body.encode() if isinstance(body, str) else json.dumps(body).encode() if body else b"")
         return self.harness.handle(HttpRequest(method=method, path=path, query=query, headers=list((headers or {}).items()), body=raw))
 
+    def run_schedule(self, function: str) -> Any:
+        """Run one of the template's scheduled functions (as its EventBridge schedule would), then drain the stream."""
+        return self.harness.invoke(function)
+
     def items(self) -> list[dict[str, Any]]:
         """Every item in the table (a test-only Scan; the product never scans)."""
         from ordertrail.storage.table import deserialize

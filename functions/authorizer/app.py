@@ -19,6 +19,8 @@ from ordertrail.runtime import services
 from ordertrail.runtime.observability import logger
 
 DASHBOARD_ROUTE = "GET /v1/{tenant}/dashboard"
+# Routes a browser opens: a signed dashboard link stands in for the key (docs/api.md#dashboard-links).
+LINK_ROUTES = frozenset({DASHBOARD_ROUTE, "GET /v1/{tenant}/connections/tiktok-shop/authorize"})
 
 
 @logger.inject_lambda_context
@@ -27,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = APIGatewayAuthorizerEventV2(event)
     path_tenant = (request.path_parameters or {}).get("tenant", "")
     key_tenant = auth.tenant_of_api_key(services.tenants(), path_tenant, auth.header(request.headers, "Authorization"))
-    if key_tenant is None and request.route_key == DASHBOARD_ROUTE:
+    if key_tenant is None and request.route_key in LINK_ROUTES:
         # A browser opening the dashboard carries a signed, expiring link instead of a key.
         # API Gateway leaves queryStringParameters out when there is none (Powertools' property would raise).
         link = (request.raw_event.get("queryStringParameters") or {}).get("link")

@@ -17,7 +17,7 @@ from ordertrail.runtime.observability import logger, metrics
 from ordertrail.storage.idempotency import register_lambda_context
 
 app = create_resolver()
-RECEIVED = "Received: stored, ignored as no newer than the stored state, or an ignored type or topic"
+RECEIVED = "Received: stored (TikTok Shop: queued to fetch), ignored as no newer than the stored state, or an ignored type or topic"
 WEBHOOK_ERRORS = (*BODY_ERRORS, 409)  # 409: the same delivery is being processed right now
 
 
@@ -26,12 +26,12 @@ WEBHOOK_ERRORS = (*BODY_ERRORS, 409)  # 409: the same delivery is being processe
     summary="TikTok Shop push notification",
     tags=["ingest"],
     operation_id="tiktok_shop_webhook",
-    responses=documented(200, RECEIVED, Received, *WEBHOOK_ERRORS, 502),
+    responses=documented(200, RECEIVED, Received, *WEBHOOK_ERRORS),
 )
 def tiktok_shop_webhook(tenant: TenantId) -> Response[Received]:
-    """Verify a TikTok Shop push and store the order it points at."""
+    """Verify a TikTok Shop push and store the hint that its order is to be fetched (FetchOrderFunction fetches it)."""
     result = orders.tiktok_shop_webhook(
-        services.repository(), services.tenants(), get_environment(), tenant, raw_body(app), app.current_event.headers, services.now()
+        services.repository(), services.tenants(), tenant, raw_body(app), app.current_event.headers, services.now()
     )
     return json_response(200, result)
 

@@ -1,5 +1,5 @@
 """Bad input through the real HTTP API (docs/api.md#errors): the cases fuzzing found, each answered 400/422 naming the
-field (or 502 when TikTok Shop sent what cannot be read), never a 5xx, and never a partial write.
+field (a TikTok Shop order detail that cannot be read waits as a hint instead), never a 5xx, and never a partial write.
 
 tests/fuzz/ keeps looking for more of them with generated bodies.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -148,27 +148,29 @@ def test_a_touchpoint_breaking_a_rule_is_422_naming_the_field(pipeline: Pipeline
     assert (error["status"], error["field"]) == (422, field)
 
 
-def test_an_unreadable_tiktok_order_detail_is_502_and_the_hint_is_kept_for_the_retry(
-    pipeline: Pipeline, tiktok_api: responses.RequestsMock
+def test_an_unreadable_tiktok_order_detail_is_kept_as_a_waiting_hint_until_the_api_recovers(
+    pipeline: Pipeline, tiktok_api: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Given TikTok Shop answers the order detail without `create_time` (then with money it cannot read), when its
-    notification arrives, then it is 502 upstream_unavailable and nothing is stored; when TikTok redelivers the same
-    notification after its API recovered, then the order is fetched again and stored."""
+    notification arrives, then it is answered 200, no order is stored and the hint waits saying why; when the retry runs
+    after TikTok's API recovered, then the order is fetched again and stored."""
     at = moment()
     good = tiktok_order("576653688135258100", "7494012345678901234", at, at + timedelta(minutes=1))
-    note = notification(good["id"], "n-unreadable", update_time=int(at.timestamp()) + 60)
     no_create_time = {k: v for k, v in good.items() if k != "create_time"}
-    for broken in (no_create_time, {**good, "payment": {**good["payment"], "total_amount": "12,00"}}):
+    for attempt, broken in enumerate((no_create_time, {**good, "payment": {**good["payment"], "total_amount": "12,00"}}), 1):
         serve_tiktok_orders(tiktok_api, [broken])
-        before = stable_items(pipeline)
+        note = notification(good["id"], f"n-unreadable-{attempt}", update_time=int(at.timestamp()) + 60)
         response = send_signed_raw(pipeline, "acme", "webhooks/tiktok-shop", body_bytes(note))
-        assert response.status == 502, response.body
-        assert response.json()["error"]["code"] == "upstream_unavailable"
-        assert stable_items(pipeline) == before
+        assert response.status == 200, response.body
+        assert not [i for i in pipeline.items() if i.get("type") == "order"]
+        (hint,) = [i for i in pipeline.items() if i.get("type") == "hint"]
+        assert hint["status"] == "waiting" and hint["last_error"]
 
     serve_tiktok_orders(tiktok_api, [good])
-    assert send_signed_raw(pipeline, "acme", "webhooks/tiktok-shop", body_bytes(note)).status == 200
+    monkeypatch.setattr("ordertrail.runtime.services.now", lambda: datetime.now(UTC) + timedelta(hours=2))
+    pipeline.run_schedule("RetryOrderHintsFunction")
     assert get_order(pipeline, "acme", good["id"]).json()["order"]["id"] == good["id"]
+    assert not [i for i in pipeline.items() if i.get("type") == "hint"]
     assert sum(1 for call in tiktok_api.calls if call.request.url.startswith(TIKTOK_ORDERS_URL)) == 3
 
 

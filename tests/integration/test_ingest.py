@@ -115,8 +115,7 @@ def test_tiktok_older_update_fetched_after_a_newer_one_keeps_the_newer(pipeline,
 
     serve_tiktok_orders(tiktok_api, [tiktok_order(TT_ORDER, "u1", at, at + timedelta(minutes=1), "UNPAID")])
     late = send_tiktok_webhook(pipeline, "acme", notification(TT_ORDER, "n-old"))
-    assert late.status == 200, late.body
-    assert late.json()["stored"] == 0
+    assert (late.status, late.json()) == (200, {"received": True, "queued": TT_ORDER}), late.body
 
     doc = get_order(pipeline, "acme", TT_ORDER).json()
     assert doc["order"]["status"] == "awaiting_shipment"
@@ -317,45 +316,92 @@ def test_bad_input_is_never_a_5xx(pipeline, tiktok_api, route, body):
 
 
 # ------------------------------------------------------------------------------------- upstream failure
-def test_tiktok_shop_api_failure_is_502_and_a_retry_after_recovery_stores_the_order(pipeline, tiktok_api):
-    """Given TikTok Shop's API is down, when a notification arrives, then 502 upstream_unavailable (so TikTok
-    retries) and nothing is stored; when the same notification is retried after recovery, the order is stored."""
+def hint_of(pipeline, order_id: str) -> dict | None:
+    """The stored hint for a TikTok Shop order (None once its order was fetched)."""
+    return next((i for i in pipeline.items() if i.get("type") == "hint" and i["order_id"] == order_id), None)
+
+
+def retry_after(pipeline, monkeypatch, later: timedelta) -> None:
+    """Let `later` pass, then run the retry schedule (it makes hints whose back-off has passed due; the stream fetches them)."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr("ordertrail.runtime.services.now", lambda: datetime.now(UTC) + later)
+    pipeline.run_schedule("RetryOrderHintsFunction")
+
+
+def test_a_notification_is_answered_at_once_and_its_order_fetched_from_the_stored_hint(pipeline, tiktok_api):
+    """Given a TikTok Shop order, when its notification arrives, then it is answered 200 naming the order queued, and the
+    order (fetched from the stored hint) is readable; the hint is gone once the order is stored."""
+    at = moment()
+    serve_tiktok_orders(tiktok_api, [tiktok_order(TT_ORDER, "u1", at, at)])
+    answer = send_tiktok_webhook(pipeline, "acme", notification(TT_ORDER, "n-1"))
+    assert (answer.status, answer.json()) == (200, {"received": True, "queued": TT_ORDER})
+    assert get_order(pipeline, "acme", TT_ORDER).status == 200
+    assert hint_of(pipeline, TT_ORDER) is None
+
+
+def test_a_tiktok_shop_api_outage_loses_no_order(pipeline, tiktok_api, monkeypatch):
+    """Given TikTok Shop's API is down (HTTP 503, then an error code), when a notification arrives, then it is still
+    answered 200 and its hint waits with the reason and a backed-off next attempt; when the API is back and the retry
+    schedule runs after the back-off, then the order is stored, once, and the hint is gone."""
     at = moment()
     note = notification(TT_ORDER, "n-1")
     tiktok_api.upsert(responses.GET, TIKTOK_ORDERS_URL, status=503, body="Service Unavailable")
     down = send_tiktok_webhook(pipeline, "acme", note)
-    assert down.status == 502, down.body
-    assert down.json()["error"]["code"] == "upstream_unavailable"
+    assert down.status == 200, down.body
     assert not [i for i in pipeline.items() if i.get("type") == "order"]
+    waiting = hint_of(pipeline, TT_ORDER)
+    assert waiting is not None and waiting["status"] == "waiting" and waiting["attempts"] == 1
+    assert "503" in waiting["last_error"]
 
     tiktok_api.upsert(responses.GET, TIKTOK_ORDERS_URL, json={"code": 36009004, "message": "Internal error", "request_id": "r"})
-    assert send_tiktok_webhook(pipeline, "acme", note).status == 502
+    retry_after(pipeline, monkeypatch, timedelta(minutes=1))
+    still = hint_of(pipeline, TT_ORDER)
+    assert still is not None and still["attempts"] == 2 and "36009004" in still["last_error"]
 
     serve_tiktok_orders(tiktok_api, [tiktok_order(TT_ORDER, "u1", at, at)])
-    retry = send_tiktok_webhook(pipeline, "acme", note)
-    assert retry.status == 200, retry.body
-    assert retry.json()["stored"] == 1
-    assert get_order(pipeline, "acme", TT_ORDER).status == 200
-
-
-def test_a_notification_that_comes_before_its_order_is_visible_is_not_done_until_the_order_is_stored(pipeline, tiktok_api):
-    """Given TikTok notifies before its API shows the order (Get Order Detail answers no order, then only another one),
-    when the notification arrives, then it is answered 502 upstream_unavailable and nothing is remembered; when TikTok
-    delivers the same notification again once the order is visible, then it is fetched again and stored."""
-    at = moment()
-    note = notification(TT_ORDER, "n-early")
-    for too_early in ([], [tiktok_order("576653688135250000", "u9", at, at)]):
-        serve_tiktok_orders(tiktok_api, too_early)
-        early = send_tiktok_webhook(pipeline, "acme", note)
-        assert early.status == 502, early.body
-        assert early.json()["error"]["code"] == "upstream_unavailable" and TT_ORDER in early.json()["error"]["message"]
-        assert get_order(pipeline, "acme", TT_ORDER).status == 404
-
-    serve_tiktok_orders(tiktok_api, [tiktok_order(TT_ORDER, "u1", at, at)])
-    later = send_tiktok_webhook(pipeline, "acme", note)
-    assert (later.status, later.json()) == (200, {"received": True, "stored": 1})
+    retry_after(pipeline, monkeypatch, timedelta(seconds=30))
+    assert hint_of(pipeline, TT_ORDER) is not None, "the second back-off (60 s) has not passed yet: nothing is fetched"
+    retry_after(pipeline, monkeypatch, timedelta(minutes=5))
+    assert hint_of(pipeline, TT_ORDER) is None
     assert get_order(pipeline, "acme", TT_ORDER).status == 200
     assert orders_url_calls(tiktok_api) == 3
+    assert len([i for i in pipeline.items() if i.get("type") == "order"]) == 1
+
+
+def test_a_notification_that_comes_before_its_order_is_visible_waits_until_the_order_is_stored(pipeline, tiktok_api, monkeypatch):
+    """Given TikTok notifies before its API shows the order (Get Order Detail answers no order, then only another one),
+    when the notification arrives, then the hint waits saying the order is not visible yet; once the order is visible
+    the retry fetches and stores it."""
+    at = moment()
+    note = notification(TT_ORDER, "n-early")
+    serve_tiktok_orders(tiktok_api, [])
+    assert send_tiktok_webhook(pipeline, "acme", note).status == 200
+    serve_tiktok_orders(tiktok_api, [tiktok_order("576653688135250000", "u9", at, at)])
+    retry_after(pipeline, monkeypatch, timedelta(minutes=1))
+    waiting = hint_of(pipeline, TT_ORDER)
+    assert waiting is not None and TT_ORDER in waiting["last_error"] and waiting["attempts"] == 2
+    assert get_order(pipeline, "acme", TT_ORDER).status == 404
+
+    serve_tiktok_orders(tiktok_api, [tiktok_order(TT_ORDER, "u1", at, at)])
+    retry_after(pipeline, monkeypatch, timedelta(minutes=5))
+    assert get_order(pipeline, "acme", TT_ORDER).status == 200
+    assert hint_of(pipeline, TT_ORDER) is None
+    assert orders_url_calls(tiktok_api) == 3
+
+
+def test_a_new_notification_during_a_wait_makes_the_hint_due_at_once(pipeline, tiktok_api):
+    """Given a hint waiting after a failed fetch, when TikTok notifies about the same order again (a new status), then
+    the order is fetched right away, without waiting for the back-off."""
+    at = moment()
+    tiktok_api.upsert(responses.GET, TIKTOK_ORDERS_URL, status=503, body="down")
+    send_tiktok_webhook(pipeline, "acme", notification(TT_ORDER, "n-1"))
+    assert hint_of(pipeline, TT_ORDER)["status"] == "waiting"
+
+    serve_tiktok_orders(tiktok_api, [tiktok_order(TT_ORDER, "u1", at, at)])
+    assert send_tiktok_webhook(pipeline, "acme", notification(TT_ORDER, "n-2")).status == 200
+    assert get_order(pipeline, "acme", TT_ORDER).status == 200
+    assert hint_of(pipeline, TT_ORDER) is None
 
 
 def test_tiktok_fetch_is_signed_for_the_tenants_shop(pipeline, tiktok_api):

@@ -20,6 +20,7 @@ RANK = {
     "reports": 5,
     "export": 5,
     "ingest": 5,
+    "connections": 5,
 }
 AWS = ("boto3", "botocore", "aws_lambda_powertools", "aws_xray_sdk")
 PURE = frozenset({"core", "sources", "tally"})

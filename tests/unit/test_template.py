@@ -95,6 +95,10 @@ EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/v1/{tenant}/exports/crossover.csv"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/dashboard"): ("ReportsFunction", True),
     ("POST", "/v1/{tenant}/dashboard/links"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/connections"): ("ReportsFunction", True),
+    ("DELETE", "/v1/{tenant}/connections/tiktok-shop"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/connections/tiktok-shop/authorize"): ("ReportsFunction", True),
+    ("GET", "/v1/connections/tiktok-shop/callback"): ("ReportsFunction", False),
     ("GET", "/v1/openapi.json"): ("ReportsFunction", False),
 }
 

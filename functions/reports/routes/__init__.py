@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from . import conversions, coupons, csv_downloads, dashboard, meta, orders, reports, settings
+from . import connections, conversions, coupons, csv_downloads, dashboard, meta, orders, reports, settings
 
 ROUTERS: tuple[Router, ...] = (
     orders.router,
@@ -14,5 +14,6 @@ ROUTERS: tuple[Router, ...] = (
     reports.router,
     csv_downloads.router,
     dashboard.router,
+    connections.router,
     meta.router,
 )

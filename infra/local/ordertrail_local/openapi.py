@@ -53,9 +53,12 @@ SECURITY_SCHEMES = {
     },
 }
 TEAM_SECURITY: list[dict[str, list[str]]] = [{"teamApiKey": []}]
-# The dashboard page also opens with a signed link instead of the key (functions/authorizer).
+# The routes a browser opens also take a signed link instead of the key (functions/authorizer's LINK_ROUTES); TikTok
+# Shop's redirect to the callback carries neither: its signed `state` is the proof (docs/api.md#connections).
 OTHER_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
-    ("get", "/v1/{tenant}/dashboard"): [{"teamApiKey": []}, {"dashboardLink": []}]
+    ("get", "/v1/{tenant}/dashboard"): [{"teamApiKey": []}, {"dashboardLink": []}],
+    ("get", "/v1/{tenant}/connections/tiktok-shop/authorize"): [{"teamApiKey": []}, {"dashboardLink": []}],
+    ("get", "/v1/connections/tiktok-shop/callback"): [],
 }
 # What each signed operation says about its auth: no team key, and no OpenAPI security scheme for a body signature.
 SIGNED = (

@@ -60,7 +60,7 @@ def exit_anyway_after(seconds: float = SHUTDOWN_LIMIT) -> threading.Timer:
 def stop_within_limit(stack: LocalStack) -> None:
     """Stop the stack, bounded by SHUTDOWN_LIMIT; say whether the stream pump was still busy."""
     timer = exit_anyway_after()
-    busy = stack.pump is not None and stack.pump.busy
+    busy = stack.pipeline is not None and any(pump.busy for pump in stack.pipeline.pumps)
     stack.stop()
     timer.cancel()
     note = " (the stream pump was busy: its undelivered records are gone with the data)" if busy else ""

@@ -25,6 +25,7 @@ from ordertrail_local.lambda_runtime import LambdaRuntime, function_timeouts
 from ordertrail_local.loopback import HttpResponse, start_server, stop_server, write_response
 from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBackend, restore_env
 from ordertrail_local.pipeline import LocalPipeline, build_pipeline
+from ordertrail_local.schedules import LocalScheduler, rate_schedules
 from ordertrail_local.state_machine_template import STATE_MACHINE
 from ordertrail_local.step_functions import StepFunctionsBackend
 from ordertrail_local.streams import StreamPump
@@ -45,6 +46,7 @@ DYNAMODB_ENV = "ORDERTRAIL_DYNAMODB"
 STREAM_WAIT_LIMIT = 900.0
 # A batch in delivery when the stack stops is waited for this long at most (the pump's thread is a daemon).
 PUMP_STOP_TIMEOUT = 2.5
+SCHEDULES_ENV = "ORDERTRAIL_LOCAL_SCHEDULES"
 MEMORY_NOTICE = "all data lives in memory and is gone when this process exits"
 
 
@@ -111,6 +113,8 @@ class LocalStack:
         self.runtime = LambdaRuntime(tpl.repo_root(), timeouts=function_timeouts(self.template))
         # The HTTP API and the stream pump, built at start() (the stream exists from then on).
         self.pipeline: LocalPipeline | None = None
+        # While serving, the template's rate(...) schedules run (ORDERTRAIL_LOCAL_SCHEDULES=off turns them off).
+        self.scheduler: LocalScheduler | None = None
         self._http: ThreadingHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
@@ -150,6 +154,10 @@ class LocalStack:
             {
                 "ORDERTRAIL_TENANTS_FILE": str(self.tenants_file),
                 "TIKTOK_SHOP_API_URL": self.tiktok_shop_api_url,
+                # Connecting a shop (docs/operations.md#connect-a-shop) goes to the stand-in too, unless set.
+                "TIKTOK_SHOP_AUTH_URL": os.environ.get("TIKTOK_SHOP_AUTH_URL") or (self.stand_in.url if self.stand_in else ""),
+                "TIKTOK_SHOP_AUTHORIZE_URL": os.environ.get("TIKTOK_SHOP_AUTHORIZE_URL")
+                or (self.stand_in.url + "/open/authorize" if self.stand_in else ""),
                 "TIKTOK_EVENTS_API_URL": self.tiktok_events_api_url,
                 "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "ordertrail"),
                 "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderTrail"),
@@ -210,13 +218,16 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop the pump, the HTTP server, the stand-ins, moto and DynamoDB Local (about a second); restore the env."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         if self.pipeline is not None:
-            self.pipeline.pump.request_stop()  # it stops between batches while the HTTP server shuts down
-            self.pipeline.deliver_in_process()  # AttributeFunction's own process, when serving, stops at once
+            self.pipeline.request_stop()  # the pumps stop between batches while the HTTP server shuts down
+            self.pipeline.deliver_in_process()  # the stream functions' own processes, when serving, stop at once
         stop_server(self._http, self._http_thread)
         self._http = self._http_thread = None
-        if self.pump is not None:
-            self.pump.stop(timeout=PUMP_STOP_TIMEOUT)
+        if self.pipeline is not None:
+            self.pipeline.stop_pumps(timeout=PUMP_STOP_TIMEOUT)
         if self.step_functions is not None:  # before moto: it restores the server's config through its API
             self.step_functions.stop()
             self.step_functions = None
@@ -255,7 +266,7 @@ class LocalStack:
     # -- requests --------------------------------------------------------------------------------------
     @property
     def pump(self) -> StreamPump | None:
-        """The stream pump (None before the first start())."""
+        """AttributeFunction's stream pump (None before the first start())."""
         return self.pipeline.pump if self.pipeline is not None else None
 
     @property
@@ -267,20 +278,20 @@ class LocalStack:
 
     @property
     def dead_letters(self) -> list[Any]:
-        """Stream batches the pump gave up on."""
-        return self.pump.dead_letters if self.pump else []
+        """Stream batches any pump gave up on."""
+        return self.pipeline.dead_letters if self.pipeline is not None else []
 
     def drain(self) -> int:
-        """Deliver every pending stream record to AttributeFunction (and whatever those writes cause)."""
-        if self.pump is None:
+        """Deliver every pending stream record to its consumers (and whatever those writes cause)."""
+        if self.pipeline is None:
             raise RuntimeError("the local stack is not started")
-        return self.pump.drain()
+        return self.pipeline.drain()
 
     def wait_for_stream(self, timeout: float = STREAM_WAIT_LIMIT) -> bool:
         """Wait until every stream record written before the call was delivered (the background pump's next empty pass)."""
-        if self.pump is None:
+        if self.pipeline is None:
             raise RuntimeError("the local stack is not started")
-        return self.pump.wait_idle(timeout)
+        return self.pipeline.wait_idle(timeout)
 
     def request(
         self,
@@ -371,9 +382,12 @@ class LocalStack:
         self._http, self._http_thread = start_server((host, port), Handler, "local-http-api")
         if background_stream and self.pipeline is not None:
             # Served requests do not drain: this thread delivers the stream, as the event source mapping does on AWS, to
-            # AttributeFunction in its own process, so an HTTP request never waits behind a stream batch.
+            # each stream function in its own process, so an HTTP request never waits behind a stream batch.
             self.pipeline.deliver_in_own_process()
-            self.pipeline.pump.start()
+            self.pipeline.start_pumps()
+            if os.environ.get(SCHEDULES_ENV, "on").lower() != "off":
+                self.scheduler = LocalScheduler(self.pipeline, rate_schedules(self.template))
+                self.scheduler.start()
         return self.port
 
     # -- env -------------------------------------------------------------------------------------------

@@ -222,6 +222,15 @@ def stream_filters(template: dict[str, Any], function: str = "AttributeFunction"
     return patterns
 
 
+def stream_functions(template: dict[str, Any]) -> list[str]:
+    """The functions the table's stream is delivered to (each with a DynamoDB event), in template order."""
+    return [
+        function
+        for function in _resources(template, SERVERLESS_FUNCTION)
+        if any(event.get("Type") == "DynamoDB" for event in (resource_properties(template, function).get("Events") or {}).values())
+    ]
+
+
 def authorizer_code_dir(template: dict[str, Any]) -> str:
     """Code directory of the function behind the HTTP API's Lambda authorizer."""
     for api in _resources(template, SERVERLESS_HTTP_API):

@@ -1,7 +1,8 @@
 """Signed, expiring dashboard links: a browser cannot send an API key header, so a key holder mints a link instead.
 
 A link carries `<expiry epoch>.<HMAC-SHA256 hex>` over the tenant and the expiry, keyed by the SHA-256 of one of the
-tenant's API keys (the form in which keys are stored). It opens only GET /v1/{tenant}/dashboard, stops working when it
+tenant's API keys (the form in which keys are stored). It opens only the browser routes (the dashboard, connecting the
+TikTok Shop: functions/authorizer's LINK_ROUTES), stops working when it
 expires or when that key is revoked, and never reveals the key.
 """
 

@@ -29,6 +29,23 @@ class Environment(BaseModel):
     secret_miss_cache_seconds: int = Field(
         default=60, ge=0, description="SECRET_MISS_CACHE_SECONDS: how long a tenant without a secret is remembered as unknown"
     )
+    # Connecting a TikTok Shop (docs/operations.md#connect-a-shop; the endpoints are in docs/decisions/2026-12-02-tiktok-shop-oauth.md).
+    tiktok_shop_auth_url: str = Field(default="https://auth.tiktok-shops.com", description="TIKTOK_SHOP_AUTH_URL: token get and refresh")
+    tiktok_shop_authorize_url: str = Field(
+        default="https://services.tiktokshop.com/open/authorize",
+        description="TIKTOK_SHOP_AUTHORIZE_URL: the seller's authorization page (US sellers: services.tiktokshops.us)",
+    )
+    oauth_state_ttl_seconds: int = Field(
+        default=600, ge=60, le=3600, description="OAUTH_STATE_TTL_SECONDS: how long an authorization link works"
+    )
+    token_refresh_within_seconds: int = Field(
+        default=172_800, ge=3600, description="TOKEN_REFRESH_WITHIN_SECONDS: refresh an access token this long before it expires"
+    )
+    tiktok_shop_refresh_rejected_codes: str = Field(
+        default="36004005",
+        pattern=r"^\d+(,\d+)*$",
+        description="TIKTOK_SHOP_REFRESH_REJECTED_CODES: TikTok's codes (comma-separated) that mean the refresh token is refused",
+    )
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Environment:

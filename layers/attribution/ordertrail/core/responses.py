@@ -29,6 +29,7 @@ class Received(BaseModel):
     received: bool = True
     stored: int | None = Field(default=None, description="Orders stored (absent when nothing needed storing)")
     ignored: str | None = Field(default=None, description="Why the notification was acknowledged without storing anything")
+    queued: str | None = Field(default=None, description="The order whose detail is fetched next (its notification is stored first)")
 
 
 class BatchItemError(BaseModel):

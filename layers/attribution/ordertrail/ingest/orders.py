@@ -21,10 +21,12 @@ from ordertrail.storage.idempotency import once_per
 from ordertrail.storage.repository import Repository
 from ordertrail.storage.tenant_secrets import TenantDirectory, TenantSecrets
 
+TIKTOK_SHOP = "tiktok_shop"
 SHOPIFY_ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled"})
 
 
-def _store(repo: Repository, tenant: str, order: Order, now: datetime) -> str:
+def store_order(repo: Repository, tenant: str, order: Order, now: datetime) -> str:
+    """Store one order state (an older one than stored changes nothing); returns `stored` or `stale`."""
     outcome = repo.put_order(tenant, order, now)
     metrics.add_metric(name=f"Orders{outcome.capitalize()}", unit="Count", value=1)
     logger.info(
@@ -35,15 +37,9 @@ def _store(repo: Repository, tenant: str, order: Order, now: datetime) -> str:
 
 
 def tiktok_shop_webhook(
-    repo: Repository,
-    directory: TenantDirectory,
-    environment: Environment,
-    tenant: str,
-    raw: bytes,
-    headers: Mapping[str, str],
-    now: datetime,
+    repo: Repository, directory: TenantDirectory, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
 ) -> Received:
-    """A TikTok Shop push: verify it, and for an order status change fetch the order detail and store it (once per notification)."""
+    """A TikTok Shop push: verify it; an order status change is stored as the hint to fetch that order (once per notification)."""
 
     def verify(secrets: TenantSecrets) -> None:
         assert secrets.tiktok_shop is not None
@@ -51,7 +47,7 @@ def tiktok_shop_webhook(
             secrets.tiktok_shop.app_key, secrets.tiktok_shop.app_secret, raw, auth.header(headers, "Authorization")
         )
 
-    secrets = auth.require_signed(directory, tenant, verify, lambda s: s.tiktok_shop is not None, "TikTok Shop app")
+    auth.require_signed(directory, tenant, verify, lambda s: s.tiktok_shop is not None, "TikTok Shop app")
     body = parse_json(raw)
     try:
         notification = tiktok_shop.parse_notification(body)
@@ -63,39 +59,26 @@ def tiktok_shop_webhook(
         raise from_validation(exc, prefix="data") from exc
     if change is None:
         return Received(ignored=f"notification type {notification.type}")
-    order_id = change.order_id
     return Received.model_validate(
-        _fetch_tiktok_order(
+        _record_tiktok_hint(
             request={
                 "tenant": tenant,
                 "notification_id": notification.tts_notification_id,
-                "order_id": order_id,
+                "order_id": change.order_id,
                 "received_at": now.isoformat(),
             },
             repo=repo,
-            secrets=secrets,
-            environment=environment,
         )
     )
 
 
 @once_per("[tenant, notification_id]")
-def _fetch_tiktok_order(*, request: dict[str, Any], repo: Repository, secrets: TenantSecrets, environment: Environment) -> dict[str, Any]:
-    """The notification is a hint: fetch the order's detail from TikTok Shop, then store it."""
-    assert secrets.tiktok_shop is not None
-    credentials = tiktok_shop.TikTokShopCredentials(**secrets.tiktok_shop.model_dump())
-    client = tiktok_shop.TikTokShopClient(environment.tiktok_shop_api_url, credentials)
-    wanted = request["order_id"]
-    fetched = [raw for raw in client.fetch_orders([wanted]) if str(raw.get("id")) == wanted]
-    if not fetched:
-        # TikTok can notify before its API shows the order: the notification is not done until the order is stored,
-        # so it is answered as an upstream failure (nothing remembered) and TikTok's redelivery fetches again.
-        raise tiktok_shop.OrderNotVisible(f"TikTok Shop does not show order {wanted} yet")
-    stored = 0
-    for raw_order in fetched:
-        order = tiktok_shop.normalise_order(raw_order)
-        stored += _store(repo, request["tenant"], order, datetime.fromisoformat(request["received_at"])) == "stored"
-    return {"received": True, "stored": stored}
+def _record_tiktok_hint(*, request: dict[str, Any], repo: Repository) -> dict[str, Any]:
+    """The notification is a hint: store it first (FetchOrderFunction fetches the order's detail), answer at once."""
+    at = datetime.fromisoformat(request["received_at"])
+    repo.record_hint(request["tenant"], TIKTOK_SHOP, request["order_id"], request["notification_id"], at)
+    metrics.add_metric(name="OrderHintsRecorded", unit="Count", value=1)
+    return {"received": True, "queued": request["order_id"]}
 
 
 def shopify_webhook(
@@ -138,7 +121,7 @@ def shopify_webhook(
 def _store_shopify_order(*, request: dict[str, Any], repo: Repository) -> dict[str, Any]:
     """Store one version of a Shopify order (delivery is at-least-once)."""
     order = Order.model_validate(request["order"])
-    _store(repo, request["tenant"], order, datetime.fromisoformat(request["received_at"]))
+    store_order(repo, request["tenant"], order, datetime.fromisoformat(request["received_at"]))
     return {"received": True}
 
 
@@ -152,6 +135,6 @@ def signed_orders(
     now: datetime,
 ) -> BatchResult:
     """Our signed normalised orders (one or a batch): store the valid ones, report the rest by index."""
-    parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_orders)
-    outcomes = [_store(repo, tenant, order, now) for _, order in parsed.items]
+    parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_orders, now)
+    outcomes = [store_order(repo, tenant, order, now) for _, order in parsed.items]
     return BatchResult(accepted=outcomes.count("stored"), duplicates=outcomes.count("stale"), errors=parsed.errors)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import requests
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, ValidationError
@@ -140,6 +140,15 @@ class TikTokShopApiError(UpstreamError):
         self.code = code
         self.message = message
         self.request_id = request_id
+
+    # The codes that mean the access token itself was refused (expired or invalid): refresh it and ask again
+    # (docs/decisions/2026-12-02-tiktok-shop-oauth.md).
+    TOKEN_REJECTED_CODES: ClassVar[frozenset[int]] = frozenset({105001, 105002})
+
+    @property
+    def token_rejected(self) -> bool:
+        """Whether TikTok refused the access token (expired or invalid), so a refreshed token may succeed."""
+        return isinstance(self.code, int) and not isinstance(self.code, bool) and self.code in self.TOKEN_REJECTED_CODES
 
 
 def parse_notification(payload: dict[str, Any]) -> TikTokNotification:

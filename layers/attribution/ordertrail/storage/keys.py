@@ -189,6 +189,24 @@ def event_ledger_key(tenant: str, event_id: str) -> dict[str, str]:
     return {"PK": f"{tenant_prefix(tenant)}#EXPORT#EVENT#{part(event_id)}", "SK": "EVENT"}
 
 
+def hints_pk(tenant: str) -> str:
+    """The partition of a tenant's order hints still to fetch (a fetched hint is deleted, so it holds only pending ones)."""
+    return f"{tenant_prefix(tenant)}#HINTS"
+
+
+def hint_key(tenant: str, source: str, order_id: str) -> dict[str, str]:
+    """One order hint: a store told us an order changed, and its detail is still to be fetched."""
+    return {"PK": hints_pk(tenant), "SK": order_ref(source, order_id)}
+
+
+WAITING_HINTS = "HINTS#WAITING"
+
+
+def waiting_hint_gsi(tenant: str, next_attempt_at: datetime, source: str, order_id: str) -> dict[str, str]:
+    """GSI1 keys of a pending hint by its next attempt, across tenants, soonest first (removed with the hint)."""
+    return {"GSI1PK": WAITING_HINTS, "GSI1SK": f"{iso(next_attempt_at)}#{tenant_prefix(tenant)}#{order_ref(source, order_id)}"}
+
+
 def first_conversion_key(tenant: str, user: str) -> dict[str, str]:
     """Which conversion is a user's first (only that one is sent when the setting says so)."""
     return {"PK": f"{tenant_prefix(tenant)}#EXPORT#USER#{part(user)}", "SK": "FIRST"}
@@ -232,6 +250,41 @@ def crossover_gsi(tenant: str, first_other_at: datetime, address_hash: str) -> d
 def flow_step_marker_key(tenant: str, conversation_id: str, flow_id: str, step: int) -> dict[str, str]:
     """Marks that a conversation reached a flow step, so each conversation counts once per step."""
     return {"PK": f"{tenant_prefix(tenant)}#CONV#{part(conversation_id)}", "SK": f"STEP#{part(flow_id)}#{step:04d}"}
+
+
+def connections_pk(tenant: str) -> str:
+    """The partition of a tenant's store connections and their refresh leases."""
+    return f"{tenant_prefix(tenant)}#CONNECTIONS"
+
+
+def connection_key(tenant: str, store: str) -> dict[str, str]:
+    """A tenant's connection to one store (`tiktok_shop`): status, shop, token expiry times, last error (never a token)."""
+    return {"PK": connections_pk(tenant), "SK": f"STORE#{part(store)}"}
+
+
+def connection_lease_key(tenant: str, store: str) -> dict[str, str]:
+    """Who is refreshing a connection's tokens now, and until when (so two refreshers never both rotate them)."""
+    return {"PK": connections_pk(tenant), "SK": f"LEASE#{part(store)}"}
+
+
+def connections_due_pk(store: str) -> str:
+    """GSI1 partition of one store's connected connections, ordered by when their access token expires."""
+    return f"CONNECTIONS#DUE#{part(store)}"
+
+
+def connection_due_gsi(tenant: str, store: str, access_token_expires_at: int) -> dict[str, str]:
+    """GSI1 keys on a connected connection item: the refresh schedule reads only the connections due, not every tenant."""
+    return {"GSI1PK": connections_due_pk(store), "GSI1SK": f"{access_token_expires_at:012d}#{part(tenant)}"}
+
+
+def connections_due_until(until: int) -> str:
+    """The inclusive GSI1SK upper bound of the connections whose access token expires by `until` (Unix seconds)."""
+    return f"{until:012d}#\uffff"
+
+
+def oauth_nonce_key(tenant: str, nonce: str) -> dict[str, str]:
+    """An OAuth state's nonce once the callback used it: a state works once."""
+    return {"PK": f"{tenant_prefix(tenant)}#OAUTH#NONCE#{part(nonce)}", "SK": "NONCE"}
 
 
 @dataclass(frozen=True)
@@ -286,6 +339,10 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
     ),
     AccessPattern("Latest outcome of an event id", "table", "T#<t>#EXPORT#EVENT#<event>", "EVENT", "ExportChunk"),
     AccessPattern("A user's first conversion", "table", "T#<t>#EXPORT#USER#<user>", "FIRST", "ExportChunk"),
+    AccessPattern("A tenant's order hints still to fetch", "table", "T#<t>#HINTS", "<source>#<order>", "IngestOrder, FetchOrder, Reports"),
+    AccessPattern(
+        "Pending order hints by next attempt, every tenant", "GSI1", "HINTS#WAITING", "<iso>#T#<t>#<source>#<order>", "FetchOrder (retry)"
+    ),
     AccessPattern("A dimension's counters for one local day", "table", "T#<t>#AGG#<dimension>#D#<yyyy-mm-dd>", "<id>", "Reports"),
     AccessPattern("A dimension's all-time counters", "table", "T#<t>#AGG#<dimension>#ALL", "<id>", "Reports"),
     AccessPattern(
@@ -295,6 +352,14 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
     AccessPattern("TikTok customers by first order", "GSI1", "T#<t>#CUSTOMERS", "<iso>#<buyer>", "Reports (customers.csv)"),
     AccessPattern("Orders of every store at one hashed address", "table", "T#<t>#ADDR#<hash>", "PROFILE", "Attribute"),
     AccessPattern("Crossover customers by first other-store order", "GSI1", "T#<t>#CROSSOVER", "<iso>#<hash>", "Reports"),
+    AccessPattern("A tenant's store connections", "table", "T#<t>#CONNECTIONS", "STORE#<store>", "Reports, RefreshTokens"),
+    AccessPattern(
+        "Connection refresh lease: who refreshes now, until when", "table", "T#<t>#CONNECTIONS", "LEASE#<store>", "Reports, RefreshTokens"
+    ),
+    AccessPattern(
+        "Connections due for a token refresh", "GSI1", "CONNECTIONS#DUE#<store>", "<access token expiry>#<tenant> (range)", "RefreshTokens"
+    ),
+    AccessPattern("An OAuth state's nonce, used once", "table", "T#<t>#OAUTH#NONCE#<nonce>", "NONCE", "Reports (callback)"),
 )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from ordertrail.storage.attributions import AttributionRecords
 from ordertrail.storage.config import ConfigRecords
+from ordertrail.storage.connections import ConnectionRecords
 from ordertrail.storage.exports import ExportRecords
+from ordertrail.storage.hints import HintRecords
 from ordertrail.storage.orders import OrderRecords
 
 
-class Repository(ConfigRecords, AttributionRecords, OrderRecords, ExportRecords):
+class Repository(ConfigRecords, AttributionRecords, OrderRecords, ExportRecords, HintRecords, ConnectionRecords):
     """Typed access to the single table; every method costs a fixed number of requests."""

@@ -70,6 +70,9 @@ class TenantSecrets(BaseModel):
     tenant: str
     api_key_hashes: frozenset[str] = Field(default_factory=frozenset)
     touchpoint_secret: str | None = None
+    # The secret a rotation replaced, still accepted until its expiry (unix seconds): docs/operations.md#touchpoint-secret.
+    previous_touchpoint_secret: str | None = None
+    previous_touchpoint_secret_expires_at: int = 0
     tiktok_shop: TikTokShopSecrets | None = None
     shopify: ShopifySecrets | None = None
     tiktok_events: TikTokEventsSecrets | None = None
@@ -85,11 +88,31 @@ class TenantSecrets(BaseModel):
             return hmac.new(self.touchpoint_secret.encode(), b"ordertrail/crossover-address-salt", hashlib.sha256).hexdigest()
         return None
 
+    def touchpoint_secrets(self, now: int) -> tuple[str, ...]:
+        """The secrets that verify X-OrderTrail-Signature at unix time `now`: the current one, then the previous one until it expires."""
+        current = (self.touchpoint_secret,) if self.touchpoint_secret else ()
+        previous = self.previous_touchpoint_secret
+        if previous and previous != self.touchpoint_secret and now < self.previous_touchpoint_secret_expires_at:
+            return (*current, previous)
+        return current
+
     @classmethod
     def from_config(cls, tenant: str, config: dict[str, Any]) -> TenantSecrets:
-        """Build from the per-tenant JSON of docs/operations.md#secrets, hashing the plain API keys."""
-        hashes = frozenset(hash_api_key(key) for key in config.get("api_keys", []))
+        """Build from the per-tenant JSON of docs/operations.md#secrets: plain `api_keys` are hashed, `api_key_sha256` kept as is."""
+        plain = _strings(config, "api_keys")
+        hashed = _strings(config, "api_key_sha256")
+        hashes = frozenset(hash_api_key(key) for key in plain) | frozenset(digest.strip().lower() for digest in hashed)
         return cls.model_validate({**config, "tenant": tenant, "api_key_hashes": hashes})
+
+
+def _strings(config: Mapping[str, Any], member: str) -> list[str]:
+    """A member that must be a list of strings (absent or null: empty); anything else names the member."""
+    value = config.get(member)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{member} must be a list of strings")
+    return value
 
 
 class TenantDirectory(Protocol):
