@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
 
+from ordertrail.ingest import signed_batches
 from ordertrail.runtime import services
 from ordertrail.sources.signatures import sign_ordertrail
 from ordertrail.storage.tenant_secrets import TenantSecrets, hash_api_key
@@ -249,6 +250,7 @@ def test_a_rotated_secret_still_signs_within_the_grace_and_is_refused_after(
 
     later = now + timedelta(hours=25)
     monkeypatch.setattr(services, "now", lambda: later)
+    monkeypatch.setattr(signed_batches, "wall_clock", later.timestamp)
     refused = touchpoint_signed_with(pipeline, "acme", old, "c-old-2", int(later.timestamp()))
     assert error_code(refused) == (401, "bad_signature")
     assert touchpoint_signed_with(pipeline, "acme", new, "c-new-2", int(later.timestamp())).status == 202

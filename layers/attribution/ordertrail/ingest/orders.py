@@ -135,6 +135,6 @@ def signed_orders(
     now: datetime,
 ) -> BatchResult:
     """Our signed normalised orders (one or a batch): store the valid ones, report the rest by index."""
-    parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_orders, now)
+    parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_orders)
     outcomes = [store_order(repo, tenant, order, now) for _, order in parsed.items]
     return BatchResult(accepted=outcomes.count("stored"), duplicates=outcomes.count("stale"), errors=parsed.errors)

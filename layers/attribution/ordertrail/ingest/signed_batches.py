@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -15,6 +16,8 @@ from ordertrail.sources.signed_payloads import Parsed
 from ordertrail.storage.tenant_secrets import TenantDirectory, TenantSecrets
 
 T = TypeVar("T")
+# A signature's age is measured in real time (tests move it here, not the reports' clock).
+wall_clock = time.time
 
 
 def signed_batch(
@@ -24,7 +27,7 @@ def signed_batch(
     raw: bytes,
     headers: Mapping[str, str],
     parse: Callable[[Any], Parsed[T]],
-    now: datetime,
+    now: datetime | None = None,
 ) -> Parsed[T]:
     """Verify the sender, then parse one item or a batch; a single refused item is an error, a batch reports by index."""
     verify_ordertrail_signature(directory, environment, tenant, raw, headers, now)
@@ -39,17 +42,17 @@ def verify_ordertrail_signature(
     tenant: str,
     raw: bytes,
     headers: Mapping[str, str],
-    now: datetime,
+    now: datetime | None = None,
 ) -> TenantSecrets:
     """Check X-OrderTrail-Signature with the tenant's touchpoint secret (403 when signed for another tenant).
 
     A rotated-out secret still verifies until its grace ends (docs/operations.md#touchpoint-secret). `now` is the time
-    the request is checked at (the caller's clock).
+    the request is checked at; without one, the wall clock (a signature's age is real time, whatever clock a report uses).
     """
     signature = auth.header(headers, "X-OrderTrail-Signature")
     if not signature:
         raise Unauthorized("X-OrderTrail-Signature is missing", field="X-OrderTrail-Signature", code="missing_signature")
-    at = int(now.timestamp())
+    at = int(now.timestamp()) if now is not None else int(wall_clock())
 
     def verify(secrets: TenantSecrets) -> None:
         verify_with_any(secrets.touchpoint_secrets(at), raw, signature, at, environment.signature_tolerance_seconds)

@@ -24,7 +24,7 @@ def record_touchpoints(
     now: datetime,
 ) -> BatchResult:
     """Store one touchpoint or a batch; returns the batch result `{accepted, duplicates, errors}` (docs/api.md#batch-result)."""
-    parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_touchpoints, now)
+    parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_touchpoints)
     attribution_settings = repo.get_tenant_settings(tenant) if parsed.items else None
     accepted = duplicates = 0
     for _, touchpoint in parsed.items:
