@@ -68,9 +68,12 @@ def test_document_names_its_servers_and_how_each_operation_authenticates() -> No
         if (method, path) in RAW_BODIES:  # the signed operations
             assert "security" not in operation, (method, path)
             assert "no `security`" in operation["description"], (method, path)
+        elif (method, path) == ("get", "/v1/connections/tiktok-shop/callback"):  # TikTok's redirect: the signed state is the proof
+            assert operation["security"] == [], (method, path)
         else:
             assert {"teamApiKey": []} in operation["security"], (method, path)
-    assert operations[("get", "/v1/{tenant}/dashboard")]["security"] == [{"teamApiKey": []}, {"dashboardLink": []}]
+    for browser_route in ("/v1/{tenant}/dashboard", "/v1/{tenant}/connections/tiktok-shop/authorize"):
+        assert operations[("get", browser_route)]["security"] == [{"teamApiKey": []}, {"dashboardLink": []}]
 
 
 def test_document_is_served_by_the_api(pipeline) -> None:  # type: ignore[no-untyped-def]
