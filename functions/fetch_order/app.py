@@ -28,9 +28,10 @@ def record_handler(record: DynamoDBRecord) -> int:
     """Fetch and store the order one due hint names; a failed fetch is recorded on the hint, not raised."""
     image = record.dynamodb.new_image if record.dynamodb else None
     repository, directory, environment = services.repository(), services.tenants(), get_environment()
-    connector = connector_from(environment, repository, directory)
 
     def refresh(tenant: str, rejected_access_token: str, now: datetime) -> TikTokShopSecrets | None:
+        # Built only when TikTok refused a token: most fetches never need the auth client.
+        connector = connector_from(environment, repository, directory)
         return tokens.refresh_after_rejection(connector, tenant, now, rejected_access_token)
 
     outcome = hints.fetch_hint(repository, directory, environment, hint_of(image or {}), services.now(), refresh)

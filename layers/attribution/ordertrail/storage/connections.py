@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordertrail.storage import keys
@@ -98,18 +97,12 @@ class ConnectionRecords(Table):
             "expires_at": now + ttl_seconds,
             "ttl": now + ttl_seconds,  # the condition below decides expiry; TTL only tidies up
         }
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=serialize(item),
-                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
-                ExpressionAttributeValues=serialize({":now": now}),
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._write_if(
+            "put_item",
+            Item=serialize(item),
+            ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
+            ExpressionAttributeValues=serialize({":now": now}),
+        )
 
     def get_connection_lease(self, tenant: str, store: str = TIKTOK_SHOP) -> ConnectionLease | None:
         """The connection's refresh lease as stored (it may have expired)."""
@@ -119,18 +112,12 @@ class ConnectionRecords(Table):
 
     def release_connection_lease(self, tenant: str, store: str, holder: str) -> bool:
         """Give the lease back if `holder` still holds it; False when it does not."""
-        try:
-            self.client.delete_item(
-                TableName=self.table_name,
-                Key=serialize(keys.connection_lease_key(tenant, store)),
-                ConditionExpression="holder = :holder",
-                ExpressionAttributeValues=serialize({":holder": holder}),
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._write_if(
+            "delete_item",
+            Key=serialize(keys.connection_lease_key(tenant, store)),
+            ConditionExpression="holder = :holder",
+            ExpressionAttributeValues=serialize({":holder": holder}),
+        )
 
     def use_oauth_nonce(self, tenant: str, nonce: str, state_expires_at: int) -> bool:
         """Record that a state's nonce was used; False when it already was (a state works once)."""
@@ -139,10 +126,4 @@ class ConnectionRecords(Table):
             "type": "oauth_nonce",
             "ttl": state_expires_at + NONCE_GRACE_SECONDS,
         }
-        try:
-            self.client.put_item(TableName=self.table_name, Item=serialize(item), ConditionExpression="attribute_not_exists(PK)")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._write_if("put_item", Item=serialize(item), ConditionExpression="attribute_not_exists(PK)")

@@ -76,19 +76,13 @@ class ExportRecords(Table):
 
     def advance_watermark(self, tenant: str, at: datetime) -> bool:
         """Move the watermark forward to `at` (never back); False when it already was there or later."""
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=serialize({**keys.watermark_key(tenant), "type": "watermark", "at": keys.iso(at)}),
-                ConditionExpression="attribute_not_exists(PK) OR #at < :at",
-                ExpressionAttributeNames={"#at": "at"},
-                ExpressionAttributeValues=serialize({":at": keys.iso(at)}),
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._write_if(
+            "put_item",
+            Item=serialize({**keys.watermark_key(tenant), "type": "watermark", "at": keys.iso(at)}),
+            ConditionExpression="attribute_not_exists(PK) OR #at < :at",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues=serialize({":at": keys.iso(at)}),
+        )
 
     def take_export_lease(self, tenant: str, lease: ExportLease, now: datetime, renew: bool = False) -> ExportLease | None:
         """Take the tenant's export lease if free or expired (renewing: or already this run's); None, or the holder's lease."""
@@ -132,18 +126,12 @@ class ExportRecords(Table):
 
     def release_export_lease(self, tenant: str, run_id: str) -> bool:
         """Delete the tenant's export lease if `run_id` holds it; False when another run (or none) does."""
-        try:
-            self.client.delete_item(
-                TableName=self.table_name,
-                Key=serialize(keys.export_lease_key(tenant)),
-                ConditionExpression="run_id = :run",
-                ExpressionAttributeValues=serialize({":run": run_id}),
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._write_if(
+            "delete_item",
+            Key=serialize(keys.export_lease_key(tenant)),
+            ConditionExpression="run_id = :run",
+            ExpressionAttributeValues=serialize({":run": run_id}),
+        )
 
     def create_run(self, run: ExportRun) -> bool:
         """Store a new run; False when a run with this id exists (a repeated schedule or request starts nothing twice)."""
@@ -153,13 +141,7 @@ class ExportRecords(Table):
             "data": model_json(run),
             "ttl": epoch_seconds(run.created_at + AUDIT_TTL),
         }
-        try:
-            self.client.put_item(TableName=self.table_name, Item=serialize(item), ConditionExpression="attribute_not_exists(PK)")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._write_if("put_item", Item=serialize(item), ConditionExpression="attribute_not_exists(PK)")
 
     def save_run(self, run: ExportRun) -> None:
         """Replace a run's record (status, range, error)."""

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from ordertrail.storage import keys
 from ordertrail.storage.table import Table, deserialize, serialize, tenant_of
 
@@ -60,10 +58,6 @@ def hint_of(item: dict[str, Any]) -> OrderHint:
     )
 
 
-def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 class HintRecords(Table):
     """Order hints: record, fetch outcome, retry, and what is still pending."""
 
@@ -106,78 +100,58 @@ class HintRecords(Table):
 
     def hint_done(self, hint: OrderHint) -> bool:
         """Delete the hint its fetch completed, unless a newer notification made it due again meanwhile (then False)."""
-        try:
-            self.client.delete_item(
-                TableName=self.table_name,
-                Key=serialize(keys.hint_key(hint.tenant, hint.source, hint.order_id)),
-                ConditionExpression="version = :version",
-                ExpressionAttributeValues=serialize({":version": hint.version}),
-            )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._write_if(
+            "delete_item",
+            Key=serialize(keys.hint_key(hint.tenant, hint.source, hint.order_id)),
+            ConditionExpression="version = :version",
+            ExpressionAttributeValues=serialize({":version": hint.version}),
+        )
 
     def hint_failed(self, hint: OrderHint, error: str, next_attempt_at: datetime) -> bool:
         """Record a failed fetch: the hint waits (in GSI1) for its next attempt; False when a newer version took over."""
         waiting = keys.waiting_hint_gsi(hint.tenant, next_attempt_at, hint.source, hint.order_id)
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=serialize(keys.hint_key(hint.tenant, hint.source, hint.order_id)),
-                UpdateExpression=(
-                    "SET #status = :waiting, attempts = attempts + :one, last_error = :error, next_attempt_at = :next, "
-                    "GSI1PK = :gsi_pk, GSI1SK = :gsi_sk"
-                ),
-                ConditionExpression="version = :version",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=serialize(
-                    {
-                        ":waiting": WAITING,
-                        ":one": 1,
-                        ":error": error[:ERROR_CHARS],
-                        ":next": keys.iso(next_attempt_at),
-                        ":version": hint.version,
-                        ":gsi_pk": waiting["GSI1PK"],
-                        ":gsi_sk": waiting["GSI1SK"],
-                    }
-                ),
-            )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._write_if(
+            "update_item",
+            Key=serialize(keys.hint_key(hint.tenant, hint.source, hint.order_id)),
+            UpdateExpression=(
+                "SET #status = :waiting, attempts = attempts + :one, last_error = :error, next_attempt_at = :next, "
+                "GSI1PK = :gsi_pk, GSI1SK = :gsi_sk"
+            ),
+            ConditionExpression="version = :version",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize(
+                {
+                    ":waiting": WAITING,
+                    ":one": 1,
+                    ":error": error[:ERROR_CHARS],
+                    ":next": keys.iso(next_attempt_at),
+                    ":version": hint.version,
+                    ":gsi_pk": waiting["GSI1PK"],
+                    ":gsi_sk": waiting["GSI1SK"],
+                }
+            ),
+        )
 
     def wake_hint(self, hint: OrderHint, now: datetime) -> bool:
         """Make a pending hint due again (the stream then fetches it); False when it changed since it was read."""
         retry = keys.waiting_hint_gsi(hint.tenant, now + UNFETCHED_RETRY, hint.source, hint.order_id)
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=serialize(keys.hint_key(hint.tenant, hint.source, hint.order_id)),
-                UpdateExpression=(
-                    "SET #status = :due, version = version + :one, next_attempt_at = :next, GSI1PK = :gsi_pk, GSI1SK = :gsi_sk"
-                ),
-                ConditionExpression="version = :version",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=serialize(
-                    {
-                        ":due": DUE,
-                        ":one": 1,
-                        ":version": hint.version,
-                        ":next": keys.iso(now + UNFETCHED_RETRY),
-                        ":gsi_pk": retry["GSI1PK"],
-                        ":gsi_sk": retry["GSI1SK"],
-                    }
-                ),
-            )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._write_if(
+            "update_item",
+            Key=serialize(keys.hint_key(hint.tenant, hint.source, hint.order_id)),
+            UpdateExpression=("SET #status = :due, version = version + :one, next_attempt_at = :next, GSI1PK = :gsi_pk, GSI1SK = :gsi_sk"),
+            ConditionExpression="version = :version",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize(
+                {
+                    ":due": DUE,
+                    ":one": 1,
+                    ":version": hint.version,
+                    ":next": keys.iso(now + UNFETCHED_RETRY),
+                    ":gsi_pk": retry["GSI1PK"],
+                    ":gsi_sk": retry["GSI1SK"],
+                }
+            ),
+        )
 
     def due_hints(self, now: datetime, limit: int) -> list[OrderHint]:
         """Pending hints of every tenant whose next attempt is at or before now, soonest first: one GSI1 Query (paged)."""

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
-
 from ordertrail.core.models import (
     Attribution,
     Order,
@@ -92,20 +90,15 @@ class OrderRecords(Table):
             gsi = keys.buyer_orders_gsi(tenant, buyer, order.ordered_at, order.source, order.id)
             values.update({":gpk": gsi["GSI1PK"], ":gsk": gsi["GSI1SK"]})
             sets += ["GSI1PK = :gpk", "GSI1SK = :gsk"]
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=serialize(keys.order_key(tenant, order.source, order.id)),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="attribute_not_exists(PK) OR updated_at < :updated",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=serialize(values),
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return "stale"
-            raise
-        return "stored"
+        stored = self._write_if(
+            "update_item",
+            Key=serialize(keys.order_key(tenant, order.source, order.id)),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression="attribute_not_exists(PK) OR updated_at < :updated",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize(values),
+        )
+        return "stored" if stored else "stale"
 
     def request_reattribution(self, tenant: str, source: str, order_id: str, now: datetime) -> None:
         """Touch an order so its stream record re-runs attribution (e.g. it lost a claim to an earlier order)."""

@@ -117,6 +117,16 @@ class Table:
         return self._client
 
     # -- plumbing ---------------------------------------------------------------------------------------
+    def _write_if(self, operation: str, **request: Any) -> bool:
+        """One conditional write (put_item, update_item or delete_item); False when its condition did not hold."""
+        try:
+            getattr(self.client, operation)(TableName=self.table_name, **request)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         while True:
