@@ -88,7 +88,7 @@ class Shop:
         """acme's TikTok Shop connection as GET /connections shows it."""
         response = self.call("GET", "/v1/acme/connections", KEY)
         assert response.status == 200, response.body
-        (connection,) = response.json()["connections"]
+        (connection,) = [view for view in response.json()["connections"] if view["store"] == "tiktok_shop"]
         return dict(connection)
 
     def connector(self) -> Connector:
@@ -117,6 +117,8 @@ def shop(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
     monkeypatch.setenv("TIKTOK_SHOP_API_URL", stand_in.url)
     monkeypatch.setenv("TIKTOK_SHOP_AUTH_URL", stand_in.url)
     monkeypatch.setenv("TIKTOK_SHOP_AUTHORIZE_URL", stand_in.url + "/open/authorize")
+    # These tests are about the tokens: the history import a connection starts is tests/integration/test_history_import.py's.
+    monkeypatch.setenv("IMPORT_ON_CONNECT_DAYS", "0")
     reset_process_caches()
     old: set[str] = set()
     # Rotated-out tokens are gone from the stand-in's books: remember them too, so no old token may appear anywhere.

@@ -21,6 +21,8 @@ RANK = {
     "export": 5,
     "ingest": 5,
     "connections": 5,
+    # Imports store orders through ingest and refresh tokens through connections.
+    "imports": 6,
 }
 AWS = ("boto3", "botocore", "aws_lambda_powertools", "aws_xray_sdk")
 PURE = frozenset({"core", "sources", "tally"})

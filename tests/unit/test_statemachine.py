@@ -294,7 +294,7 @@ def fake_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template: dict[
         fake["Resources"][function]["Properties"]["CodeUri"] = f"{package}/"
     fake["Resources"][STATE_MACHINE]["Properties"]["DefinitionUri"] = str(ASL_PATH)
     runtime = LambdaRuntime(tmp_path)
-    with mock_aws(config=EXECUTION_CONFIG), StepFunctionsBackend(runtime, fake, skip_retry_waits=True) as sfn:  # type: ignore[arg-type]
+    with mock_aws(config=EXECUTION_CONFIG), StepFunctionsBackend(runtime, fake, STATE_MACHINE, skip_retry_waits=True) as sfn:  # type: ignore[arg-type]
         yield sfn, runtime.load(package, "app.plan_handler").__globals__["SEEN"]
 
 

@@ -33,6 +33,9 @@ FUNCTIONS = (
     "ExportChunkFunction",
     "ExportFinalizeFunction",
     "ExportSchedulerFunction",
+    "ImportPlanFunction",
+    "ImportPagesFunction",
+    "ImportFinalizeFunction",
 )
 
 # The exact DynamoDB actions each function may use. Changing a set here must be a deliberate, reviewed decision.
@@ -46,6 +49,10 @@ EXPECTED_DYNAMODB_ACTIONS: dict[str, set[str]] = {
     "ExportChunkFunction": {"GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem", "BatchWriteItem"},
     "ExportFinalizeFunction": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
     "ExportSchedulerFunction": {"Query", "GetItem", "PutItem", "DeleteItem"},
+    "ImportPlanFunction": {"GetItem", "PutItem"},
+    # UpdateItem: each imported order (ingest's put_order); DeleteItem: a token refresh's lease given back.
+    "ImportPagesFunction": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
+    "ImportFinalizeFunction": {"GetItem", "PutItem"},
 }
 
 # The one exception to "no Resource *": the actions Step Functions sets up its execution log delivery with. None of
@@ -64,6 +71,7 @@ LOG_DELIVERY_ACTIONS = frozenset(
     }
 )
 STATE_MACHINE = "ExportConversionsStateMachine"
+STATE_MACHINES = (STATE_MACHINE, "ImportHistoryStateMachine")
 
 # Routes of docs/api.md#routes this template covers: (method, path) -> (function, needs an API key).
 EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
@@ -82,6 +90,8 @@ EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("PUT", "/v1/{tenant}/settings"): ("ReportsFunction", True),
     ("POST", "/v1/{tenant}/conversions/export"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/conversions/runs/{run_id}"): ("ReportsFunction", True),
+    ("POST", "/v1/{tenant}/imports"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/imports/{import_id}"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/posts"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/flows"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/keywords"): ("ReportsFunction", True),
@@ -98,6 +108,7 @@ EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/v1/{tenant}/connections"): ("ReportsFunction", True),
     ("DELETE", "/v1/{tenant}/connections/tiktok-shop"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/connections/tiktok-shop/authorize"): ("ReportsFunction", True),
+    ("POST", "/v1/{tenant}/connections/shopify/verify"): ("ReportsFunction", True),
     ("GET", "/v1/connections/tiktok-shop/callback"): ("ReportsFunction", False),
     ("GET", "/v1/openapi.json"): ("ReportsFunction", False),
 }
@@ -272,7 +283,7 @@ def test_api_key_authorizer_is_the_default_and_wired_to_its_function(template: d
 
 
 def test_no_iam_statement_grants_every_resource(template: dict[str, Any]) -> None:
-    """Given every IAM statement of the template, then none uses NotResource, and only the state machine's one statement
+    """Given every IAM statement of the template, then none uses NotResource, and only each state machine's one statement
     of exactly the log-delivery actions has Resource "*" (tracing relies on SAM's managed X-Ray policy)."""
     statements = list(_walk_statements(template))
     assert statements
@@ -283,8 +294,9 @@ def test_no_iam_statement_grants_every_resource(template: dict[str, Any]) -> Non
             assert _as_list(statement["Resource"]) == ["*"], statement
             assert set(_as_list(statement["Action"])) == LOG_DELIVERY_ACTIONS, statement
             everywhere.append(statement)
-    assert len(everywhere) == 1
-    assert everywhere[0] in _statements(template, STATE_MACHINE), "only the state machine sets up log delivery"
+    assert len(everywhere) == len(STATE_MACHINES)
+    for machine in STATE_MACHINES:
+        assert sum(statement in everywhere for statement in _statements(template, machine)) == 1, f"{machine} sets up its log delivery"
 
 
 def test_each_function_has_exactly_its_dynamodb_actions(template: dict[str, Any]) -> None:
@@ -318,8 +330,10 @@ def test_tenant_secrets_are_read_only_under_the_prefix(template: dict[str, Any])
         "ExportChunkFunction",
         "ReportsFunction",
         "AttributeFunction",
+        "ImportPagesFunction",
     }
-    writers = {"ReportsFunction"}
+    # ImportPagesFunction writes the rotated tokens when TikTok refused the shop's token during an import.
+    writers = {"ReportsFunction", "ImportPagesFunction"}
     readers = set()
     for function in FUNCTIONS:
         for statement in _statements(template, function):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from . import connections, conversions, coupons, csv_downloads, dashboard, meta, orders, reports, settings
+from . import connections, conversions, coupons, csv_downloads, dashboard, imports, meta, orders, reports, settings
 
 ROUTERS: tuple[Router, ...] = (
     orders.router,
@@ -15,5 +15,6 @@ ROUTERS: tuple[Router, ...] = (
     csv_downloads.router,
     dashboard.router,
     connections.router,
+    imports.router,
     meta.router,
 )

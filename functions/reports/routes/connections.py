@@ -1,19 +1,22 @@
-"""Routes tagged `connections`: connect a TikTok Shop through OAuth, see the connection, disconnect it (docs/api.md#connections)."""
+"""Routes tagged `connections`: connect a TikTok Shop (OAuth), see the connections, disconnect, verify Shopify (docs/api.md#connections)."""
 
 from __future__ import annotations
 
 import html
-from typing import Annotated
+from typing import Annotated, cast
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from ordertrail.api.resolver import TEAM_ERRORS, TenantId, documented, json_response
-from ordertrail.connections import oauth, status
+from ordertrail.connections import oauth, shopify_setup, status
 from ordertrail.connections.connector import Connector, connector_from
+from ordertrail.connections.shopify_setup import ShopifySetupReport
 from ordertrail.connections.status import ConnectionsView, ConnectionView
 from ordertrail.core.environment import get_environment
+from ordertrail.imports import history
 from ordertrail.runtime import services
 
 router = Router()
@@ -62,6 +65,25 @@ def authorize_tiktok_shop(tenant: TenantId) -> Response[str]:
     return Response(302, content_types.TEXT_PLAIN, "", headers={"Location": location, **NO_STORE})
 
 
+@router.post(
+    "/v1/<tenant>/connections/shopify/verify",
+    summary="Verify the Shopify connection: the admin token, and the orders webhooks registered here",
+    tags=["connections"],
+    operation_id="verify_shopify",
+    responses=documented(
+        200, "What was found and fixed; status needs_attention lists what the seller must fix", ShopifySetupReport, *TEAM_ERRORS, 409, 502
+    ),
+)
+def verify_shopify(tenant: TenantId) -> Response[ShopifySetupReport]:
+    """List the app's webhook subscriptions on the shop, register missing orders/create and orders/updated here, report the rest."""
+    environment = get_environment()
+    event = cast(APIGatewayProxyEventV2, router.current_event)  # the HTTP API's payload 2.0 (APIGatewayHttpResolver)
+    domain = event.request_context.domain_name or ""
+    url = shopify_setup.webhook_url(tenant, environment.public_api_url, domain)
+    report = shopify_setup.verify(services.tenants(), shopify_setup.client_factory_from(environment), tenant, url)
+    return Response(200, content_types.APPLICATION_JSON, report, headers=NO_STORE)
+
+
 @router.get(
     "/v1/connections/tiktok-shop/callback",
     summary="Where TikTok Shop sends the seller back: completes the connection",
@@ -73,11 +95,20 @@ def tiktok_shop_callback(
     code: Annotated[str | None, Query(max_length=2048, description="TikTok's authorization code")] = None,
     state: Annotated[str | None, Query(max_length=1024, description="The signed state the authorize route made")] = None,
 ) -> Response[str]:
-    """Verify the state (once), exchange the code and store the tokens; a forged, reused, expired or missing state is 400."""
-    connection = oauth.complete(_connector(), code, state, services.now())
+    """Verify the state (once), exchange the code, store the tokens and start importing history; a bad state is 400."""
+    now, environment = services.now(), get_environment()
+    connection = oauth.complete(_connector(), code, state, now)
+    days = environment.import_on_connect_days
+    started = history.import_on_connect(services.repository(), services.import_launcher, services.tenants(), connection.tenant, days, now)
     shop = html.escape(connection.shop_name or connection.shop_id)
+    importing = (
+        f"<p>Its orders of the last {days} days are being imported (import <code>{html.escape(started.import_id)}</code>).</p>"
+        if started is not None
+        else ""
+    )
     page = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>TikTok Shop connected</title></head>'
-        f"<body><h1>TikTok Shop connected</h1><p>OrderTrail now reads the orders of {shop}. You can close this page.</p></body></html>"
+        f"<body><h1>TikTok Shop connected</h1><p>OrderTrail now reads the orders of {shop}.</p>{importing}"
+        "<p>You can close this page.</p></body></html>"
     )
     return Response(200, "text/html; charset=utf-8", page, headers=NO_STORE)

@@ -26,7 +26,8 @@ from ordertrail_local.loopback import HttpResponse, start_server, stop_server, w
 from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBackend, restore_env
 from ordertrail_local.pipeline import LocalPipeline, build_pipeline
 from ordertrail_local.schedules import LocalScheduler, rate_schedules
-from ordertrail_local.state_machine_template import STATE_MACHINE
+from ordertrail_local.shopify_admin_stand_in import ShopifyAdminStandIn, shops_from_tenants
+from ordertrail_local.state_machine_template import IMPORT_STATE_MACHINE, STATE_MACHINE, state_machines_of
 from ordertrail_local.step_functions import StepFunctionsBackend
 from ordertrail_local.streams import StreamPump
 from ordertrail_local.tiktok_shop_stand_in import TikTokShopStandIn, credentials_from_tenants
@@ -47,6 +48,8 @@ STREAM_WAIT_LIMIT = 900.0
 # A batch in delivery when the stack stops is waited for this long at most (the pump's thread is a daemon).
 PUMP_STOP_TIMEOUT = 2.5
 SCHEDULES_ENV = "ORDERTRAIL_LOCAL_SCHEDULES"
+# The variable that tells the handlers each state machine's ARN (template.yaml sets the same from !Ref).
+STATE_MACHINE_VARIABLES = {STATE_MACHINE: "EXPORT_STATE_MACHINE_ARN", IMPORT_STATE_MACHINE: "IMPORT_STATE_MACHINE_ARN"}
 MEMORY_NOTICE = "all data lives in memory and is gone when this process exits"
 
 
@@ -105,6 +108,9 @@ class LocalStack:
         self.stream_arn = ""
         self.stand_in: TikTokShopStandIn | None = None
         self.tiktok_shop_api_url = ""
+        # Shopify's Admin API for every tenant's shop (verify, the history import), unless SHOPIFY_ADMIN_URL is set.
+        self.shopify_admin: ShopifyAdminStandIn | None = None
+        self.shopify_admin_url = ""
         self.events_sink: EventsApiSink | None = None
         self.tiktok_events_api_url = ""
         # The export state machine, run by moto's interpreter with the real handlers (skip_retry_waits: record, don't sleep).
@@ -143,6 +149,12 @@ class LocalStack:
         else:
             self.stand_in = TikTokShopStandIn(credentials_from_tenants(tenants), self.sample.tiktok_orders).start()
             self.tiktok_shop_api_url = self.stand_in.url
+        configured_shopify = os.environ.get("SHOPIFY_ADMIN_URL", "")
+        if configured_shopify:
+            self.shopify_admin_url = configured_shopify
+        else:
+            self.shopify_admin = ShopifyAdminStandIn(shops_from_tenants(tenants)).start()
+            self.shopify_admin_url = self.shopify_admin.url
         configured_events = os.environ.get("TIKTOK_EVENTS_API_URL", "")
         if configured_events:
             self.tiktok_events_api_url = configured_events
@@ -159,6 +171,7 @@ class LocalStack:
                 "TIKTOK_SHOP_AUTHORIZE_URL": os.environ.get("TIKTOK_SHOP_AUTHORIZE_URL")
                 or (self.stand_in.url + "/open/authorize" if self.stand_in else ""),
                 "TIKTOK_EVENTS_API_URL": self.tiktok_events_api_url,
+                "SHOPIFY_ADMIN_URL": self.shopify_admin_url,
                 "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "ordertrail"),
                 "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderTrail"),
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", self.log_level),
@@ -171,11 +184,12 @@ class LocalStack:
         self.pipeline = build_pipeline(
             self.template, self.runtime, self.stream_arn, streams_client=self.dynamodb_client("dynamodbstreams"), region=REGION
         )
-        if STATE_MACHINE in self.template["Resources"]:
+        if state_machines_of(self.template):
             self.step_functions = StepFunctionsBackend(
                 self.runtime, self.template, endpoint_url=self.moto.endpoint_url, skip_retry_waits=self.skip_retry_waits
             ).start()
-            self._set_env({"EXPORT_STATE_MACHINE_ARN": self.step_functions.state_machine_arn})
+            arns = self.step_functions.state_machine_arns
+            self._set_env({variable: arns[machine] for machine, variable in STATE_MACHINE_VARIABLES.items() if machine in arns})
         self._started = True
         if self.preload:
             self._preload()
@@ -237,6 +251,8 @@ class LocalStack:
             stops.append(self.stand_in.stop)
         if self.events_sink is not None:
             stops.append(self.events_sink.stop)
+        if self.shopify_admin is not None:
+            stops.append(self.shopify_admin.stop)
         if self.dynamodb_local is not None:
             if self._owns_dynamodb_local:
                 stops.append(self.dynamodb_local.stop)
@@ -245,6 +261,7 @@ class LocalStack:
                 stops.append(lambda: local.delete_table(table))
         run_in_parallel(stops)
         self.stand_in = self.events_sink = None
+        self.shopify_admin = None
         if self._owns_dynamodb_local:
             self.dynamodb_local = None
             self._owns_dynamodb_local = False
@@ -380,6 +397,9 @@ class LocalStack:
                 log.debug(format, *args)
 
         self._http, self._http_thread = start_server((host, port), Handler, "local-http-api")
+        if self.stand_in is not None and self.stand_in.redirect_uri is None:
+            # The app's redirect URL in Partner Center: the seller consenting on the stand-in comes back to this API.
+            self.stand_in.redirect_uri = f"{self.url}/v1/connections/tiktok-shop/callback"
         if background_stream and self.pipeline is not None:
             # Served requests do not drain: this thread delivers the stream, as the event source mapping does on AWS, to
             # each stream function in its own process, so an HTTP request never waits behind a stream batch.

@@ -1,4 +1,4 @@
-"""The export state machine as template.yaml declares it: its definition file, `${Key}` substitutions and task functions."""
+"""The state machines as template.yaml declares them: their definition files, `${Key}` substitutions and task functions."""
 
 from __future__ import annotations
 
@@ -10,9 +10,16 @@ from typing import Any
 from ordertrail_local import template as tpl
 
 STATE_MACHINE = "ExportConversionsStateMachine"
+IMPORT_STATE_MACHINE = "ImportHistoryStateMachine"
 SERVERLESS_STATE_MACHINE = "AWS::Serverless::StateMachine"
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+
+
+def state_machines_of(template: Mapping[str, Any]) -> list[str]:
+    """The logical ids of the template's state machines, the export's first (it is the default everywhere)."""
+    names = [name for name, resource in template.get("Resources", {}).items() if resource.get("Type") == SERVERLESS_STATE_MACHINE]
+    return sorted(names, key=lambda name: (name != STATE_MACHINE, name))
 
 
 def placeholders(definition: str) -> set[str]:
@@ -63,11 +70,13 @@ def filled_definition(
 
 
 __all__ = [
+    "IMPORT_STATE_MACHINE",
     "SERVERLESS_STATE_MACHINE",
     "STATE_MACHINE",
     "definition_path",
     "fill_placeholders",
     "filled_definition",
     "placeholders",
+    "state_machines_of",
     "substitution_targets",
 ]

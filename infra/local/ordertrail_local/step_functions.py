@@ -1,6 +1,7 @@
-"""StepFunctionsBackend: the template's state machine executed by moto's interpreter, each Lambda task by the real handler.
+"""StepFunctionsBackend: the template's state machines executed by moto's interpreter, each Lambda task by the real handler.
 
-The state machine and its task functions come from template.yaml (`state_machine_template`); moto registers and
+The state machines (every AWS::Serverless::StateMachine, or the ones named) and their task functions come from
+template.yaml (`state_machine_template`); moto registers and
 executes them (`moto_step_functions`); here each task the interpreter invokes runs the function's `Handler` (e.g.
 `app.plan_handler`) through `LambdaRuntime`: the JSON result is the task's output, a raised exception is a function
 error whose `errorType` (the exception's class name) is the error `Retry` and `Catch` match.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from ordertrail_local.moto_step_functions import (
     patch_lambda_invoke,
     quiet_interpreter,
 )
-from ordertrail_local.state_machine_template import STATE_MACHINE, filled_definition, substitution_targets
+from ordertrail_local.state_machine_template import STATE_MACHINE, filled_definition, state_machines_of, substitution_targets
 
 log = logging.getLogger("ordertrail_local.step_functions")
 
@@ -63,17 +64,18 @@ _ACTIVE: list[StepFunctionsBackend] = []
 
 
 class StepFunctionsBackend:
-    """The template's state machine in moto, executed by moto's interpreter with the real handlers.
+    """The template's state machines in moto, executed by moto's interpreter with the real handlers.
 
     Use `with StepFunctionsBackend(runtime, template) as sfn:` (or `start()`/`stop()`), then
-    `arn = sfn.start_execution(name, {...})` and `sfn.wait(arn)`, or `sfn.run({...})` for both.
+    `arn = sfn.start_execution(name, {...})` and `sfn.wait(arn)`, or `sfn.run({...})` for both; each takes the state
+    machine's logical id (default: the first, the export's when the template has it).
     """
 
     def __init__(
         self,
         runtime: LambdaRuntime,
         template: Mapping[str, Any],
-        state_machine: str = STATE_MACHINE,
+        state_machines: str | Sequence[str] | None = None,
         *,
         root: Path | None = None,
         endpoint_url: str | None = None,
@@ -84,7 +86,8 @@ class StepFunctionsBackend:
         """Describe the backend; nothing is created or patched before start().
 
         runtime: loads and invokes the handlers (its root is where CodeUri directories live).
-        template: the parsed template holding the state machine and its functions.
+        template: the parsed template holding the state machines and their functions.
+        state_machines: the logical ids to create (default: every AWS::Serverless::StateMachine, the export first).
         root: where a relative DefinitionUri is resolved (default: the runtime's root).
         endpoint_url: a moto server in this process (the local stack); None means in-process `mock_aws`.
         skip_retry_waits: skip Retry sleeps and record them in `recorded_waits`.
@@ -92,14 +95,18 @@ class StepFunctionsBackend:
         """
         self.runtime = runtime
         self.template = template
-        self.state_machine = state_machine
+        names = [state_machines] if isinstance(state_machines, str) else list(state_machines or state_machines_of(template))
+        if not names:
+            raise ValueError("the template declares no AWS::Serverless::StateMachine")
+        self.state_machines = names
+        self.state_machine = names[0]
         self.root = Path(root) if root is not None else runtime.root
         self.endpoint_url = endpoint_url
         self.skip_retry_waits = skip_retry_waits
         self.quiet_interpreter = quiet_interpreter
         self.region = region
         self.bridge = MotoStepFunctions(endpoint_url, region)
-        self.state_machine_arn = ""
+        self.state_machine_arns: dict[str, str] = {}
         self.functions: dict[str, LambdaTarget] = {}
         self.invocations: list[Invocation] = []
         self.recorder: RetryWaitRecorder | None = None
@@ -112,7 +119,7 @@ class StepFunctionsBackend:
         """Configure moto, install the patches, create the functions and the state machine; idempotent."""
         if self._started:
             return self
-        self.functions, self.state_machine_arn = {}, ""  # a restart creates them again (moto may have been reset)
+        self.functions, self.state_machine_arns = {}, {}  # a restart creates them again (moto may have been reset)
         try:
             self._claim()
             self._undo += self.bridge.enable_execution()
@@ -153,6 +160,15 @@ class StepFunctionsBackend:
         return list(self.recorder.waits) if self.recorder is not None else []
 
     @property
+    def state_machine_arn(self) -> str:
+        """The ARN of the first (default) state machine; "" before start()."""
+        return self.state_machine_arns.get(self.state_machine, "")
+
+    def arn_of(self, state_machine: str | None = None) -> str:
+        """The ARN of a created state machine by logical id (default: the first)."""
+        return self.state_machine_arns[state_machine or self.state_machine]
+
+    @property
     def function_arns(self) -> dict[str, str]:
         """ARN of each created function by logical id."""
         return {name: target.arn for name, target in self.functions.items()}
@@ -172,15 +188,16 @@ class StepFunctionsBackend:
         self._undo.append(release)
 
     def _create_resources(self) -> None:
-        """Create the role, the functions the definition names and the state machine with its substitutions filled."""
+        """Create the role, the functions the definitions name and each state machine with its substitutions filled."""
         role_arn = self.bridge.role()
-        names = dict.fromkeys(substitution_targets(self.template, self.state_machine).values())
         template = self.template
+        names = dict.fromkeys(name for machine in self.state_machines for name in substitution_targets(template, machine).values())
         targets = [LambdaTarget(name, tpl.function_code_dir(template, name), tpl.function_handler(template, name)) for name in names]
         arns = self.bridge.create_functions({target.name: target.handler for target in targets}, role_arn)
         self.functions = {target.name: LambdaTarget(target.name, target.code_dir, target.handler, arns[target.name]) for target in targets}
-        definition = filled_definition(self.template, self.function_arns, self.state_machine, self.root)
-        self.state_machine_arn = self.bridge.create_state_machine(self.state_machine, definition, role_arn)
+        for machine in self.state_machines:
+            definition = filled_definition(template, self.function_arns, machine, self.root)
+            self.state_machine_arns[machine] = self.bridge.create_state_machine(machine, definition, role_arn)
 
     def _run_task(self, name: str, event: Any) -> TaskResult:
         """Run one task through the real handler: its JSON result, or a function error named after the exception."""
@@ -208,11 +225,11 @@ class StepFunctionsBackend:
         """A boto3 client for moto (the server when endpoint_url is set, else whatever mock_aws intercepts)."""
         return self.bridge.client(service)
 
-    def start_execution(self, name: str | None = None, input: Mapping[str, Any] | None = None) -> str:
-        """Start an execution of the state machine (name default: a fresh uuid); return its ARN."""
+    def start_execution(self, name: str | None = None, input: Mapping[str, Any] | None = None, state_machine: str | None = None) -> str:
+        """Start an execution of a state machine (default: the first; name default: a fresh uuid); return its ARN."""
         if not self._started:
             raise RuntimeError("the Step Functions backend is not started")
-        return self.bridge.start_execution(self.state_machine_arn, name, input)
+        return self.bridge.start_execution(self.arn_of(state_machine), name, input)
 
     def describe(self, execution_arn: str) -> ExecutionResult:
         """The execution as it is now (status may still be RUNNING)."""
@@ -222,9 +239,11 @@ class StepFunctionsBackend:
         """Poll until the execution finishes; TimeoutError (with the last status) when it takes longer than timeout."""
         return self.bridge.wait(execution_arn, timeout, poll)
 
-    def run(self, input: Mapping[str, Any], name: str | None = None, timeout: float = 600.0) -> ExecutionResult:
+    def run(
+        self, input: Mapping[str, Any], name: str | None = None, timeout: float = 600.0, state_machine: str | None = None
+    ) -> ExecutionResult:
         """Start an execution and wait for it."""
-        return self.wait(self.start_execution(name, input), timeout)
+        return self.wait(self.start_execution(name, input, state_machine), timeout)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         """The execution's history events, oldest first."""
@@ -235,7 +254,7 @@ class StepFunctionsBackend:
 def executing_state_machine(
     runtime: LambdaRuntime, template: Mapping[str, Any], state_machine: str = STATE_MACHINE, **kwargs: Any
 ) -> Iterator[StepFunctionsBackend]:
-    """A started StepFunctionsBackend for a `with` block, stopped (patches removed) when the block ends."""
+    """A started StepFunctionsBackend of one state machine for a `with` block, stopped (patches removed) when the block ends."""
     backend = StepFunctionsBackend(runtime, template, state_machine, **kwargs)
     with backend:
         yield backend

@@ -1,4 +1,4 @@
-"""A loopback stand-in for TikTok Shop: Get Order Detail (sign and token checked), and the OAuth flow a seller goes through.
+"""A loopback stand-in for TikTok Shop: Get Order Detail and Get Order List (sign and token checked), and the OAuth flow.
 
 Besides the orders it serves the seller's authorization page (a consenting seller: it redirects straight back with a
 code and the state), token get and refresh (tokens expire by the injectable clock; a refresh rotates the refresh token
@@ -8,7 +8,9 @@ records the real endpoints this mirrors).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import logging
 import secrets
 import threading
@@ -25,7 +27,9 @@ from ordertrail_local.loopback import HttpResponse, json_response, start_server,
 log = logging.getLogger("ordertrail_local.tiktok_shop")
 
 ORDERS_PATH = "/order/202309/orders"
+SEARCH_PATH = "/order/202309/orders/search"
 MAX_IDS = 50
+MAX_PAGE_SIZE = 100
 TIMESTAMP_TOLERANCE_SECONDS = 300
 AUTHORIZE_PATH = "/open/authorize"
 TOKEN_GET_PATH = "/api/v2/token/get"
@@ -38,6 +42,22 @@ INVALID_AUTH_CODE = 36004004
 UNKNOWN_REFRESH_TOKEN = 36004005
 ACCESS_TOKEN_SECONDS = 7 * 86_400
 REFRESH_TOKEN_SECONDS = 365 * 86_400
+
+
+def _cursor(key: tuple[int, str]) -> str:
+    """An opaque page token: the (create_time, id) of the last order returned."""
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def _cursor_of(token: str) -> tuple[int, str] | None:
+    """The position a page token names; None for no token; ValueError for one this stand-in never issued."""
+    if not token:
+        return None
+    try:
+        created, order_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(created), str(order_id)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a page token of this stand-in: {token!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -78,7 +98,7 @@ def credentials_from_tenants(tenants: dict[str, Any]) -> list[ShopCredentials]:
 
 
 class TikTokShopStandIn:
-    """Serves GET /order/202309/orders from in-memory orders to callers that sign like TikTok Shop requires, and the OAuth flow."""
+    """Serves order detail and order search from in-memory orders to callers that sign like TikTok Shop requires, and the OAuth flow."""
 
     def __init__(self, credentials: list[ShopCredentials], orders: list[dict[str, Any]] | None = None, clock: Any = time.time) -> None:
         self.credentials = {c.app_key: c for c in credentials}
@@ -154,7 +174,7 @@ class TikTokShopStandIn:
         separator = "&" if "?" in redirect else "?"
         return f"{redirect}{separator}{urlencode({'code': code, 'state': query.get('state', '')})}"
 
-    def respond(self, method: str, raw_path: str, headers: dict[str, str]) -> HttpResponse:
+    def respond(self, method: str, raw_path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse:
         """The full HTTP answer: the authorization page redirects (302), everything else is answer()'s JSON."""
         split = urlsplit(raw_path)
         if method == "GET" and split.path == AUTHORIZE_PATH and self._outage is None:
@@ -164,9 +184,9 @@ class TikTokShopStandIn:
                 return HttpResponse(302, {"location": self.consent(query)})
             except ValueError as exc:
                 return json_response(400, {"code": 40000, "message": str(exc)})
-        return json_response(*self.answer(method, raw_path, headers))
+        return json_response(*self.answer(method, raw_path, headers, body))
 
-    def answer(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def answer(self, method: str, raw_path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict[str, Any]]:
         """The status and JSON body the real API would give (testable without a socket)."""
         request_id = uuid.uuid4().hex.upper()
         split = urlsplit(raw_path)
@@ -180,7 +200,7 @@ class TikTokShopStandIn:
             return error(self._outage, self._outage * 100, "Service unavailable (the local stand-in's outage switch is on).")
         if method == "GET" and split.path in (TOKEN_GET_PATH, TOKEN_REFRESH_PATH):
             return self._token(split.path, query, request_id, error)
-        if method != "GET" or split.path not in (ORDERS_PATH, SHOPS_PATH):
+        if (method, split.path) not in (("GET", ORDERS_PATH), ("GET", SHOPS_PATH), ("POST", SEARCH_PATH)):
             return error(404, 40004, f"{method} {split.path} is not served by the local TikTok Shop stand-in")
         creds = self.credentials.get(query.get("app_key", ""))
         if creds is None:
@@ -191,7 +211,7 @@ class TikTokShopStandIn:
             return error(400, 106003, "Invalid timestamp.")
         if abs(self.clock() - timestamp) > TIMESTAMP_TOLERANCE_SECONDS:
             return error(401, 106003, "The request timestamp is outside the accepted window.")
-        expected = tiktok_api_sign(creds.app_secret, split.path, query)
+        expected = tiktok_api_sign(creds.app_secret, split.path, query, body)
         if query.get("sign", "").lower() != expected:
             return error(401, 106002, "Invalid signature.")
         token = {k.lower(): v for k, v in headers.items()}.get("x-tts-access-token", "")
@@ -205,11 +225,39 @@ class TikTokShopStandIn:
         cipher = self.shop_of(creds.app_key)["cipher"] if issued is not None else creds.shop_cipher
         if query.get("shop_cipher") != cipher:
             return error(403, 106011, "The shop_cipher does not belong to this app's authorized shop.")
+        if split.path == SEARCH_PATH:
+            return self._search(query, body, request_id, error)
         ids = [i for i in query.get("ids", "").split(",") if i]
         if not ids or len(ids) > MAX_IDS:
             return error(400, 36009003, f"ids must hold 1 to {MAX_IDS} order ids.")
         found = [self.orders[i] for i in ids if i in self.orders]
         return 200, {"code": 0, "message": "Success", "request_id": request_id, "data": {"orders": found}}
+
+    def _search(self, query: dict[str, str], body: bytes, request_id: str, error: Any) -> tuple[int, dict[str, Any]]:
+        """Get Order List: orders created in [create_time_ge, create_time_lt), oldest first, page_size ≤ 100, an opaque cursor."""
+        try:
+            size = int(query.get("page_size", ""))
+            filters = json.loads(body or b"{}")
+            low, high = int(filters.get("create_time_ge", 0)), int(filters.get("create_time_lt", 2**40))
+        except (ValueError, TypeError, AttributeError):
+            return error(400, 36009003, "page_size, create_time_ge and create_time_lt must be whole numbers.")
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            return error(400, 36009003, f"page_size must be 1 to {MAX_PAGE_SIZE}.")
+        try:
+            after = _cursor_of(query.get("page_token", ""))
+        except ValueError:
+            return error(400, 36009003, "Invalid page_token.")
+        with self._lock:
+            matching = sorted(
+                ((int(o.get("create_time") or 0), str(o["id"])), o)
+                for o in self.orders.values()
+                if low <= int(o.get("create_time") or 0) < high
+            )
+        rest = [(key, order) for key, order in matching if after is None or key > after]
+        page, more = rest[:size], len(rest) > size
+        next_token = _cursor(page[-1][0]) if more else ""
+        data = {"orders": [order for _, order in page], "next_page_token": next_token, "total_count": len(matching)}
+        return 200, {"code": 0, "message": "Success", "request_id": request_id, "data": data}
 
     def _token(self, path: str, query: dict[str, str], request_id: str, error: Any) -> tuple[int, dict[str, Any]]:
         """Token get (an authorization code, once) or refresh (the refresh token rotates; the old one stops working)."""
@@ -267,11 +315,13 @@ class TikTokShopStandIn:
                 self._reply("GET")
 
             def do_POST(self) -> None:
-                """Answer a POST (always an error here)."""
+                """Answer a POST (the order search)."""
                 self._reply("POST")
 
             def _reply(self, method: str) -> None:
-                write_response(self, stand_in.respond(method, self.path, dict(self.headers.items())))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                write_response(self, stand_in.respond(method, self.path, dict(self.headers.items()), body))
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: requests are kept in stand_in.requests instead of printed (the query holds secrets and tokens)."""

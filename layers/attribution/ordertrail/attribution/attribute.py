@@ -9,11 +9,19 @@ from typing import Any
 from ordertrail.core import rules
 from ordertrail.core.conversions import conversion_for
 from ordertrail.core.errors import Conflict, NotFound, Unprocessable
-from ordertrail.core.models import AdClickTouchpoint, Attribution, CreatorClickTouchpoint, Order, ShopLinkTouchpoint, Touchpoint
+from ordertrail.core.models import (
+    AdClickTouchpoint,
+    Attribution,
+    CreatorClickTouchpoint,
+    HistoryNote,
+    Order,
+    ShopLinkTouchpoint,
+    Touchpoint,
+)
 from ordertrail.core.tenant_settings import AttributionSettings
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.storage import keys
-from ordertrail.storage.orders import OrderView, StoredOrder, decode_item
+from ordertrail.storage.orders import ImportMark, OrderView, StoredOrder, decode_item
 from ordertrail.storage.repository import Repository
 from ordertrail.storage.table import ConcurrentChange, Unstorable
 from ordertrail.tally.addresses import address_hash
@@ -40,7 +48,7 @@ def attribute_order(
             # A redelivered record of an older order state: the newer state's attribution stands.
             logger.info("older order state skipped", extra={"tenant": tenant, "order_id": order.id})
             return candidates.previous
-        decision = rules.attribute(order, candidates, settings, now)
+        decision = _with_history(rules.attribute(order, candidates, settings, now), stored.imported)
         conversion = conversion_for(order, decision, candidates.touchpoints, candidates.click)
         tally = tally_order(order, decision, inputs.report, settings.time_zone, address_key)
         try:
@@ -60,6 +68,19 @@ def attribute_order(
         extra={"tenant": tenant, "order_id": order.id, "source": order.source, "method": decision.method, "rule": decision.rule},
     )
     return decision
+
+
+def _with_history(decision: Attribution, mark: ImportMark | None) -> Attribution:
+    """Say on an imported order placed before its store was connected that touchpoints of that time may be missing."""
+    if mark is None or decision.ordered_at >= mark.connected_at:
+        return decision
+    detail = (
+        f"imported from the store's history: placed {decision.ordered_at.date().isoformat()}, before the store was connected on "
+        f"{mark.connected_at.date().isoformat()}: comments, DMs and clicks from before OrderTrail was set up may be missing, so an "
+        "organic result may hide a real one (docs/operations.md#import-history)"
+    )
+    note = HistoryNote(import_id=mark.import_id, connected_at=mark.connected_at, detail=detail)
+    return decision.model_copy(update={"predates_connection": note})
 
 
 def _unattributable(repo: Repository, tenant: str, order: Order, decision: Attribution, why: str) -> Attribution:
@@ -103,7 +124,7 @@ def reattribute_after_touchpoint(
     changed = []
     for view in views:
         if _may_reattribute(view, settings, now):
-            changed.append(attribute_order(repo, StoredOrder(tenant, view.order, view.received_at), now, settings, salt))
+            changed.append(attribute_order(repo, StoredOrder(tenant, view.order, view.received_at, view.imported), now, settings, salt))
     return changed
 
 

@@ -14,6 +14,7 @@ from ordertrail.core.errors import Conflict
 from ordertrail.storage.connections import TIKTOK_SHOP, Connection
 from ordertrail.storage.tenant_secrets import SecretChange
 
+SHOPIFY = "shopify"
 ViewStatus = Literal["connected", "needs_reauthorization", "disconnected", "not_connected"]
 # The secret's token fields a disconnect clears; the app's key, secret and service id and the shop stay.
 TOKEN_FIELDS = {"access_token": "", "refresh_token": "", "access_token_expires_at": 0, "refresh_token_expires_at": 0}
@@ -25,10 +26,10 @@ class ConnectionView(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    store: str = Field(description="The store: `tiktok_shop`")
+    store: str = Field(description="The store: `tiktok_shop` or `shopify`")
     status: ViewStatus = Field(description="connected, needs_reauthorization (authorize again), disconnected or not_connected")
     app_configured: bool = Field(
-        description="Whether the tenant's secret holds a TikTok Shop app (key, secret, service id) to connect with"
+        description="Whether the tenant's secret holds the store's app: TikTok Shop's key, secret and service id; Shopify's section"
     )
     shop_id: str | None = None
     shop_name: str | None = None
@@ -43,6 +44,9 @@ class ConnectionView(BaseModel):
     )
     oldest_pending_since: datetime | None = Field(default=None, description="When the longest-waiting of them was first notified")
     pending_error: str | None = Field(default=None, description="Why the longest-waiting order's last fetch failed")
+    last_order_received_at: datetime | None = Field(
+        default=None, description="When the store's last order webhook arrived (to within 5 minutes); absent before the first"
+    )
 
 
 class ConnectionsView(BaseModel):
@@ -85,7 +89,7 @@ def _app_configured(connector: Connector, tenant: str) -> bool:
 
 
 def connections(connector: Connector, tenant: str) -> ConnectionsView:
-    """Every store connection of the tenant (today: TikTok Shop): status, token expiry, shop, last error, pending orders."""
+    """Every store connection of the tenant (TikTok Shop; Shopify when the secret has it): status, expiry, shop, last error, pending."""
     stored = {connection.store: connection for connection in connector.records.list_connections(tenant)}
     view = view_of(stored.get(TIKTOK_SHOP), _app_configured(connector, tenant))
     pending = sorted((h for h in connector.records.pending_hints(tenant) if h.source == TIKTOK_SHOP), key=lambda h: h.first_notified_at)
@@ -98,7 +102,22 @@ def connections(connector: Connector, tenant: str) -> ConnectionsView:
                 "pending_error": oldest.last_error,
             }
         )
-    return ConnectionsView(connections=[view])
+    views = [view]
+    secrets = connector.directory.get(tenant)
+    shopify = secrets.shopify if secrets is not None else None
+    if shopify is not None:
+        # Shopify has no OAuth here: connected means the secret names the shop and holds its Admin API token (verify checks them).
+        connected = bool(shopify.admin_access_token and shopify.shop_domain)
+        views.append(
+            ConnectionView(
+                store=SHOPIFY,
+                status="connected" if connected else "not_connected",
+                app_configured=True,
+                shop_name=shopify.shop_domain or None,
+            )
+        )
+    received = connector.records.last_orders_received(tenant)
+    return ConnectionsView(connections=[v.model_copy(update={"last_order_received_at": received.get(v.store)}) for v in views])
 
 
 def disconnect(connector: Connector, tenant: str, now: datetime) -> ConnectionView:

@@ -23,6 +23,10 @@ class Environment(BaseModel):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="MAX_BODY_BYTES: larger bodies get 413")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, description="IDEMPOTENCY_TTL_SECONDS: how long a webhook id is remembered")
     export_state_machine_arn: str | None = Field(default=None, description="EXPORT_STATE_MACHINE_ARN: the export state machine")
+    import_state_machine_arn: str | None = Field(default=None, description="IMPORT_STATE_MACHINE_ARN: the history import state machine")
+    import_on_connect_days: int = Field(
+        default=90, ge=0, le=731, description="IMPORT_ON_CONNECT_DAYS: days of history a new TikTok Shop connection imports (0: none)"
+    )
     exports_bucket: str | None = Field(default=None, description="EXPORTS_BUCKET: where CSV exports too large for a response go")
     inline_csv_bytes: int = Field(default=4_000_000, ge=1, description="INLINE_CSV_BYTES: larger CSV exports become presigned S3 links")
     secret_cache_seconds: int = Field(default=300, ge=0, description="SECRET_CACHE_SECONDS: how long tenant secrets are cached")
@@ -45,6 +49,18 @@ class Environment(BaseModel):
         default="36004005",
         pattern=r"^\d+(,\d+)*$",
         description="TIKTOK_SHOP_REFRESH_REJECTED_CODES: TikTok's codes (comma-separated) that mean the refresh token is refused",
+    )
+    # Shopify's Admin API (docs/operations.md#connect-shopify; the endpoints are in docs/decisions/2026-12-02-shopify-admin-api.md).
+    shopify_admin_url: str = Field(
+        default="", description="SHOPIFY_ADMIN_URL: the Admin API's base URL instead of https://<shop domain> (the local stand-in)"
+    )
+    shopify_api_version: str = Field(
+        default="2026-10", pattern=r"^\d{4}-(01|04|07|10)$", description="SHOPIFY_API_VERSION: the Admin API version (a stable quarter)"
+    )
+    public_api_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#\s]+(/[^?#\s]*)?)?$",
+        description="PUBLIC_API_URL: this API's public base URL (a custom domain); else the request's own domain, over https",
     )
 
     @classmethod

@@ -406,6 +406,14 @@ class RuleOutcome(_Model):
     touchpoint_ids: EvidenceIds = Field(default_factory=list, description="The touchpoints it looked at (the 20 most recent)")
 
 
+class HistoryNote(_Model):
+    """Set on an imported order placed before its store was connected: touchpoints of that time may be missing."""
+
+    import_id: str = Field(description="The history import that brought the order in")
+    connected_at: AwareDatetime = Field(description="When the store was connected (orders before it are history)")
+    detail: str
+
+
 class Attribution(_Model):
     """The decision for one order and the evidence behind it."""
 
@@ -435,6 +443,9 @@ class Attribution(_Model):
     attributed_at: AwareDatetime
     cancelled: bool = False
     error: str | None = Field(default=None, description="Why the order could not be attributed (it then counts nowhere new)")
+    predates_connection: HistoryNote | None = Field(
+        default=None, description="The order came from a history import and was placed before the store was connected"
+    )
     revenue: Money = Decimal("0")
     currency: str = "USD"
 

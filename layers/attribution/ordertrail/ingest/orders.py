@@ -14,20 +14,23 @@ from ordertrail.core.environment import Environment
 from ordertrail.core.errors import BODY_TYPE, MalformedRequest, Unprocessable, from_validation
 from ordertrail.core.models import Order
 from ordertrail.core.responses import BatchResult, Received
+from ordertrail.ingest import order_activity
 from ordertrail.ingest.signed_batches import signed_batch
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.sources import shopify, signatures, signed_payloads, tiktok_shop
 from ordertrail.storage.idempotency import once_per
+from ordertrail.storage.orders import ImportMark
 from ordertrail.storage.repository import Repository
 from ordertrail.storage.tenant_secrets import TenantDirectory, TenantSecrets
 
 TIKTOK_SHOP = "tiktok_shop"
+SHOPIFY = "shopify"
 SHOPIFY_ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled"})
 
 
-def store_order(repo: Repository, tenant: str, order: Order, now: datetime) -> str:
+def store_order(repo: Repository, tenant: str, order: Order, now: datetime, imported: ImportMark | None = None) -> str:
     """Store one order state (an older one than stored changes nothing); returns `stored` or `stale`."""
-    outcome = repo.put_order(tenant, order, now)
+    outcome = repo.put_order(tenant, order, now, imported)
     metrics.add_metric(name=f"Orders{outcome.capitalize()}", unit="Count", value=1)
     logger.info(
         "order stored" if outcome == "stored" else "older order state ignored",
@@ -59,6 +62,7 @@ def tiktok_shop_webhook(
         raise from_validation(exc, prefix="data") from exc
     if change is None:
         return Received(ignored=f"notification type {notification.type}")
+    order_activity.recorder().note(repo, tenant, TIKTOK_SHOP, now)
     return Received.model_validate(
         _record_tiktok_hint(
             request={
@@ -103,6 +107,7 @@ def shopify_webhook(
         raise from_validation(exc) from exc
     except (ValueError, TypeError, KeyError) as exc:
         raise Unprocessable(f"the Shopify order cannot be read: {exc}", code="invalid_order") from exc
+    order_activity.recorder().note(repo, tenant, SHOPIFY, now)
     return Received.model_validate(
         _store_shopify_order(
             request={

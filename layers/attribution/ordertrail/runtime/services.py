@@ -27,6 +27,15 @@ def launcher() -> ExecutionLauncher:
     return ExecutionLauncher(arn)
 
 
+@lru_cache(maxsize=1)
+def import_launcher() -> ExecutionLauncher:
+    """Starts history imports on the state machine named by IMPORT_STATE_MACHINE_ARN."""
+    arn = get_environment().import_state_machine_arn
+    if not arn:
+        raise RuntimeError("IMPORT_STATE_MACHINE_ARN is not set: this function cannot start history imports")
+    return ExecutionLauncher(arn)
+
+
 def download_files() -> DownloadFiles | None:
     """The exports bucket for large CSV files (None: not configured, large CSV downloads are refused)."""
     bucket = get_environment().exports_bucket

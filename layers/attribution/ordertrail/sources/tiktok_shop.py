@@ -20,6 +20,15 @@ from ordertrail.sources.values import PAYLOAD_CONFIG, Amount, Scalar, WholeNumbe
 ORDER_STATUS_CHANGE = 1
 MAX_IDS_PER_REQUEST = 50
 DEFAULT_API_VERSION = "202309"
+# Get Order List answers at most 100 orders a page (docs/decisions/2026-12-02-history-import.md).
+MAX_PAGE_SIZE = 100
+
+
+class OrderPage(BaseModel):
+    """One page of an order search: the raw orders and the cursor of the next page (None: this was the last)."""
+
+    orders: list[dict[str, Any]]
+    next_page_token: str | None = None
 
 
 class TikTokNotification(BaseModel):
@@ -164,7 +173,7 @@ def order_status_change(notification: TikTokNotification) -> OrderStatusChange |
 
 
 class TikTokShopClient:
-    """Minimal TikTok Shop Open API client: fetch full orders by id (GET /order/{version}/orders)."""
+    """Minimal TikTok Shop Open API client: full orders by id (GET /order/{version}/orders) and by creation time (orders/search)."""
 
     def __init__(
         self,
@@ -181,6 +190,7 @@ class TikTokShopClient:
         self.timeout = timeout
         self.clock = clock
         self.path = f"/order/{api_version}/orders"
+        self.search_path = f"/order/{api_version}/orders/search"
 
     def fetch_orders(self, order_ids: list[str]) -> list[dict[str, Any]]:
         """Fetch the raw orders for these ids, 50 ids per request; raise UpstreamError on any failure."""
@@ -192,12 +202,32 @@ class TikTokShopClient:
 
     def _fetch_chunk(self, ids: list[str]) -> list[dict[str, Any]]:
         """One signed Get Order Detail request for at most 50 ids."""
+        data = self._call("GET", self.path, {"ids": ",".join(ids)})
+        orders = data.get("orders")
+        return [order for order in orders or [] if isinstance(order, dict)]
+
+    def search_orders(
+        self, created_from: datetime, created_to: datetime, page_token: str | None, page_size: int = MAX_PAGE_SIZE
+    ) -> OrderPage:
+        """One page of Get Order List (POST /order/{version}/orders/search): orders created in [created_from, created_to), oldest first."""
+        query = {"page_size": str(min(page_size, MAX_PAGE_SIZE)), "sort_field": "create_time", "sort_order": "ASC"}
+        if page_token:
+            query["page_token"] = page_token
+        body = {"create_time_ge": int(created_from.timestamp()), "create_time_lt": int(created_to.timestamp())}
+        data = self._call("POST", self.search_path, query, json.dumps(body, separators=(",", ":")).encode("utf-8"))
+        orders = [order for order in data.get("orders") or [] if isinstance(order, dict)]
+        return OrderPage(orders=orders, next_page_token=str(data.get("next_page_token") or "") or None)
+
+    def _call(self, method: str, path: str, params: dict[str, str], body: bytes = b"") -> dict[str, Any]:
+        """One signed Open API request: the envelope's `data`; TikTokShopApiError on an error code, UpstreamError on anything else."""
         creds = self.credentials
-        query = {"app_key": creds.app_key, "timestamp": str(int(self.clock())), "shop_cipher": creds.shop_cipher, "ids": ",".join(ids)}
-        query["sign"] = tiktok_api_sign(creds.app_secret, self.path, query)
+        query = {"app_key": creds.app_key, "timestamp": str(int(self.clock())), "shop_cipher": creds.shop_cipher, **params}
+        query["sign"] = tiktok_api_sign(creds.app_secret, path, query, body)
         headers = {"x-tts-access-token": creds.access_token, "content-type": "application/json"}
         try:
-            response = self.session.get(self.base_url + self.path, params=query, headers=headers, timeout=self.timeout)
+            response = self.session.request(
+                method, self.base_url + path, params=query, data=body or None, headers=headers, timeout=self.timeout
+            )
         except requests.RequestException as exc:
             raise UpstreamError(f"TikTok Shop API unreachable: {type(exc).__name__}") from exc
         try:
@@ -212,8 +242,7 @@ class TikTokShopClient:
                 code if code is not None else f"HTTP {response.status_code}", message or response.reason or "", request_id
             )
         data = envelope.get("data") or {}
-        orders = data.get("orders") if isinstance(data, dict) else None
-        return [order for order in orders or [] if isinstance(order, dict)]
+        return data if isinstance(data, dict) else {}
 
 
 def _time(value: Any) -> datetime | None:

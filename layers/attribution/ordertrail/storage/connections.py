@@ -66,6 +66,25 @@ class ConnectionRecords(Table):
         )
         return [Connection.model_validate_json(item["data"]) for item in items]
 
+    def note_order_received(self, tenant: str, store: str, at: datetime) -> None:
+        """Move the store's last-order-received time forward (an older time, e.g. a slower instance's, changes nothing)."""
+        self._write_if(
+            "put_item",
+            Item=serialize({**keys.order_activity_key(tenant, store), "type": "order_activity", "last_order_at": keys.iso(at)}),
+            ConditionExpression="attribute_not_exists(PK) OR last_order_at < :at",
+            ExpressionAttributeValues=serialize({":at": keys.iso(at)}),
+        )
+
+    def last_orders_received(self, tenant: str) -> dict[str, datetime]:
+        """When each store's last order webhook arrived (within a few minutes): one Query."""
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :activity)",
+            ExpressionAttributeValues=serialize({":pk": keys.connections_pk(tenant), ":activity": "ACTIVITY#"}),
+        )
+        return {
+            item["SK"].removeprefix("ACTIVITY#"): datetime.fromisoformat(item["last_order_at"].replace("Z", "+00:00")) for item in items
+        }
+
     def save_connection(self, connection: Connection) -> None:
         """Replace a connection; a connected one is also placed in the refresh schedule by its access token's expiry (same write)."""
         item: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""The only module that talks to Step Functions: start an export run's execution."""
+"""The only module that talks to Step Functions: start an export run's or a history import's execution."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 
 class ExecutionLauncher:
-    """Starts executions of the export state machine (one per run, named by the run id so a repeat starts nothing)."""
+    """Starts executions of one state machine (one per run, named by the run id so a repeat starts nothing)."""
 
     def __init__(self, state_machine_arn: str, client: Any = None) -> None:
         self.state_machine_arn = state_machine_arn

@@ -287,6 +287,26 @@ def oauth_nonce_key(tenant: str, nonce: str) -> dict[str, str]:
     return {"PK": f"{tenant_prefix(tenant)}#OAUTH#NONCE#{part(nonce)}", "SK": "NONCE"}
 
 
+def import_pk(tenant: str, import_id: str) -> str:
+    """The partition of one history import: the run and its windows."""
+    return f"{tenant_prefix(tenant)}#IMPORT#{part(import_id)}"
+
+
+def import_run_key(tenant: str, import_id: str) -> dict[str, str]:
+    """A history import's source, range, status and error."""
+    return {"PK": import_pk(tenant, import_id), "SK": "RUN"}
+
+
+def import_window_key(tenant: str, import_id: str, index: int) -> dict[str, str]:
+    """One ≤30-day window of an import: its cursor and counts."""
+    return {"PK": import_pk(tenant, import_id), "SK": f"WINDOW#{index:04d}"}
+
+
+def order_activity_key(tenant: str, store: str) -> dict[str, str]:
+    """When the store's last order webhook arrived (written at most every few minutes per function instance)."""
+    return {"PK": connections_pk(tenant), "SK": f"ACTIVITY#{part(store)}"}
+
+
 @dataclass(frozen=True)
 class AccessPattern:
     """One way the application reads or writes the table."""
@@ -360,6 +380,14 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
         "Connections due for a token refresh", "GSI1", "CONNECTIONS#DUE#<store>", "<access token expiry>#<tenant> (range)", "RefreshTokens"
     ),
     AccessPattern("An OAuth state's nonce, used once", "table", "T#<t>#OAUTH#NONCE#<nonce>", "NONCE", "Reports (callback)"),
+    AccessPattern("When a store's last order webhook arrived", "table", "T#<t>#CONNECTIONS", "ACTIVITY#<store>", "IngestOrder, Reports"),
+    AccessPattern(
+        "History import and its windows",
+        "table",
+        "T#<t>#IMPORT#<import>",
+        "RUN or WINDOW#<n>",
+        "Reports, ImportPlan, ImportPages, ImportFinalize",
+    ),
 )
 
 

@@ -20,12 +20,21 @@ OrderWrite = Literal["stored", "stale"]
 
 
 @dataclass(frozen=True)
+class ImportMark:
+    """On an order a history import brought in that was placed before its store was connected."""
+
+    import_id: str
+    connected_at: datetime
+
+
+@dataclass(frozen=True)
 class StoredOrder:
-    """An order as stored, with when OrderTrail first received it."""
+    """An order as stored, with when OrderTrail first received it (and the import that brought it, if it is history)."""
 
     tenant: str
     order: Order
     received_at: datetime
+    imported: ImportMark | None = None
 
 
 @dataclass(frozen=True)
@@ -38,13 +47,23 @@ class OrderView:
     contribution: Counts | None = None
     revision: int = 0
     order_updated_at: str | None = None
+    imported: ImportMark | None = None
+
+
+def import_mark_of(item: dict[str, Any]) -> ImportMark | None:
+    """The import mark an order item carries (None for orders that came by webhook or API)."""
+    mark = item.get("imported")
+    if not isinstance(mark, dict):
+        return None
+    return ImportMark(str(mark["import_id"]), datetime.fromisoformat(str(mark["connected_at"]).replace("Z", "+00:00")))
 
 
 def decode_item(item: dict[str, Any]) -> tuple[str, Any] | None:
     """Turn a deserialized item (e.g. a stream image) into (type, model); None for items of no interest."""
     kind = item.get("type")
     if kind == "order":
-        stored = StoredOrder(tenant_of(item["PK"]), Order.model_validate_json(item["data"]), datetime.fromisoformat(item["received_at"]))
+        order = Order.model_validate_json(item["data"])
+        stored = StoredOrder(tenant_of(item["PK"]), order, datetime.fromisoformat(item["received_at"]), import_mark_of(item))
         return "order", stored
     if kind == "touchpoint":
         return "touchpoint", (tenant_of(item["PK"]), TOUCHPOINT.validate_json(item["data"]))
@@ -61,6 +80,7 @@ def order_view(order_item: dict[str, Any], attribution_item: dict[str, Any] | No
         contribution=counters.load(attribution_item.get("contrib")) if attribution_item else None,
         revision=int(attribution_item.get("rev", 0)) if attribution_item else 0,
         order_updated_at=attribution_item.get("order_updated_at") if attribution_item else None,
+        imported=import_mark_of(order_item),
     )
 
 
@@ -68,8 +88,11 @@ class OrderRecords(Table):
     """Orders."""
 
     # -- orders -----------------------------------------------------------------------------------------
-    def put_order(self, tenant: str, order: Order, received_at: datetime) -> OrderWrite:
-        """Store an order's latest state; an update older than (or as old as) the stored one changes nothing."""
+    def put_order(self, tenant: str, order: Order, received_at: datetime, imported: ImportMark | None = None) -> OrderWrite:
+        """Store an order's latest state; an update older than (or as old as) the stored one changes nothing.
+
+        `imported` marks history (placed before the store was connected); a later state keeps the first mark.
+        """
         names = {"#data": "data", "#type": "type"}
         values: dict[str, Any] = {
             ":data": model_json(order),
@@ -85,6 +108,9 @@ class OrderRecords(Table):
             "#type = :type",
             "order_status = :status",
         ]
+        if imported is not None:
+            values[":imported"] = {"import_id": imported.import_id, "connected_at": keys.iso(imported.connected_at)}
+            sets.append("imported = if_not_exists(imported, :imported)")
         buyer = order.buyer.matchable_user_id
         if buyer:
             gsi = keys.buyer_orders_gsi(tenant, buyer, order.ordered_at, order.source, order.id)

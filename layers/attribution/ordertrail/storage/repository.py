@@ -7,8 +7,9 @@ from ordertrail.storage.config import ConfigRecords
 from ordertrail.storage.connections import ConnectionRecords
 from ordertrail.storage.exports import ExportRecords
 from ordertrail.storage.hints import HintRecords
+from ordertrail.storage.imports import ImportRecords
 from ordertrail.storage.orders import OrderRecords
 
 
-class Repository(ConfigRecords, AttributionRecords, OrderRecords, ExportRecords, HintRecords, ConnectionRecords):
+class Repository(ConfigRecords, AttributionRecords, OrderRecords, ExportRecords, HintRecords, ConnectionRecords, ImportRecords):
     """Typed access to the single table; every method costs a fixed number of requests."""

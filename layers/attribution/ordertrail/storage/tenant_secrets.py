@@ -49,9 +49,15 @@ class TikTokShopSecrets(BaseModel):
 
 
 class ShopifySecrets(BaseModel):
-    """The Shopify app's client secret (signs webhooks)."""
+    """The Shopify app's client secret (signs webhooks), and the shop with its Admin API token (docs/operations.md#connect-shopify)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     client_secret: str
+    # The shop's myshopify.com domain, e.g. `acme.myshopify.com`: the Admin API is at https://<shop_domain>.
+    shop_domain: str = ""
+    # The custom app's Admin API access token (`shpat_…`, scope read_orders): lists orders and webhook subscriptions.
+    admin_access_token: str = ""
 
 
 class TikTokEventsSecrets(BaseModel):
