@@ -106,13 +106,17 @@ def test_a_created_tenant_on_the_tenants_file_reads_the_team_api_with_its_printe
 def test_a_created_tenant_on_secrets_manager_is_in_the_index_and_its_key_reads_the_team_api(on_secrets_manager: Pipeline) -> None:
     """Given tenants in Secrets Manager, when `create newco` runs with TikTok Shop credentials, then the secret holds the
     key's hash only, the index names newco beside the others, and the printed key reads /v1/newco/settings."""
-    result = run("create", "newco", "--tiktok-app-key", "app-k", "--tiktok-app-secret", "app-s")
+    result = run(
+        "create", "newco", "--tiktok-app-key", "app-k", "--tiktok-app-secret", "app-s", "--tiktok-service-id", "7310001",
+        "--shopify-client-secret", "shp-s", "--shopify-shop-domain", "newco.myshopify.com", "--shopify-admin-token", "shpat_x",
+    )  # fmt: skip
 
     assert result.exit_code == 0, result.output
     key = printed(result, "api_key")
     stored = stored_secret(f"{PREFIX}newco")
     assert stored["api_key_sha256"] == [hash_api_key(key)] and key not in json.dumps(stored)
-    assert stored["tiktok_shop"] == {"app_key": "app-k", "app_secret": "app-s"}
+    assert stored["tiktok_shop"] == {"app_key": "app-k", "app_secret": "app-s", "service_id": "7310001"}
+    assert stored["shopify"] == {"client_secret": "shp-s", "shop_domain": "newco.myshopify.com", "admin_access_token": "shpat_x"}
     assert stored_secret(f"{PREFIX}_index") == {"tenants": ["acme", "globex", "newco"]}
     assert settings_with(on_secrets_manager, "newco", key).status == 200
     assert error_code(settings_with(on_secrets_manager, "acme", key)) == (403, "wrong_tenant")
@@ -153,6 +157,9 @@ def test_an_existing_tenant_is_refused_with_status_1_and_nothing_changes(
         (["create", "Bad_Id"], 1, "invalid tenant id 'Bad_Id'"),
         (["create", "a" * 41], 1, "invalid tenant id"),
         (["create", "newco", "--tiktok-app-key", "k"], 1, "--tiktok-app-key and --tiktok-app-secret go together"),
+        (["create", "newco", "--tiktok-service-id", "7"], 1, "--tiktok-service-id belongs to an app"),
+        (["create", "newco", "--shopify-shop-domain", "x.myshopify.com"], 1, "--shopify-shop-domain and --shopify-admin-token go together"),
+        (["create", "newco", "--shopify-shop-domain", "x", "--shopify-admin-token", "t"], 1, "needs its app's --shopify-client-secret"),
         (["add-key", "nobody"], 1, "tenant nobody does not exist"),
         (["list-keys", "nobody"], 1, "tenant nobody does not exist"),
         (["rotate-touchpoint-secret", "nobody"], 1, "tenant nobody does not exist"),

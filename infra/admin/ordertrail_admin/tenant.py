@@ -160,11 +160,29 @@ def existing(tenant: str, store: Store) -> Callable[[SecretChange], SecretChange
 @click.option("--shopify-client-secret", help="The Shopify app's client secret (verifies Shopify webhooks).")
 @click.option("--tiktok-app-key", help="The TikTok Shop app key (with --tiktok-app-secret).")
 @click.option("--tiktok-app-secret", help="The TikTok Shop app secret (with --tiktok-app-key).")
+@click.option("--tiktok-service-id", help="The TikTok Shop app's service id (names the app on the seller's authorization page).")
+@click.option("--shopify-shop-domain", help="The shop's myshopify.com domain (history import, webhook setup check).")
+@click.option("--shopify-admin-token", help="The shop's Admin API access token (with --shopify-shop-domain).")
 @click.pass_obj
-def create(store: Store, tenant: str, shopify_client_secret: str | None, tiktok_app_key: str | None, tiktok_app_secret: str | None) -> None:
+def create(
+    store: Store,
+    tenant: str,
+    shopify_client_secret: str | None,
+    tiktok_app_key: str | None,
+    tiktok_app_secret: str | None,
+    tiktok_service_id: str | None,
+    shopify_shop_domain: str | None,
+    shopify_admin_token: str | None,
+) -> None:
     """Create TENANT: a touchpoint secret, an address salt and a first API key (printed once)."""
     if bool(tiktok_app_key) != bool(tiktok_app_secret):
         raise click.ClickException("--tiktok-app-key and --tiktok-app-secret go together: give both or neither")
+    if tiktok_service_id and not tiktok_app_key:
+        raise click.ClickException("--tiktok-service-id belongs to an app: give --tiktok-app-key and --tiktok-app-secret too")
+    if bool(shopify_shop_domain) != bool(shopify_admin_token):
+        raise click.ClickException("--shopify-shop-domain and --shopify-admin-token go together: give both or neither")
+    if shopify_shop_domain and not shopify_client_secret:
+        raise click.ClickException("the Shopify shop needs its app's --shopify-client-secret too (it verifies the webhooks)")
     if store.tenants_file is None and secret_exists(f"{store.prefix}{tenant}"):
         raise click.ClickException(f"tenant {tenant} already exists in {store.where}: nothing was changed")
     api_key = new_api_key(tenant)
@@ -181,8 +199,12 @@ def create(store: Store, tenant: str, shopify_client_secret: str | None, tiktok_
         }
         if shopify_client_secret:
             created["shopify"] = {"client_secret": shopify_client_secret}
+            if shopify_shop_domain and shopify_admin_token:
+                created["shopify"].update({"shop_domain": shopify_shop_domain, "admin_access_token": shopify_admin_token})
         if tiktok_app_key and tiktok_app_secret:
             created["tiktok_shop"] = {"app_key": tiktok_app_key, "app_secret": tiktok_app_secret}
+            if tiktok_service_id:
+                created["tiktok_shop"]["service_id"] = tiktok_service_id
         return created
 
     store.directory(create_file=True).update(tenant, change)
