@@ -810,12 +810,25 @@ def _client(endpoint: str) -> Any:
 
 
 @pytest.mark.slow
-def test_run_replays_the_sample_day_with_every_method() -> None:
+def test_run_connects_the_shop_imports_six_weeks_and_replays_the_sample_day_with_every_method() -> None:
+    """Given a fresh `make run`, then the demo shop connects through OAuth, six weeks of history come in by the import on
+    connect (TikTok Shop) and POST /imports (Shopify), today is replayed with every attribution method, the weekly
+    series shows every week, and the export succeeds."""
     done = subprocess.run(
         [sys.executable, "-m", "ordertrail_local.run", "--no-serve"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=WAIT_LIMIT
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "all data lives in memory and is gone when this process exits" in done.stdout.splitlines()[0]
+    assert "Connected the demo TikTok Shop through OAuth (authorize, consent, callback): 6demoappkey01 shop (connected)" in done.stdout
+    imported = {
+        found.group(1): (found.group(2), int(found.group(3)))
+        for found in re.finditer(r"history import (\w+) \((\w+), .*?\): succeeded, .*? (\d+) orders imported, 0 duplicates", done.stdout)
+    }
+    assert imported.keys() == {"tiktok_shop", "shopify"}, done.stdout
+    assert imported["tiktok_shop"][0] == "connect" and imported["tiktok_shop"][1] > 100 and imported["shopify"][1] > 0
+    weekly = done.stdout.split("weekly orders (customers): ", 1)[1].splitlines()[0]
+    assert len(weekly.split("  ")) >= 6 and all(int(week.split(": ")[1].split(" ")[0]) > 0 for week in weekly.split("  ")), weekly
+    assert re.search(r"Crossover: [1-9]\d* of", done.stdout), done.stdout
     methods = done.stdout.split("Orders by attribution method", 1)[1]
     for method in ("coupon", "conversation", "ad_click", "creator_link", "conversation_soft", "organic"):
         assert f"\n  {method} " in methods, done.stdout

@@ -23,6 +23,12 @@ def test_the_summary_prints_each_currency_apart() -> None:
         "insights": {
             "all_time": figures(TWO_CURRENCIES, {"CAD": "12.00", "USD": "46.84"}, {"CAD": 1.0, "USD": 0.5}),
             "last_7_days": {"totals": figures({}, {}, {})},
+            "weekly": {
+                "weeks": [
+                    {"week_start": "2026-11-16", "orders": 4, "new_customers": 3, "repeat_customers": 1},
+                    {"week_start": "2026-11-23", "orders": 6, "new_customers": 2, "repeat_customers": 4},
+                ]
+            },
         },
         "crossover": {"crossover_customers": 1, "sourced_customers": 2, "crossover_share": 0.5, "other_net_receipts": TWO_CURRENCIES},
     }
@@ -31,3 +37,4 @@ def test_the_summary_prints_each_currency_apart() -> None:
     assert text.count("CAD 12.00, USD 93.67") == 5  # posts, keywords, creators, all-time net receipts, crossover
     assert "AOV CAD 12.00, USD 46.84" in text and "share CAD 100%, USD 50%" in text
     assert "TikTok Shop, last 7 days: 3 order(s), net receipts -, AOV -, 3 customer(s), share -" in text
+    assert "weekly orders (customers): 11-16: 4 (3 new, 1 repeat)  11-23: 6 (2 new, 4 repeat)" in text

@@ -93,6 +93,11 @@ def render(bodies: dict[str, Any], limit: int = 5) -> str:
                 f"AOV {_money(figures['average_order_value'])}, {figures['customers']} customer(s), "
                 f"share {_shares(figures['tiktok_share'])}"
             )
+        weeks = bodies["insights"]["weekly"]["weeks"]
+        series = "  ".join(
+            f"{w['week_start'][5:]}: {w['orders']} ({w['new_customers']} new, {w['repeat_customers']} repeat)" for w in weeks
+        )
+        lines.append(f"  TikTok Shop, weekly orders (customers): {series or '-'}")
     if "crossover" in bodies:
         cross = bodies["crossover"]
         lines.append(

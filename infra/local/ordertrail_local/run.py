@@ -20,7 +20,7 @@ import requests
 
 from ordertrail.api import dashboard_links
 from ordertrail.sources.signatures import sign_ordertrail, sign_shopify_webhook, sign_tiktok_webhook
-from ordertrail_local import report_summary, sample_day
+from ordertrail_local import connect_demo, demo_history, report_summary, sample_day
 from ordertrail_local.serve import announce, exit_now, open_stack, shutdown_event, stop_within_limit, wait_for_shutdown
 from ordertrail_local.stack import MEMORY_NOTICE, STREAM_WAIT_LIMIT, LocalStack, configure_logging
 
@@ -360,6 +360,21 @@ def export_demo(stack: LocalStack, api_key: str, start: datetime, end: datetime,
     return "\n".join(lines), problems
 
 
+def connect_history(
+    stack: LocalStack, sample: sample_day.SampleDay, history: demo_history.DemoHistory, api_key: str, secret: str
+) -> list[str]:
+    """Connect the demo shop through OAuth and import its six weeks of history (today's orders held back), then print it."""
+    stand_in = stack.stand_in
+    # Today's orders are in TikTok Shop only once their notifications come: the import on connect must not see them.
+    today = [stand_in.orders.pop(str(o["id"])) for o in sample.tiktok_orders if str(o["id"]) in stand_in.orders] if stand_in else []
+    outcome = connect_demo.connect_and_import(stack, TENANT, api_key, secret, history)
+    problems = outcome.problems + wait_for_attribution(stack)
+    if stand_in is not None:
+        stand_in.put_orders(today)
+    print(connect_demo.render(outcome, history), flush=True)
+    return problems
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description="Run OrderTrail locally: replay a sample day, summarise it, keep serving.")
@@ -383,9 +398,11 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     try:
         tenants = json.loads(stack.tenants_file.read_text(encoding="utf-8"))
+        api_key = tenants["tenants"][TENANT]["api_keys"][0]
+        history = demo_history.generate(end=sample_day.first_time(sample) - timedelta(hours=1))
+        problems += connect_history(stack, sample, history, api_key, tenants["tenants"][TENANT]["touchpoint_secret"])
         steps = plan(sample, tenants)
         started = time.monotonic()
-        api_key = tenants["tenants"][TENANT]["api_keys"][0]
         before: dict[str, str] = {}
 
         def snapshot() -> None:

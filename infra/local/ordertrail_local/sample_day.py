@@ -6,7 +6,7 @@ import copy
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +104,9 @@ def load(directory: Path | None = None, end: float | None = None, margin_seconds
         replay=replay,
         shift=delta,
     )
+
+
+def first_time(sample: SampleDay) -> datetime:
+    """When the (shifted) sample day's earliest event happened, as UTC."""
+    stamps = _times([sample.touchpoints, sample.tiktok_notifications, sample.tiktok_orders, sample.shopify_orders, sample.other_orders])
+    return datetime.fromtimestamp(min(stamps), UTC) if stamps else datetime.now(UTC)
