@@ -31,7 +31,7 @@ from ordertrail_local.stack import reset_process_caches
 from ordertrail_local.template import repo_root
 from ordertrail_local.tiktok_shop_stand_in import ORDERS_PATH, IssuedToken, TikTokShopStandIn, credentials_from_tenants
 from tests.conftest import Pipeline
-from tests.integration.senders import notification, send_tiktok_webhook, tiktok_order
+from tests.integration.senders import notification, send_shopify_webhook, send_tiktok_webhook, shopify_order, tiktok_order
 
 CALLBACK = "/v1/connections/tiktok-shop/callback"
 KEY = {"Authorization": "Bearer acme-team-key"}
@@ -452,3 +452,25 @@ def test_a_tiktok_shop_outage_loses_no_order_and_the_retry_stores_it_once(shop: 
     assert shop.call("GET", "/v1/acme/orders/576600000000000301", KEY).status == 200
     assert shop.connection()["pending_orders"] == 0
     assert len([item for item in shop.api.items() if item.get("type") == "order"]) == 1
+
+
+def test_connections_show_when_each_store_last_sent_an_order(pipeline: Pipeline) -> None:
+    """Given no order yet, then no store shows a last order; when TikTok Shop notifies an order and Shopify sends one, then
+    each store's connection shows when (within the last minute), and a second notification soon after writes nothing."""
+
+    def received() -> dict[str, str | None]:
+        response = pipeline.call("GET", "/v1/acme/connections", headers=KEY)
+        assert response.status == 200, response.body
+        return {c["store"]: c.get("last_order_received_at") for c in response.json()["connections"]}
+
+    assert received() == {"tiktok_shop": None, "shopify": None}
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    assert send_tiktok_webhook(pipeline, "acme", notification(ORDER["id"], "n-activity-1")).status == 200
+    assert send_shopify_webhook(pipeline, "acme", shopify_order(9_200_001, datetime.now(UTC))).status == 200
+
+    seen = received()
+    assert all(at is not None and before <= datetime.fromisoformat(at) <= datetime.now(UTC) for at in seen.values()), seen
+    activity = [item for item in pipeline.items() if item.get("type") == "order_activity"]
+    assert len(activity) == 2
+    assert send_tiktok_webhook(pipeline, "acme", notification(ORDER["id"], "n-activity-2")).status == 200
+    assert [item for item in pipeline.items() if item.get("type") == "order_activity"] == activity
