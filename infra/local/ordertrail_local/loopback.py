@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 REGION = "us-east-1"
 # Framing headers the server writes itself (the body's length is set from the body).
@@ -60,6 +63,36 @@ def start_server(
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), name=name, daemon=True)
     thread.start()
     return server, thread
+
+
+# A stand-in's whole answer to one request: (method, raw path with query, headers, body) -> the response.
+Responder = Callable[[str, str, dict[str, str], bytes], HttpResponse]
+
+
+def serve_responder(respond: Responder, name: str, log: logging.Logger) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """Serve GET and POST on 127.0.0.1 (a free port) with `respond`; requests are logged at DEBUG by path only."""
+
+    class Handler(BaseHTTPRequestHandler):
+        """HTTP glue around one stand-in's respond()."""
+
+        def do_GET(self) -> None:
+            """Answer a GET."""
+            self._reply("GET")
+
+        def do_POST(self) -> None:
+            """Answer a POST."""
+            self._reply("POST")
+
+        def _reply(self, method: str) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            write_response(self, respond(method, self.path, dict(self.headers.items()), body))
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the query may hold secrets and tokens (stand-ins keep what tests need in their own records)."""
+            log.debug("%s %s", self.command, urlsplit(self.path).path)
+
+    return start_server(("127.0.0.1", 0), Handler, name)
 
 
 def stop_server(server: ThreadingHTTPServer | None, thread: threading.Thread | None) -> None:

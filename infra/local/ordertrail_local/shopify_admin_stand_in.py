@@ -16,11 +16,11 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ordertrail_local.loopback import HttpResponse, json_response, start_server, stop_server, write_response
+from ordertrail_local.loopback import HttpResponse, json_response, serve_responder, stop_server
 
 log = logging.getLogger("ordertrail_local.shopify_admin")
 
@@ -306,31 +306,8 @@ class ShopifyAdminStandIn:
     # -- serving -------------------------------------------------------------------------------------------------
     def start(self) -> ShopifyAdminStandIn:
         """Listen on 127.0.0.1 (a free port) in a daemon thread."""
-        if self._server is not None:
-            return self
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            """HTTP glue around ShopifyAdminStandIn.respond."""
-
-            def do_GET(self) -> None:
-                """Answer a GET."""
-                self._reply("GET")
-
-            def do_POST(self) -> None:
-                """Answer a POST."""
-                self._reply("POST")
-
-            def _reply(self, method: str) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                write_response(self, stand_in.respond(method, self.path, dict(self.headers.items()), body))
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: requests are kept in stand_in.requests (without the token) instead of printed."""
-                log.debug("%s %s", self.command, urlsplit(self.path).path)
-
-        self._server, self._thread = start_server(("127.0.0.1", 0), Handler, "shopify-admin-stand-in")
+        if self._server is None:
+            self._server, self._thread = serve_responder(self.respond, "shopify-admin-stand-in", log)
         return self
 
     def stop(self) -> None:

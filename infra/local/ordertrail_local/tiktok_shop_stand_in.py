@@ -17,12 +17,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ordertrail.sources.signatures import tiktok_api_sign
-from ordertrail_local.loopback import HttpResponse, json_response, start_server, stop_server, write_response
+from ordertrail_local.loopback import HttpResponse, json_response, serve_responder, stop_server
 
 log = logging.getLogger("ordertrail_local.tiktok_shop")
 
@@ -303,31 +303,8 @@ class TikTokShopStandIn:
 
     def start(self) -> TikTokShopStandIn:
         """Listen on 127.0.0.1 (a free port) in a daemon thread."""
-        if self._server is not None:
-            return self
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            """HTTP glue around TikTokShopStandIn.answer."""
-
-            def do_GET(self) -> None:
-                """Answer a GET."""
-                self._reply("GET")
-
-            def do_POST(self) -> None:
-                """Answer a POST (the order search)."""
-                self._reply("POST")
-
-            def _reply(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                write_response(self, stand_in.respond(method, self.path, dict(self.headers.items()), body))
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: requests are kept in stand_in.requests instead of printed (the query holds secrets and tokens)."""
-                log.debug("%s %s", self.command, urlsplit(self.path).path)
-
-        self._server, self._thread = start_server(("127.0.0.1", 0), Handler, "tiktok-shop-stand-in")
+        if self._server is None:
+            self._server, self._thread = serve_responder(self.respond, "tiktok-shop-stand-in", log)
         return self
 
     def stop(self) -> None:
