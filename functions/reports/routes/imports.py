@@ -22,7 +22,7 @@ ImportId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Hi
     summary="Import a store's past orders",
     tags=["imports"],
     operation_id="start_import",
-    responses=documented(202, "The import, queued (follow it at GET /imports/{import_id})", ImportReport, *BODY_ERRORS, 409),
+    responses=documented(202, "The import, queued (follow it at GET /imports/{import_id})", ImportReport, *BODY_ERRORS, 409, 502),
 )
 def start_import(tenant: TenantId, body: Annotated[ImportRequest, Body()]) -> Response[ImportReport]:
     """Import the orders created in [from, to) from TikTok Shop or Shopify, 30 days at a time; 409 when the store is not connected."""

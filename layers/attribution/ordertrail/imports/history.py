@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ordertrail.core.errors import NotFound, Unprocessable
+from ordertrail.core.errors import NotFound, Unprocessable, UpstreamError
 from ordertrail.core.import_runs import ImportFailure, ImportReport, ImportRequest, ImportRun, ImportTrigger, ImportWindow, WindowRef
 from ordertrail.imports.stores import OrderPages, connected_store
 from ordertrail.ingest.orders import store_order
@@ -70,7 +70,12 @@ def start_import(
         updated_at=now,
     )
     if repo.create_import(run):
-        launcher.start(run.import_id, {"tenant": tenant, "import_id": run.import_id})
+        try:
+            launcher.start(run.import_id, {"tenant": tenant, "import_id": run.import_id})
+        except Exception as exc:  # no execution will ever finalize this run: say so on it, and 502 (retry)
+            failure = ImportFailure(code="start_failed", message=f"the import's execution could not start: {type(exc).__name__}")
+            repo.save_import(run.model_copy(update={"status": "failed", "error": failure}))
+            raise UpstreamError("the history import could not start (Step Functions refused it); try again") from exc
         logger.info("history import started", extra={"tenant": tenant, "import_id": run.import_id, "source": run.source})
     return report(repo, tenant, run.import_id)
 
