@@ -57,7 +57,9 @@ def disconnect_tiktok_shop(tenant: TenantId) -> Response[ConnectionView]:
     summary="Start connecting the TikTok Shop: a redirect to the seller's authorization page",
     tags=["connections"],
     operation_id="authorize_tiktok_shop",
-    responses=documented(302, "A redirect (Location) to TikTok Shop's authorization page, with a signed state", None, *TEAM_ERRORS, 409),
+    responses=documented(
+        302, "A redirect (Location) to TikTok Shop's authorization page, with a signed state", None, *TEAM_ERRORS, 409, media="text/plain"
+    ),
 )
 def authorize_tiktok_shop(tenant: TenantId) -> Response[str]:
     """Send the seller's browser to TikTok Shop to authorize the tenant's app (the key or a dashboard link opens it)."""
