@@ -8,6 +8,9 @@ PYTHON ?= $(if $(PYENV_313),$(PYENV_313),python3)
 VENV := .venv
 SAM_VENV := .venv-sam
 FUZZ_VENV := .venv-fuzz
+BENCH_VENV := .venv-bench
+# The pandas release of DP6's marketing-attribution-models; requirements-bench.txt says why it is installed apart.
+MAM_PANDAS := marketing-attribution-models==1.0.10
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 PORT ?= 3000
@@ -38,6 +41,14 @@ $(FUZZ_VENV)/.installed: requirements-fuzz.txt
 	$(PYTHON) -m venv $(FUZZ_VENV)
 	$(FUZZ_VENV)/bin/pip install -q --upgrade pip
 	$(FUZZ_VENV)/bin/pip install -q -r requirements-fuzz.txt
+	touch $@
+
+# The credit engine's open-source peers (bench/credit_speed.py): their own venv, so make test never needs them.
+$(BENCH_VENV)/.installed: requirements-bench.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/pip install -q -r requirements-bench.txt
+	$(BENCH_VENV)/bin/pip install -q --no-deps --upgrade --target $(BENCH_VENV)/mam-pandas '$(MAM_PANDAS)'
 	touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
@@ -79,11 +90,12 @@ tenant: $(VENV)/.installed ## manage tenants: create, add-key, revoke-key, list-
 openapi: $(VENV)/.installed ## regenerate the committed OpenAPI document from the code
 	$(PY) -m ordertrail_local.openapi
 
-bench: $(VENV)/.installed dynamodb-local ## run the benchmarks and print their figures (about 12 minutes: 100,000-row tables in moto; the served stack on moto and DynamoDB Local)
+bench: $(VENV)/.installed $(BENCH_VENV)/.installed dynamodb-local ## run the benchmarks and print their figures (about 12 minutes: 100,000-row tables in moto; the served stack on moto and DynamoDB Local)
 	$(PY) bench/attribution_cost.py
 	$(PY) bench/export_cost.py
 	$(PY) bench/report_cost.py
 	$(PY) bench/local_throughput.py
+	$(BENCH_VENV)/bin/python bench/credit_speed.py
 
 build: $(SAM_VENV)/.installed ## sam build for python3.13/arm64 without Docker, then precompile
 	@test -n "$(PYENV_313)" || { echo "sam build needs a Python 3.13 interpreter (pyenv install 3.13)"; exit 1; }
@@ -91,4 +103,4 @@ build: $(SAM_VENV)/.installed ## sam build for python3.13/arm64 without Docker, 
 	$(PYENV_313) -m compileall -q -j0 --invalidation-mode unchecked-hash .aws-sam/build
 
 clean: ## remove the venvs and build output
-	rm -rf $(VENV) $(SAM_VENV) $(FUZZ_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(FUZZ_VENV) $(BENCH_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
