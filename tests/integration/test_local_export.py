@@ -143,7 +143,8 @@ def test_server_mode_runs_the_real_asl_and_restores_moto(tmp_path: Path) -> None
     moto = MotoBackend("ordertrail-sfn-test", template).start()
     try:
         before = _moto_config()
-        with StepFunctionsBackend(LambdaRuntime(tmp_path), template, endpoint_url=moto.endpoint_url, skip_retry_waits=True) as sfn:
+        runtime = LambdaRuntime(tmp_path)
+        with StepFunctionsBackend(runtime, template, STATE_MACHINE, endpoint_url=moto.endpoint_url, skip_retry_waits=True) as sfn:
             assert _moto_config()["stepfunctions"] == {"execute_state_machine": True}
             assert os.environ["MOTO_PORT"] == str(moto.port)
             result = sfn.run({"tenant": "demo", "run_id": "r1"}, timeout=WAIT_LIMIT)
