@@ -532,11 +532,17 @@ def touchpoints_of(n: int, start: datetime) -> list[dict[str, Any]]:
 
 
 def tiktok_order_of(n: int, sample: dict[str, Any], created: datetime) -> dict[str, Any]:
-    """Order n as Get Order Detail returns it: the sample day's first TikTok Shop order with its id, buyer and times replaced."""
+    """Order n as Get Order Detail returns it: the sample day's first TikTok Shop order with its id, buyer, address and times replaced.
+
+    Each buyer ships to its own address, as households do: one address for every order would grow one address profile
+    by an entry per order (up to crossover.MAX_PROFILE_ORDERS) and bill its growing size on every write.
+    """
     order = copy.deepcopy(sample)
     order_id = f"5766536881{n:08d}"
     stamp = int(created.timestamp())
     order.update(id=order_id, user_id=f"74948452709{n:08d}", create_time=stamp, paid_time=stamp + 40, update_time=stamp + 60)
+    if isinstance(order.get("recipient_address"), dict):
+        order["recipient_address"] = {**order["recipient_address"], "address_line1": f"{n} Bench Street"}
     for index, line in enumerate(order.get("line_items") or []):
         line["id"] = f"{order_id}{index}"
     return order

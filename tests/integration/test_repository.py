@@ -60,6 +60,48 @@ def test_touchpoints_expire_after_their_window_plus_grace(repo: Repository, kind
     assert {int(item["ttl"]["N"]) for item in items if item["type"]["S"] not in ("conversation", "counter")} == {expected}
 
 
+def test_a_redelivered_creator_click_with_other_fields_is_stored_and_counted_once(repo: Repository) -> None:
+    """Given a creator click stored, when the same id comes again a minute later with another token, then the buyer's timeline
+    holds one copy (the first), its token lookup is the first's, and the creator counted one click."""
+    first = touch("creator_click", ORDER_AT, creator="maya", token="tok-1")
+    again = first.model_copy(update={"at": ORDER_AT + timedelta(minutes=1), "token": "tok-2"})
+    assert repo.put_touchpoint("acme", first, AttributionSettings()) is True
+    assert repo.put_touchpoint("acme", again, AttributionSettings()) is False
+    timeline = repo.buyer_touchpoints("acme", "tt-1", ORDER_AT - timedelta(days=1), ORDER_AT + timedelta(days=1))
+    assert [(t.id, t.at) for t in timeline] == [(first.id, ORDER_AT)]
+    types = sorted(item["type"]["S"] for item in repo.client.scan(TableName=TABLE)["Items"])
+    assert types == ["counter", "token_click", "touchpoint", "touchpoint"]
+    day = ORDER_AT.date().isoformat()
+    assert repo.counters_on_days("acme", "creator", [day])[day][0].values["clicks"] == 1
+
+
+def test_a_touchpoint_write_interrupted_before_its_copies_is_completed_by_the_redelivery(repo: Repository) -> None:
+    """Given an ad click whose id was stored but whose copies were not (the function stopped between the writes), when the
+    webhook is delivered again, then the buyer's timeline and the ttclid lookup hold it, and an order with the ttclid
+    is attributed to the ad click."""
+    click = touch("ad_click", ORDER_AT - timedelta(hours=1), ttclid="E.C.P.9")
+    copies = repo._put_copies
+    repo._put_copies = lambda *args: None  # type: ignore[method-assign]
+    assert repo.put_touchpoint("acme", click, AttributionSettings()) is True
+    assert repo.buyer_touchpoints("acme", "tt-1", ORDER_AT - timedelta(days=1), ORDER_AT) == []
+    repo._put_copies = copies  # type: ignore[method-assign]
+    assert repo.put_touchpoint("acme", click, AttributionSettings()) is False
+    assert [t.id for t in repo.buyer_touchpoints("acme", "tt-1", ORDER_AT - timedelta(days=1), ORDER_AT)] == [click.id]
+    order = Order(
+        id="2",
+        source="other",
+        status="paid",
+        created_at=ORDER_AT,
+        updated_at=ORDER_AT,
+        buyer={"user_id": "tt-1"},
+        landing={"ttclid": "E.C.P.9"},
+        line_items=[{"sku": "S", "unit_price": Decimal("5")}],
+        total=Decimal("5"),
+    )
+    repo.put_order("acme", order, ORDER_AT)
+    assert attribute.attribute_order(repo, StoredOrder("acme", order, ORDER_AT), ORDER_AT).method == "ad_click"
+
+
 def test_an_expired_touchpoint_never_matches_even_before_ttl_deletes_it(repo: Repository) -> None:
     """Given a shop link 14 days and 1 second before the order, still in the table (TTL lags), then the order is organic."""
     settings = AttributionSettings()

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
+from ordertrail.attribution.attribute import DECISIVE_KINDS
 from ordertrail_local.template import (
     HttpRoute,
     authorizer_code_dir,
@@ -421,11 +422,16 @@ def test_attribute_function_consumes_the_stream_safely(template: dict[str, Any])
     assert _props(template, "AttributeFunction")["Timeout"] == 60
 
 
-def test_attribute_function_filters_orders_and_new_touchpoints(template: dict[str, Any]) -> None:
-    """Only order changes and new buyer-timeline touchpoints reach AttributeFunction (never its own ATTR writes)."""
+def test_attribute_function_filters_orders_and_new_decisive_touchpoints(template: dict[str, Any]) -> None:
+    """Only order changes and new buyer-timeline touchpoints that can change an attribution reach AttributeFunction.
+
+    Never its own ATTR writes, and never comments, DMs or flow steps: they only add context, and waking a Lambda for
+    each would be most of its invocations (issue 11).
+    """
+    decisive = [kind.model_fields["kind"].annotation.__args__[0] for kind in DECISIVE_KINDS]
     assert stream_filters(template) == [
         {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"SK": {"S": ["ORDER"]}}}},
-        {"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "TP#"}]}}}},
+        {"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "TP#"}]}}, "NewImage": {"kind": {"S": decisive}}}},
     ]
     assert stream_filters(template, "ReportsFunction") == []
 

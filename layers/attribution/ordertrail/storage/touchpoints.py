@@ -1,4 +1,4 @@
-"""Touchpoints: storing each once with its lookups, conversations, and DMs that wait for their comment."""
+"""Touchpoints: storing each once with its counters, its lookup copies, conversations, and DMs that wait for their comment."""
 
 from __future__ import annotations
 
@@ -52,42 +52,42 @@ class TouchpointRecords(AggregateRecords):
 
     # -- touchpoints ------------------------------------------------------------------------------------
     def put_touchpoint(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> bool:
-        """Store a touchpoint once, in one transaction with its lookups; False when its id was already stored.
+        """Store a touchpoint once, with its counters and lookups; False when its id was already stored.
 
         A DM whose comment has not arrived yet waits for it beside the comment's id; the comment, when it comes, completes
         each waiting conversation (post, keywords) and counts those DMs on the post, in its own transaction.
         """
         for _ in range(ATTEMPTS):
             try:
-                return self._put_touchpoint_once(tenant, touchpoint, settings)
+                stored = self._put_touchpoint_once(tenant, touchpoint, settings)
+                break
             except _CommentRaced:
                 continue  # the DM and its comment crossed: read the other one again
-        raise ConcurrentChange(f"touchpoint {touchpoint.id} kept racing with its comment or DM")
+        else:
+            raise ConcurrentChange(f"touchpoint {touchpoint.id} kept racing with its comment or DM")
+        # The copies follow the id's item, never precede it: a redelivery with other fields must not leave a second copy.
+        # A redelivery writes them again from what is stored, so a write interrupted between the two is completed.
+        copied = touchpoint if stored else self.get_touchpoint(tenant, touchpoint.id, consistent=True)
+        if copied is not None:
+            self._put_copies(tenant, copied, settings)
+        return stored
 
     def _put_touchpoint_once(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> bool:
-        """One attempt of put_touchpoint; _CommentRaced when a DM and its comment were written at the same moment."""
-        ttl = epoch_seconds(touchpoint.at + settings.ttl_for(touchpoint.kind))
-        data = model_json(touchpoint)
-        common = {"type": "touchpoint", "kind": touchpoint.kind, "data": data, "ttl": ttl}
+        """Store the id's item with what must change with it exactly once (counters, conversation, markers); False if stored.
+
+        One item alone is a conditional PutItem; more are one transaction (which DynamoDB bills twice per item, so the
+        copies of the touchpoint are left out of it: docs/decisions/2026-12-02-write-costs.md). _CommentRaced when a DM
+        and its comment were written at the same moment.
+        """
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": serialize({**keys.touchpoint_key(tenant, touchpoint.id), **common}),
+                    "Item": serialize({**keys.touchpoint_key(tenant, touchpoint.id), **self._touchpoint_fields(touchpoint, settings)}),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
         ]
-        buyer = touchpoint.buyer.matchable_user_id
-        if buyer:
-            key = keys.buyer_touchpoint_key(tenant, buyer, touchpoint.at, touchpoint.id)
-            writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common})}})
-        if isinstance(touchpoint, AdClickTouchpoint):
-            key = keys.click_key(tenant, touchpoint.ttclid)
-            writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common, "type": "click"})}})
-        if isinstance(touchpoint, CreatorClickTouchpoint) and touchpoint.token:
-            key = keys.creator_token_key(tenant, touchpoint.token)
-            writes.append({"Put": {"TableName": self.table_name, "Item": serialize({**key, **common, "type": "token_click"})}})
         conversation = None
         slot = None  # index of the write that hands over between a DM and its comment
         if isinstance(touchpoint, DmTouchpoint):
@@ -127,6 +127,8 @@ class TouchpointRecords(AggregateRecords):
             )
         if len(writes) + len(counted) > TRANSACTION_LIMIT:
             raise ValueError(f"touchpoint {touchpoint.id} would change {len(writes) + len(counted)} items (limit {TRANSACTION_LIMIT})")
+        if len(writes) + len(counted) == 1:
+            return self._put_alone(writes[0]["Put"])
         try:
             self.client.transact_write_items(TransactItems=writes + counted)
         except ClientError as exc:
@@ -136,8 +138,43 @@ class TouchpointRecords(AggregateRecords):
                 raise _CommentRaced from exc
             if marker is None or not cancelled_by_condition(exc, index=marker, only=True):
                 raise
+            # This conversation was already counted at this step: store the touchpoint, count nothing.
+            if marker == 1:
+                return self._put_alone(writes[0]["Put"])
             self.client.transact_write_items(TransactItems=writes[:marker])
         return True
+
+    def _put_alone(self, put: dict[str, Any]) -> bool:
+        """A conditional PutItem of the id's item by itself; False when the id was already stored."""
+        try:
+            self.client.put_item(**put)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _touchpoint_fields(self, touchpoint: Touchpoint, settings: AttributionSettings) -> dict[str, Any]:
+        """What every stored copy of a touchpoint holds beside its key: type, kind, the data and its lookback TTL."""
+        ttl = epoch_seconds(touchpoint.at + settings.ttl_for(touchpoint.kind))
+        return {"type": "touchpoint", "kind": touchpoint.kind, "data": model_json(touchpoint), "ttl": ttl}
+
+    def _put_copies(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> None:
+        """Plain PutItems of the lookup copies, then of the buyer-timeline copy (idempotent: same key, same content).
+
+        The buyer's copy comes last: its stream record wakes attribution, which must then find the click or token lookup.
+        """
+        common = self._touchpoint_fields(touchpoint, settings)
+        items: list[dict[str, Any]] = []
+        if isinstance(touchpoint, AdClickTouchpoint):
+            items.append({**keys.click_key(tenant, touchpoint.ttclid), **common, "type": "click"})
+        if isinstance(touchpoint, CreatorClickTouchpoint) and touchpoint.token:
+            items.append({**keys.creator_token_key(tenant, touchpoint.token), **common, "type": "token_click"})
+        buyer = touchpoint.buyer.matchable_user_id
+        if buyer:
+            items.append({**keys.buyer_touchpoint_key(tenant, buyer, touchpoint.at, touchpoint.id), **common})
+        for item in items:
+            self.client.put_item(TableName=self.table_name, Item=serialize(item))
 
     def _conversation_for(self, tenant: str, dm: DmTouchpoint) -> Conversation:
         """Denormalise the DM's comment (post, text, keywords) into its conversation, when the comment is known."""
