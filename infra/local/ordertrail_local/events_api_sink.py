@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -78,6 +79,7 @@ class EventsApiSink:
         validator_class = jsonschema.validators.validator_for(self.schema)
         validator_class.check_schema(self.schema)
         self._validator = validator_class(self.schema, format_checker=validator_class.FORMAT_CHECKER)
+        self._fast_valid = _fast_validity(self.schema)
         self.host = host
         self._port = port
         self._requests: list[SinkRequest] = []
@@ -194,13 +196,26 @@ class EventsApiSink:
         if isinstance(data, list) and len(data) > MAX_EVENTS_PER_REQUEST:
             message = f"data holds {len(data)} events; at most {MAX_EVENTS_PER_REQUEST} per request"
             return {"code": CODE_BATCH_TOO_LARGE, "message": message, "request_id": request_id}
-        errors = sorted(self._validator.iter_errors(body), key=lambda error: list(error.absolute_path))
+        # The compiled validator answers a valid body in microseconds; jsonschema decides (and words) every refusal.
+        errors = [] if self._fast_valid(body) else sorted(self._validator.iter_errors(body), key=lambda error: list(error.absolute_path))
         if errors:
             first = errors[0]
             where = "/".join(str(part) for part in first.absolute_path) or "(body)"
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             return {"code": CODE_INVALID_PARAMS, "message": f"{where}: {first.message}{more}", "request_id": request_id}
         return {"code": CODE_OK, "message": "OK", "request_id": request_id, "data": {}}
+
+
+def _fast_validity(schema: dict[str, Any]) -> Callable[[Any], bool]:
+    """jsonschema-rs's compiled `is_valid` for the schema (the same draft, formats checked).
+
+    jsonschema checks a 1,000-event request in about 0.7 s, which made the sink, not the export, the bottleneck of the
+    export benches; jsonschema-rs checks it in milliseconds. Only a body it finds valid skips jsonschema.
+    """
+    import jsonschema_rs  # beside jsonschema's import above: only a sink that is built needs it
+
+    validator = jsonschema_rs.validator_for(schema, validate_formats=True)
+    return validator.is_valid
 
 
 def _request_id() -> str:

@@ -50,9 +50,9 @@ def ttclid_credits(conversion: Conversion, settings: ExportSettings) -> dict[str
     """Credit per ttclid under the tenant's model, over the touches within the lookback (inclusive, exact time)."""
     by_value: dict[str, ConversionTouch] = {t.value: t for t in conversion.touches}
     touches = [credit.Touch(id=t.id, at=t.at, arrival=t.arrival, value=t.value) for t in conversion.touches]
-    eligible = credit.eligible(touches, conversion.ordered_at, settings.lookback)
+    # credit() keeps only the eligible touches itself (within the lookback, in tie order).
     shares = credit.credit(
-        settings.model, eligible, conversion.ordered_at, settings.lookback, conversion.value, minor_units=minor_units(conversion.currency)
+        settings.model, touches, conversion.ordered_at, settings.lookback, conversion.value, minor_units=minor_units(conversion.currency)
     )
     return {by_value[value].ttclid or "": amount for value, amount in shares.items() if by_value[value].ttclid}
 
