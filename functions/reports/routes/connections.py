@@ -16,7 +16,6 @@ from ordertrail.connections.connector import Connector, connector_from
 from ordertrail.connections.shopify_setup import ShopifySetupReport
 from ordertrail.connections.status import ConnectionsView, ConnectionView
 from ordertrail.core.environment import get_environment
-from ordertrail.imports import history
 from ordertrail.runtime import services
 
 router = Router()
@@ -98,6 +97,9 @@ def tiktok_shop_callback(
     state: Annotated[str | None, Query(max_length=1024, description="The signed state the authorize route made")] = None,
 ) -> Response[str]:
     """Verify the state (once), exchange the code, store the tokens and start importing history; a bad state is 400."""
+    # Here, not at the top: the import wing brings both stores' API clients, which the other routes never use.
+    from ordertrail.imports import history
+
     now, environment = services.now(), get_environment()
     connection = oauth.complete(_connector(), code, state, now)
     days = environment.import_on_connect_days

@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from ordertrail.api.resolver import BODY_ERRORS, TEAM_ERRORS, TenantId, documented, json_response
 from ordertrail.core.export_runs import ExportRequest, ExportRun, ExportRunReport
 from ordertrail.core.responses import ErrorBody
-from ordertrail.export import steps
 from ordertrail.runtime import services
 
 router = Router()
@@ -32,6 +31,9 @@ EXPORT_RUNNING_RESPONSE: OpenAPIResponse = {
 )
 def start_conversion_export(tenant: TenantId, body: Annotated[ExportRequest, Body()]) -> Response[ExportRun]:
     """Start a run over [from, to) (default: from the watermark); 202 with the run's id, 409 while another run is going."""
+    # Here, not at the top: the export wing brings the Events API client (and requests), which the other routes never use.
+    from ordertrail.export import steps
+
     run = steps.start_run(services.repository(), services.launcher(), tenant, body.from_, body.to, services.now())
     return json_response(202, run)
 
@@ -45,4 +47,6 @@ def start_conversion_export(tenant: TenantId, body: Annotated[ExportRequest, Bod
 )
 def get_conversion_export(tenant: TenantId, run_id: RunId) -> Response[ExportRunReport]:
     """Everything a run did, for audit."""
+    from ordertrail.export import steps  # on first use, as in start_conversion_export
+
     return json_response(200, steps.run_report(services.repository(), tenant, run_id))

@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from ordertrail.api.resolver import BODY_ERRORS, TEAM_ERRORS, TenantId, documented, json_response
 from ordertrail.core.import_runs import ImportReport, ImportRequest
-from ordertrail.imports import history
 from ordertrail.runtime import services
 
 router = Router()
@@ -26,6 +25,9 @@ ImportId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="Hi
 )
 def start_import(tenant: TenantId, body: Annotated[ImportRequest, Body()]) -> Response[ImportReport]:
     """Import the orders created in [from, to) from TikTok Shop or Shopify, 30 days at a time; 409 when the store is not connected."""
+    # Here, not at the top: the import wing brings both stores' API clients, which the other routes never use.
+    from ordertrail.imports import history
+
     report = history.start_import(services.repository(), services.import_launcher(), services.tenants(), tenant, body, services.now())
     return json_response(202, report)
 
@@ -39,4 +41,6 @@ def start_import(tenant: TenantId, body: Annotated[ImportRequest, Body()]) -> Re
 )
 def get_import(tenant: TenantId, import_id: ImportId) -> Response[ImportReport]:
     """How far the import got: each window's pages and counts, and the totals."""
+    from ordertrail.imports import history  # on first use, as in start_import
+
     return json_response(200, history.report(services.repository(), tenant, import_id))

@@ -12,11 +12,14 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ordertrail.core.errors import Unauthorized
-from ordertrail.core.report_models import DashboardLink
 from ordertrail.storage.tenant_secrets import hash_api_key
+
+if TYPE_CHECKING:
+    from ordertrail.core.report_models import DashboardLink
 
 MAX_LIFETIME = timedelta(hours=24)
 DEFAULT_LIFETIME = timedelta(hours=1)
@@ -49,6 +52,9 @@ def verify(token: str | None, tenant: str, key_hashes: Iterable[str], now: datet
 
 def link_for(tenant: str, api_key: str | None, hours: int, now: datetime) -> DashboardLink:
     """A dashboard link signed with the caller's own API key, valid for `hours` (1..24)."""
+    # Here, not at the top: the authorizer and every HTTP handler import this module, only the reports mint links.
+    from ordertrail.core.report_models import DashboardLink
+
     if not api_key:
         raise Unauthorized("a valid API key is required: send Authorization: Bearer <key>", field="Authorization", code="invalid_api_key")
     expires_at = (now + timedelta(hours=hours)).replace(microsecond=0)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import requests
+from typing import TYPE_CHECKING
 
 from ordertrail.core.environment import Environment
 from ordertrail.core.errors import Conflict
 from ordertrail.sources.tiktok_shop_auth import TikTokShopAuthClient
 from ordertrail.storage.repository import Repository
 from ordertrail.storage.tenant_secrets import TenantDirectory, TikTokShopSecrets
+
+if TYPE_CHECKING:
+    import requests  # only for the annotation: the clients import it when they build a session
 
 
 @dataclass(frozen=True)

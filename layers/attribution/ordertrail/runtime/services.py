@@ -4,23 +4,31 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ordertrail.core.environment import get_environment
-from ordertrail.storage.executions import ExecutionLauncher
-from ordertrail.storage.files import DownloadFiles
-from ordertrail.storage.repository import Repository
 from ordertrail.storage.tenant_secrets import TenantDirectory, tenant_directory
+
+if TYPE_CHECKING:
+    from ordertrail.storage.executions import ExecutionLauncher
+    from ordertrail.storage.files import DownloadFiles
+    from ordertrail.storage.repository import Repository
 
 
 @lru_cache(maxsize=1)
 def repository() -> Repository:
     """The table repository for this process."""
+    # Imported on first use, not at the top: the repository pulls in every model, and the authorizer reads only tenants.
+    from ordertrail.storage.repository import Repository
+
     return Repository(get_environment().table_name)
 
 
 @lru_cache(maxsize=1)
 def launcher() -> ExecutionLauncher:
     """Starts export runs on the state machine named by EXPORT_STATE_MACHINE_ARN."""
+    from ordertrail.storage.executions import ExecutionLauncher  # on first use: most handlers start no runs
+
     arn = get_environment().export_state_machine_arn
     if not arn:
         raise RuntimeError("EXPORT_STATE_MACHINE_ARN is not set: this function cannot start export runs")
@@ -30,6 +38,8 @@ def launcher() -> ExecutionLauncher:
 @lru_cache(maxsize=1)
 def import_launcher() -> ExecutionLauncher:
     """Starts history imports on the state machine named by IMPORT_STATE_MACHINE_ARN."""
+    from ordertrail.storage.executions import ExecutionLauncher  # on first use: most handlers start no runs
+
     arn = get_environment().import_state_machine_arn
     if not arn:
         raise RuntimeError("IMPORT_STATE_MACHINE_ARN is not set: this function cannot start history imports")
@@ -38,6 +48,8 @@ def import_launcher() -> ExecutionLauncher:
 
 def download_files() -> DownloadFiles | None:
     """The exports bucket for large CSV files (None: not configured, large CSV downloads are refused)."""
+    from ordertrail.storage.files import DownloadFiles  # on first use: only the reports hand out download links
+
     bucket = get_environment().exports_bucket
     return DownloadFiles(bucket) if bucket else None
 

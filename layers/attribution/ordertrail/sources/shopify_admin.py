@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ordertrail.core.errors import UpstreamError
+
+if TYPE_CHECKING:
+    import requests
 
 ORDERS_PATH = "/admin/api/{version}/orders.json"
 WEBHOOKS_PATH = "/admin/api/{version}/webhooks.json"
@@ -131,7 +133,12 @@ class ShopifyAdminClient:
         self.base_url = base_url.rstrip("/")
         self._access_token = access_token
         self.api_version = api_version
-        self.session = session or requests.Session()
+        if session is None:
+            # Here, not at the top: requests costs every handler importing this module ~40 ms, and only a client needs it.
+            import requests
+
+            session = requests.Session()
+        self.session = session
         self.timeout = timeout
 
     def __repr__(self) -> str:
@@ -194,6 +201,8 @@ class ShopifyAdminClient:
         """Send one request; any answer but a 2xx becomes a ShopifyAdminError naming the cause."""
         url = self.base_url + path.format(version=self.api_version)
         headers = {TOKEN_HEADER: self._access_token, "Accept": "application/json"}
+        import requests  # loaded with the session; for its exception types
+
         try:
             response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:

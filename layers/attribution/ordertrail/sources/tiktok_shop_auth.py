@@ -13,14 +13,16 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ordertrail.core.errors import UpstreamError
 from ordertrail.sources.signatures import tiktok_api_sign
+
+if TYPE_CHECKING:
+    import requests
 
 TOKEN_GET_PATH = "/api/v2/token/get"
 TOKEN_REFRESH_PATH = "/api/v2/token/refresh"
@@ -181,7 +183,12 @@ class TikTokShopAuthClient:
     ) -> None:
         self.auth_url = auth_url.rstrip("/")
         self.api_url = api_url.rstrip("/")
-        self.session = session or requests.Session()
+        if session is None:
+            # Here, not at the top: requests costs every handler importing this module ~40 ms, and only a client needs it.
+            import requests
+
+            session = requests.Session()
+        self.session = session
         self.timeout = timeout
         self.clock = clock
         self.refresh_rejected_codes = _codes(refresh_rejected_codes)
@@ -220,6 +227,8 @@ class TikTokShopAuthClient:
 
     def _call(self, url: str, query: dict[str, str], headers: dict[str, str]) -> tuple[int | str, str, Any]:
         """GET and read TikTok's envelope `{code, message, data}`; the query holds secrets, so no error repeats the URL."""
+        import requests  # loaded with the session; for its exception types
+
         try:
             response = self.session.get(url, params=query, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:

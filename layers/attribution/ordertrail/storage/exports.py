@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ordertrail.core import refs
-from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun
 from ordertrail.storage import keys
 from ordertrail.storage.table import Table, deserialize, epoch_seconds, model_json, serialize
+
+if TYPE_CHECKING:
+    from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun
 
 # Export audit is kept for 400 days: long enough to answer "what did we send last year?".
 AUDIT_TTL = timedelta(days=400)
@@ -86,6 +88,9 @@ class ExportRecords(Table):
 
     def take_export_lease(self, tenant: str, lease: ExportLease, now: datetime, renew: bool = False) -> ExportLease | None:
         """Take the tenant's export lease if free or expired (renewing: or already this run's); None, or the holder's lease."""
+        # Here, not at the top: only the export and reports functions read export runs; the others skip these models.
+        from ordertrail.core.export_runs import ExportLease
+
         condition = "attribute_not_exists(PK) OR expires_at < :now"
         values: dict[str, Any] = {":now": epoch_seconds(now)}
         if renew:  # a run's own steps and retries never lose its lease to itself
@@ -120,6 +125,8 @@ class ExportRecords(Table):
 
     def get_export_lease(self, tenant: str) -> ExportLease | None:
         """The tenant's export lease as stored (it may have expired)."""
+        from ordertrail.core.export_runs import ExportLease  # on first use (see above)
+
         key = serialize(keys.export_lease_key(tenant))
         item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
         return ExportLease.model_validate_json(deserialize(item)["data"]) if item else None
@@ -155,6 +162,8 @@ class ExportRecords(Table):
 
     def get_run(self, tenant: str, run_id: str) -> ExportRun | None:
         """One run's record."""
+        from ordertrail.core.export_runs import ExportRun  # on first use (see above)
+
         item = self.client.get_item(TableName=self.table_name, Key=serialize(keys.run_key(tenant, run_id))).get("Item")
         return ExportRun.model_validate_json(deserialize(item)["data"]) if item else None
 
@@ -170,6 +179,8 @@ class ExportRecords(Table):
 
     def get_chunk(self, tenant: str, run_id: str, index: int) -> ChunkRecord | None:
         """A chunk's record as its last attempt left it (consistent: a Step Functions Retry follows it within seconds)."""
+        from ordertrail.core.export_runs import ChunkRecord  # on first use (see above)
+
         item = self.client.get_item(
             TableName=self.table_name, Key=serialize(keys.chunk_key(tenant, run_id, index)), ConsistentRead=True
         ).get("Item")
@@ -177,6 +188,8 @@ class ExportRecords(Table):
 
     def run_chunks(self, tenant: str, run_id: str) -> list[ChunkRecord]:
         """A run's chunk records only (Finalize needs no per-event results): one Query on the CHUNK# prefix."""
+        from ordertrail.core.export_runs import ChunkRecord  # on first use (see above)
+
         items = self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :chunk)",
             ExpressionAttributeValues=serialize({":pk": keys.run_pk(tenant, run_id), ":chunk": "CHUNK#"}),
@@ -185,6 +198,8 @@ class ExportRecords(Table):
 
     def run_contents(self, tenant: str, run_id: str) -> tuple[ExportRun | None, list[ChunkRecord], list[EventResult]]:
         """A run with its chunks and per-event results: one Query of the run's partition (paged)."""
+        from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportRun  # on first use (see above)
+
         items = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues=serialize({":pk": keys.run_pk(tenant, run_id)}))
         run = next((ExportRun.model_validate_json(i["data"]) for i in items if i["SK"] == "RUN"), None)
         chunks = [ChunkRecord.model_validate_json(i["data"]) for i in items if i["SK"].startswith("CHUNK#")]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ordertrail.core.import_runs import ImportRun, ImportWindow
 from ordertrail.storage import keys
 from ordertrail.storage.table import Table, deserialize, epoch_seconds, model_json, serialize
+
+if TYPE_CHECKING:
+    from ordertrail.core.import_runs import ImportRun, ImportWindow
 
 # An import's record is an audit of what was brought in: kept about a year, like export runs.
 IMPORT_TTL = timedelta(days=400)
@@ -27,6 +29,9 @@ class ImportRecords(Table):
 
     def get_import(self, tenant: str, import_id: str) -> ImportRun | None:
         """One import run (consistent: its steps follow each other within seconds)."""
+        # Here, not at the top: only the import and reports functions read import runs; the others skip these models.
+        from ordertrail.core.import_runs import ImportRun
+
         key = serialize(keys.import_run_key(tenant, import_id))
         item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
         return ImportRun.model_validate_json(deserialize(item)["data"]) if item else None
@@ -39,6 +44,8 @@ class ImportRecords(Table):
 
     def get_window(self, tenant: str, import_id: str, index: int) -> ImportWindow | None:
         """One window as its last page left it (consistent: the cursor must be the latest)."""
+        from ordertrail.core.import_runs import ImportWindow  # on first use (see above)
+
         key = serialize(keys.import_window_key(tenant, import_id, index))
         item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
         return ImportWindow.model_validate_json(deserialize(item)["data"]) if item else None
@@ -51,6 +58,8 @@ class ImportRecords(Table):
 
     def import_contents(self, tenant: str, import_id: str) -> tuple[ImportRun | None, list[ImportWindow]]:
         """A run and its windows, in order: one Query of the run's partition."""
+        from ordertrail.core.import_runs import ImportRun, ImportWindow  # on first use (see above)
+
         items = self._query(
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues=serialize({":pk": keys.import_pk(tenant, import_id)}),

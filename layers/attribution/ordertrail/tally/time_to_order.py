@@ -11,9 +11,10 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from ordertrail.core.report_models import HistogramBucket, WeeklyTimeToOrder
+if TYPE_CHECKING:
+    from ordertrail.core.report_models import HistogramBucket, WeeklyTimeToOrder
 
 MINUTE = 60
 HOUR = 60 * MINUTE
@@ -121,6 +122,9 @@ def summarise(fields: Mapping[str, Decimal]) -> Summary:
     The mean is exact (`tto_seconds` / `tto_orders`); the median and quartiles are estimates within one bucket
     (quantile()). Everything but the histogram is None when there are no orders.
     """
+    # Here, not at the top: the counters (every handler that stores orders) need only bucket_field, the reports this.
+    from ordertrail.core.report_models import HistogramBucket
+
     orders = int(fields.get("tto_orders", Decimal(0)))
     seconds = fields.get("tto_seconds", Decimal(0))
     counts = histogram_counts(fields)
@@ -141,6 +145,8 @@ def change(current: float | None, previous: float | None) -> float | None:
 
 def weekly(week_fields: list[tuple[date, Mapping[str, Decimal]]]) -> list[WeeklyTimeToOrder]:
     """Per local week (oldest first): orders, the estimated median, and its change from the week before."""
+    from ordertrail.core.report_models import WeeklyTimeToOrder  # only the reports call this (see summarise)
+
     weeks: list[WeeklyTimeToOrder] = []
     previous: float | None = None
     for week_start, fields in week_fields:
