@@ -34,10 +34,12 @@ from ordertrail.storage.table import (
     deserialize,
     key_id,
     model_json,
+    packed,
     refused_as_invalid,
     revision_condition,
     revision_of,
     serialize,
+    unpacked,
 )
 from ordertrail.storage.touchpoints import TOUCHPOINT, TouchpointRecords
 from ordertrail.tally import counters
@@ -67,11 +69,14 @@ class AttributionInputs:
 
 
 def conversion_item(tenant: str, conversion: Conversion) -> dict[str, Any]:
-    """A conversion as stored: `counts` apart from `data`, so a review can flip it without rewriting the rest."""
+    """A conversion as stored: `counts` apart from `data`, so a review can flip it without rewriting the rest.
+
+    `data` (every touch of the journey) is packed, which keeps the item under 1 KB (docs/decisions/2026-12-02-write-costs.md).
+    """
     return {
         **keys.conversion_key(tenant, conversion.ordered_at, conversion.source, conversion.order_id),
         "type": "conversion",
-        "data": conversion.model_dump_json(exclude={"counts"}, exclude_none=True),
+        "data": packed(conversion.model_dump_json(exclude={"counts"}, exclude_none=True)),
         "counts": conversion.counts,
     }
 
@@ -137,7 +142,7 @@ class AttributionRecords(TouchpointRecords):
         customer = get(customer_key)
         profile = get(address_key_item)
         report = ReportState(
-            contribution=counters.load(previous.get("contrib")) if previous else {},
+            contribution=counters.load(unpacked(previous.get("contrib"))) if previous else {},
             customer=CustomerActivity.model_validate_json(customer["data"]) if customer else None,
             address=AddressProfile.model_validate_json(profile["data"]) if profile else None,
         )
@@ -170,7 +175,7 @@ class AttributionRecords(TouchpointRecords):
             "data": model_json(attribution),
             "method": attribution.method,
             "order_updated_at": keys.iso(order.updated_at),
-            "contrib": counters.dump(tally.contribution),
+            "contrib": packed(counters.dump(tally.contribution)),
             "rev": (revisions.attribution or 0) + 1,
         }
         if attribution.method == "conversation_soft" and attribution.review_status:
@@ -329,7 +334,7 @@ class AttributionRecords(TouchpointRecords):
             "data": model_json(after),
             "method": after.method,
             "order_updated_at": view.order_updated_at or keys.iso(order.updated_at),
-            "contrib": counters.dump(contribution),
+            "contrib": packed(counters.dump(contribution)),
             "rev": view.revision + 1,
         }
         if after.review_status and after.rule == "conversation_soft":
@@ -379,7 +384,9 @@ class AttributionRecords(TouchpointRecords):
                     {":pk": keys.conversion_pk(tenant, on_day.isoformat()), ":low": keys.iso(start), ":high": f"{keys.iso(last)}#\uffff"}
                 ),
             )
-            conversions += [Conversion.model_validate({**json.loads(i["data"]), "counts": bool(i.get("counts"))}) for i in items]
+            conversions += [
+                Conversion.model_validate({**json.loads(unpacked(i["data"]) or "{}"), "counts": bool(i.get("counts"))}) for i in items
+            ]
             on_day += timedelta(days=1)
         return conversions
 

@@ -11,7 +11,7 @@ from ordertrail.core.models import (
     Order,
 )
 from ordertrail.storage import keys
-from ordertrail.storage.table import Table, key_id, model_json, serialize, tenant_of
+from ordertrail.storage.table import Table, key_id, model_json, serialize, tenant_of, unpacked
 from ordertrail.storage.touchpoints import TOUCHPOINT
 from ordertrail.tally import counters
 from ordertrail.tally.counters import Counts
@@ -77,7 +77,7 @@ def order_view(order_item: dict[str, Any], attribution_item: dict[str, Any] | No
         Order.model_validate_json(order_item["data"]),
         datetime.fromisoformat(order_item["received_at"]),
         attribution,
-        contribution=counters.load(attribution_item.get("contrib")) if attribution_item else None,
+        contribution=counters.load(unpacked(attribution_item.get("contrib"))) if attribution_item else None,
         revision=int(attribution_item.get("rev", 0)) if attribution_item else 0,
         order_updated_at=attribution_item.get("order_updated_at") if attribution_item else None,
         imported=import_mark_of(order_item),
