@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import responses
 
+from ordertrail.storage.table import unpacked
 from tests.conftest import ROOT, Pipeline
 from tests.integration.senders import (
     TIKTOK_ORDERS_URL,
@@ -341,7 +342,7 @@ def test_a_buyer_with_80_long_ad_clicks_is_still_attributed(pipeline: Pipeline) 
     assert attribution["method"] == "ad_click" and "error" not in attribution
     assert len(attribution["evidence"][2]["touchpoint_ids"]) <= 20
     conversion = next(i for i in pipeline.items() if i.get("type") == "conversion" and "8080" in i["SK"])
-    touches = json.loads(conversion["data"])["touches"]
+    touches = json.loads(unpacked(conversion["data"]) or "")["touches"]
     assert len(touches) == 80 and sum(1 for t in touches if t.get("url")) == 10
 
 
@@ -352,9 +353,12 @@ def test_an_order_whose_attribution_cannot_be_stored_says_so_instead_of_staying_
     buyer orders, then the attribution is not silently missing: GET /orders shows `attribution.error` saying why, the
     order counts as organic (nothing credited), and the stream record is not failed forever."""
     from ordertrail.core import conversions
+    from ordertrail.storage import attributions
 
     monkeypatch.setattr(conversions, "MAX_TOUCHES", 10_000)
     monkeypatch.setattr(conversions, "MAX_DETAILED", 10_000)
+    # Stored uncompressed: 80 copies of one long URL compress so well that the packed item would fit after all.
+    monkeypatch.setattr(attributions, "packed", lambda text: text.encode())
     clicked_then_ordered(pipeline, "u-huge", "8081")
 
     attribution = get_order(pipeline, "acme", "8081").json()["attribution"]
