@@ -267,26 +267,36 @@ def test_module_names_follow_the_code_dir() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ stream filters
-def _record(event_name: str, sk: str) -> dict[str, Any]:
-    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": {"Keys": {"PK": {"S": "T#demo#O#x"}, "SK": {"S": sk}}}}
+def _record(event_name: str, sk: str, kind: str | None = None) -> dict[str, Any]:
+    dynamodb: dict[str, Any] = {"Keys": {"PK": {"S": "T#demo#O#x"}, "SK": {"S": sk}}}
+    if kind is not None:
+        dynamodb["NewImage"] = {"kind": {"S": kind}}
+    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": dynamodb}
 
 
 @pytest.mark.parametrize(
-    ("event_name", "sk", "wanted"),
+    ("event_name", "sk", "kind", "wanted"),
     [
-        ("INSERT", "ORDER", True),
-        ("MODIFY", "ORDER", True),
-        ("REMOVE", "ORDER", False),
-        ("INSERT", "TP#2025-06-12T10:00:00Z#tp-1", True),
-        ("MODIFY", "TP#2025-06-12T10:00:00Z#tp-1", False),
-        ("REMOVE", "TP#2025-06-12T10:00:00Z#tp-1", False),
-        ("INSERT", "ATTR", False),
-        ("INSERT", "ORDERS", False),
-        ("INSERT", "XTP#1", False),
+        ("INSERT", "ORDER", None, True),
+        ("MODIFY", "ORDER", None, True),
+        ("REMOVE", "ORDER", None, False),
+        ("INSERT", "TP#2025-06-12T10:00:00Z#tp-1", "shop_link", True),
+        ("INSERT", "TP#2025-06-12T10:00:00Z#tp-1", "ad_click", True),
+        ("INSERT", "TP#2025-06-12T10:00:00Z#tp-1", "creator_click", True),
+        # Comments, DMs and flow steps only add context: they wake no attribution.
+        ("INSERT", "TP#2025-06-12T10:00:00Z#tp-1", "comment", False),
+        ("INSERT", "TP#2025-06-12T10:00:00Z#tp-1", "dm", False),
+        ("INSERT", "TP#2025-06-12T10:00:00Z#tp-1", "flow_step", False),
+        ("INSERT", "TP#2025-06-12T10:00:00Z#tp-1", None, False),
+        ("MODIFY", "TP#2025-06-12T10:00:00Z#tp-1", "shop_link", False),
+        ("REMOVE", "TP#2025-06-12T10:00:00Z#tp-1", "shop_link", False),
+        ("INSERT", "ATTR", None, False),
+        ("INSERT", "ORDERS", None, False),
+        ("INSERT", "XTP#1", "shop_link", False),
     ],
 )
-def test_template_filters_select_orders_and_new_touchpoints(event_name: str, sk: str, wanted: bool) -> None:
-    assert matches_filters(tpl.stream_filters(TEMPLATE), _record(event_name, sk)) is wanted
+def test_template_filters_select_orders_and_new_decisive_touchpoints(event_name: str, sk: str, kind: str | None, wanted: bool) -> None:
+    assert matches_filters(tpl.stream_filters(TEMPLATE), _record(event_name, sk, kind)) is wanted
 
 
 def test_filter_rules_subset() -> None:
@@ -356,10 +366,11 @@ def test_pump_delivers_filtered_records_in_lambda_shape(stream_server: MotoBacke
     pump, client, table = _pump(stream_server, handler)
     _put(client, table, "T#demo#O#1", "ORDER", status="paid")
     _put(client, table, "T#demo#O#1", "ATTR", method="organic")  # the function's own write: filtered out
-    _put(client, table, "T#demo#B#u1", "TP#2025-06-12T10:00:00Z#tp-1")
+    _put(client, table, "T#demo#B#u1", "TP#2025-06-12T10:00:00Z#tp-1", kind="shop_link")
+    _put(client, table, "T#demo#B#u1", "TP#2025-06-12T10:01:00Z#tp-2", kind="comment")  # context only: filtered out
     _put(client, table, "T#demo#O#1", "ORDER", status="cancelled")  # MODIFY
     client.delete_item(TableName=table, Key={"PK": {"S": "T#demo#O#1"}, "SK": {"S": "ORDER"}})  # REMOVE: filtered out
-    assert pump.drain() == 5
+    assert pump.drain() == 6
     records = [r for batch in handler.batches for r in batch]
     assert [(r["eventName"], r["dynamodb"]["Keys"]["SK"]["S"]) for r in records] == [
         ("INSERT", "ORDER"),
@@ -372,7 +383,7 @@ def test_pump_delivers_filtered_records_in_lambda_shape(stream_server: MotoBacke
     assert first["dynamodb"]["NewImage"]["status"] == {"S": "paid"}
     assert records[2]["dynamodb"]["OldImage"]["status"] == {"S": "paid"}
     json.dumps(handler.batches)  # the event is plain JSON, like Lambda's
-    assert pump.drain() == 0 and len(handler.batches) == 1 and pump.filtered_out == 2
+    assert pump.drain() == 0 and len(handler.batches) == 1 and pump.filtered_out == 3
 
 
 def test_batch_item_failures_redeliver_from_the_first_failed_record(stream_server: MotoBackend | DynamoDBLocal) -> None:
