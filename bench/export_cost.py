@@ -153,39 +153,50 @@ def timed_client_factory(send_seconds: list[float]) -> Any:
     return factory
 
 
+def export_tenant(scratch: str, model: str | None = None) -> tuple[Any, Any, Any]:
+    """An export-enabled tenant in a fresh table (inside mock_aws): (repository, tenant directory, settings).
+
+    As PUT /settings does: settings to the table, the write-only token to the tenant's secret (a tenants file in `scratch`).
+    """
+    import boto3
+
+    from ordertrail.core.tenant_settings import ExportSettings, TenantSettings
+    from ordertrail.storage.repository import Repository
+    from ordertrail.storage.tenant_config import replace_settings
+    from ordertrail.storage.tenant_secrets import FileTenantDirectory
+    from ordertrail_local.template import create_table
+
+    tenants_file = Path(scratch) / "tenants.json"
+    tenants_file.write_text(json.dumps({"tenants": {TENANT: {"api_keys": ["bench-key"], "tiktok_events": {"pixel_code": PIXEL}}}}))
+    directory = FileTenantDirectory(tenants_file)
+    client = boto3.client("dynamodb")
+    create_table(client, TABLE)
+    repo = Repository(TABLE, client)
+    export = ExportSettings(enabled=True, pixel_code=PIXEL, access_token=TOKEN, **({"model": model} if model else {}))
+    settings = TenantSettings(export=export)
+    replace_settings(repo, directory, TENANT, settings)
+    return repo, directory, settings
+
+
 def export_cost(count: int, run_days: int, plain_moto: bool = False) -> dict[str, Any]:
     """Seed `count` conversions, run plan → export_chunk per chunk → finalize against the sink; figures for this N.
 
     `plain_moto` runs moto as released: `ordertrail_local.moto_patches.speed_up_moto` is not installed (it scopes each
     Query page to its partition and each transaction's rollback to its items; it cannot be uninstalled in a process).
     """
-    import boto3
     from moto import mock_aws
 
     from ordertrail.core.export_runs import ExportRun
-    from ordertrail.core.tenant_settings import ExportSettings, TenantSettings
     from ordertrail.export import steps
-    from ordertrail.storage.repository import Repository
-    from ordertrail.storage.tenant_config import replace_settings
-    from ordertrail.storage.tenant_secrets import FileTenantDirectory
     from ordertrail.tally.export_chunks import Chunk
     from ordertrail_local.events_api_sink import EventsApiSink
     from ordertrail_local.moto_patches import speed_up_moto
-    from ordertrail_local.template import create_table
 
     now = datetime.now(UTC).replace(microsecond=0)
     if not plain_moto:
         speed_up_moto()
     with tempfile.TemporaryDirectory(prefix="ordertrail-bench-") as scratch, mock_aws(), EventsApiSink() as sink:
-        tenants_file = Path(scratch) / "tenants.json"
-        tenants_file.write_text(json.dumps({"tenants": {TENANT: {"api_keys": ["bench-key"], "tiktok_events": {"pixel_code": PIXEL}}}}))
-        directory = FileTenantDirectory(tenants_file)
-        client = boto3.client("dynamodb")
-        create_table(client, TABLE)
-        repo = Repository(TABLE, client)
-        # As PUT /settings does: settings to the table, the write-only token to the tenant's secret (the tenants file).
-        settings = TenantSettings(export=ExportSettings(enabled=True, pixel_code=PIXEL, access_token=TOKEN))
-        replace_settings(repo, directory, TENANT, settings)
+        repo, directory, settings = export_tenant(scratch)
         end = now - settings.settle_period
         start = end - timedelta(days=run_days)
 
@@ -193,7 +204,7 @@ def export_cost(count: int, run_days: int, plain_moto: bool = False) -> dict[str
         ordered = seed(repo, count, end)
         seed_seconds = time.perf_counter() - started
 
-        timer = DynamoTimer(client)
+        timer = DynamoTimer(repo.client)
         send_seconds: list[float] = []
         run_id = f"bench-{count}"
         repo.create_run(

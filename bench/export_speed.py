@@ -40,10 +40,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from export_cost import BATCH_WRITE_LIMIT, PIXEL, TENANT, TOKEN
+from export_cost import BATCH_WRITE_LIMIT, TENANT, export_tenant
 from offline import offline_env, use_repository_code
 
 TABLE = "ordertrail-bench"
@@ -268,32 +267,20 @@ def timed_export_code(watch: Stopwatch) -> Iterator[Any]:
 
 def export_speed(count: int, model: str, profile: str | None = None) -> dict[str, Any]:
     """Seed `count` conversions, run plan → export_chunk → finalize against the sink; the chunk's figures."""
-    import boto3
     from moto import mock_aws
 
     from ordertrail.core.export_runs import ExportRun
-    from ordertrail.core.tenant_settings import ExportSettings, TenantSettings
     from ordertrail.export import steps
-    from ordertrail.storage.repository import Repository
-    from ordertrail.storage.tenant_config import replace_settings
-    from ordertrail.storage.tenant_secrets import FileTenantDirectory
     from ordertrail.tally.export_chunks import Chunk
     from ordertrail_local.events_api_sink import EventsApiSink
     from ordertrail_local.moto_patches import speed_up_moto
-    from ordertrail_local.template import create_table, load_template
+    from ordertrail_local.template import load_template
 
     now = datetime.now(UTC).replace(microsecond=0)
     speed_up_moto()
     timeout = function_timeout(load_template())
     with tempfile.TemporaryDirectory(prefix="ordertrail-bench-") as scratch, mock_aws(), EventsApiSink() as sink:
-        tenants_file = Path(scratch) / "tenants.json"
-        tenants_file.write_text(json.dumps({"tenants": {TENANT: {"api_keys": ["bench-key"], "tiktok_events": {"pixel_code": PIXEL}}}}))
-        directory = FileTenantDirectory(tenants_file)
-        client = boto3.client("dynamodb")
-        create_table(client, TABLE)
-        repo = Repository(TABLE, client)
-        settings = TenantSettings(export=ExportSettings(enabled=True, pixel_code=PIXEL, access_token=TOKEN, model=model))
-        replace_settings(repo, directory, TENANT, settings)
+        repo, directory, settings = export_tenant(scratch, model)
         end = now - settings.settle_period
         started = time.perf_counter()
         seed(repo, count, end)
@@ -309,7 +296,7 @@ def export_speed(count: int, model: str, profile: str | None = None) -> dict[str
         (chunk_item,) = planned["chunks"]
         watch = Stopwatch()
         profiler = cProfile.Profile() if profile else None
-        with DynamoHooks(client, watch).installed(), timed_export_code(watch) as factory:
+        with DynamoHooks(repo.client, watch).installed(), timed_export_code(watch) as factory:
             process_cpu = time.process_time()
             if profiler:
                 profiler.enable()
