@@ -13,10 +13,15 @@ from moto import mock_aws
 from pydantic import TypeAdapter
 
 from ordertrail.attribution import attribute
+from ordertrail.core.conversions import Conversion
+from ordertrail.core.export_runs import EventResult
 from ordertrail.core.models import Order, Touchpoint
 from ordertrail.core.tenant_settings import AttributionSettings
+from ordertrail.storage import exports
+from ordertrail.storage.attributions import conversion_item
 from ordertrail.storage.orders import StoredOrder
 from ordertrail.storage.repository import Repository
+from ordertrail.storage.table import serialize
 from ordertrail_local.dynamodb_local import DynamoDBLocal
 from tests.conftest import fresh_table
 
@@ -132,3 +137,57 @@ def test_an_older_order_state_never_overwrites_a_newer_one(repo: Repository) -> 
     assert repo.put_order("acme", newer, ORDER_AT) == "stale", "the same state again is a no-op"
     (view,) = repo.find_orders("acme", "9")
     assert view.order.status == "cancelled"
+
+
+def test_conversion_pages_hold_a_page_at_a_time_and_together_are_the_range_in_time_order(repo: Repository) -> None:
+    """Given conversions over three UTC days (one outside the range), when read page by page (two items a page), then no
+    page holds more than two and the pages, joined, are exactly the range's conversions oldest first."""
+    times = [ORDER_AT + timedelta(hours=7 * i) for i in range(9)]  # 20 Nov 12:00 to 22 Nov 20:00
+    for index, at in enumerate(reversed(times)):
+        stored = Conversion(
+            order_id=f"o{index}", source="tiktok_shop", ordered_at=at, currency="USD", value=Decimal("10"), method="ad_click", counts=True
+        )
+        repo.client.put_item(TableName=repo.table_name, Item=serialize(conversion_item("t1", stored)))
+    start, end = times[1], times[-1]  # the first is before the range; `end` is exclusive
+
+    pages = list(repo.conversion_pages("t1", start, end, page_size=2))
+
+    assert max(len(page) for page in pages) == 2
+    assert [c.ordered_at for page in pages for c in page] == times[1:-1]
+    assert [c.ordered_at for c in repo.conversions_between("t1", start, end)] == times[1:-1]
+
+
+def test_a_runs_results_are_packed_per_request_and_a_retried_attempt_stands_over_the_earlier_one(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given 40 results of a chunk stored packed (items kept small enough here to need several), and a retry that got 10
+    of the rejected ones accepted later, when the run is read, then every result is there once, the retried ones as
+    accepted, in chunk / event id / order order, and the first attempt's accepted results are untouched."""
+    monkeypatch.setattr(exports, "MAX_PACKED_RESULTS_BYTES", 250)
+    first = [
+        EventResult(
+            chunk=0,
+            order_id=f"o{i:02d}",
+            source="tiktok_shop",
+            outcome="accepted" if i < 30 else "rejected",
+            event_id=f"T{i:02d}_2026-11-20",
+            value=Decimal("12.50"),
+            currency="USD",
+            at=ORDER_AT,
+        )
+        for i in range(40)
+    ]
+    retried = [r.model_copy(update={"outcome": "accepted", "at": ORDER_AT + timedelta(minutes=5)}) for r in first[30:]]
+
+    repo.record_results("t1", "run-1", first, {})
+    repo.record_results("t1", "run-1", retried, {})
+
+    stored = repo.client.query(
+        TableName=repo.table_name, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "T#t1#EXPORT#RUN#run-1"}}
+    )["Items"]
+    assert 2 < len(stored) < 25  # 50 results written: packed, several an item
+    _, _, results = repo.run_contents("t1", "run-1")
+    assert [r.order_id for r in results] == [f"o{i:02d}" for i in range(40)]
+    assert {r.outcome for r in results} == {"accepted"}
+    assert results[:30] == first[:30] and results[30:] == retried
+    assert repo.accepted_event_ids("t1", [r.event_id or "" for r in first]) == {r.event_id for r in first}

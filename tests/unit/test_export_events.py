@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ordertrail.core.conversions import Conversion, ConversionTouch, conversion_for
 from ordertrail.core.models import AdClickTouchpoint, Attribution, Buyer, Client, Landing, LineItem, Order
 from ordertrail.core.tenant_settings import ExportSettings
-from ordertrail.export.events import plan_events
+from ordertrail.export.events import ExportPlan, PlanMemory, plan_events
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ORDER_AT = NOW - timedelta(days=2)
@@ -112,6 +116,48 @@ def test_identifiers_are_hashed_and_ip_stays_plain() -> None:
     assert user["email"] == [hashlib.sha256(b"buyer@example.com").hexdigest()]
     assert user["external_id"] == [hashlib.sha256(b"tt-1").hexdigest()]
     assert user["ip"] == "1.2.3.4"
+
+
+# ------------------------------------------------------------------------------------ a chunk planned page by page
+def decided(plans: list[ExportPlan]) -> tuple[list[tuple[str, str, Decimal]], list[tuple[str, str, str]], dict[str, str]]:
+    """What a user of the export sees of some plans: events sent, skips with their reason, and first claims."""
+    sent = [(o.conversion.order_id, o.event_id, o.value) for p in plans for o in p.outgoing]
+    skipped = [(s.conversion.order_id, s.reason, s.event_id) for p in plans for s in p.skipped]
+    claims = {user: c.order_id for p in plans for user, c in p.first_claims.items()}
+    return sent, skipped, claims
+
+
+journey = st.tuples(
+    st.sampled_from(["u1", "u2", "u3"]),  # few buyers: repeat conversions
+    st.lists(st.sampled_from(["T1", "T2", "T3", "T4"]), min_size=0, max_size=2, unique=True),  # few ttclids: shared event ids
+    st.booleans(),  # counts (a soft match does not)
+    st.integers(min_value=0, max_value=9 * 24),  # hours before ORDER_AT: some beyond the 7-day maximum event age
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(journeys=st.lists(journey, min_size=1, max_size=12), cuts=st.lists(st.integers(min_value=0, max_value=12), max_size=4))
+def test_a_chunk_planned_page_by_page_decides_exactly_as_planned_at_once(journeys: list, cuts: list[int]) -> None:
+    """Given random conversions (repeat buyers, shared ttclids, soft matches, too-old ones) cut into pages in time order,
+    when each page is planned with the same memory, then the events, skips and first claims equal one plan of them all."""
+    conversions = sorted(
+        (
+            conversion(
+                f"o{i}",
+                [click(t, 0.5, f"c{i}-{t}", base=ORDER_AT - timedelta(hours=h)) for t in ttclids],
+                at=ORDER_AT - timedelta(hours=h, seconds=i),
+                user=user,
+                counts=counts,
+            )
+            for i, (user, ttclids, counts, h) in enumerate(journeys)
+        ),
+        key=lambda c: (c.ordered_at, c.source, c.order_id),
+    )
+    bounds = [0, *sorted(min(c, len(conversions)) for c in cuts), len(conversions)]
+    pages = [conversions[a:b] for a, b in itertools.pairwise(bounds)]
+    memory = PlanMemory()
+    paged = [plan_events(page, ExportSettings(), NOW, frozenset(), {}, memory) for page in pages]
+    assert decided(paged) == decided([plan_events(conversions, ExportSettings(), NOW, frozenset(), {})])
 
 
 # ------------------------------------------------------------------------------------------------ from the order itself

@@ -83,7 +83,7 @@ def key_cases() -> list[tuple[str, dict[str, str]]]:
             ("event ledger", keys.event_ledger_key(TENANT, event)),
         ]
         for order_id in worst(200):
-            cases.append(("run event", keys.run_event_key(TENANT, "r" * 80, 12, event, refs.order_ref("tiktok_shop", order_id))))
+            cases.append(("run results", keys.run_results_key(TENANT, "r" * 80, 12, event, refs.order_ref("tiktok_shop", order_id))))
     return cases
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 
 from ordertrail.storage import keys
@@ -96,9 +97,10 @@ def test_the_export_lease_sits_beside_the_watermark() -> None:
 def test_an_export_run_holds_its_chunks_and_event_results() -> None:
     assert keys.run_key("acme", "r1") == {"PK": "T#acme#EXPORT#RUN#r1", "SK": "RUN"}
     assert keys.chunk_key("acme", "r1", 3) == {"PK": "T#acme#EXPORT#RUN#r1", "SK": "CHUNK#0003"}
-    assert keys.run_event_key("acme", "r1", 3, "T1_2026-11-20", "tiktok_shop#5766") == {
+    digest = hashlib.sha256(b"T1_2026-11-20\ntiktok_shop#5766").hexdigest()[:32]
+    assert keys.run_results_key("acme", "r1", 3, "T1_2026-11-20", "tiktok_shop#5766") == {
         "PK": "T#acme#EXPORT#RUN#r1",
-        "SK": "EVENT#0003#T1_2026-11-20#tiktok_shop%235766",
+        "SK": f"RESULTS#0003#{digest}",
     }
 
 

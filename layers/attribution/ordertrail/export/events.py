@@ -57,19 +57,30 @@ def ttclid_credits(conversion: Conversion, settings: ExportSettings) -> dict[str
     return {by_value[value].ttclid or "": amount for value, amount in shares.items() if by_value[value].ttclid}
 
 
+@dataclass
+class PlanMemory:
+    """What planning remembers from one window of a chunk's conversions to the next (the chunk is planned in windows)."""
+
+    planned_event_ids: set[str] = field(default_factory=set)
+    first_claims: dict[str, str] = field(default_factory=dict)  # user → the order (`source#id`) this chunk claims
+
+
 def plan_events(
     conversions: Sequence[Conversion],
     settings: ExportSettings,
     now: datetime,
     accepted_event_ids: frozenset[str],
     first_conversion_of: Mapping[str, str],
+    memory: PlanMemory | None = None,
 ) -> ExportPlan:
     """Decide, in time order, what to send: skip pending reviews, missing ttclids, too-old, repeat and already-accepted events.
 
-    `first_conversion_of` maps a user to the order (`source#id`) already recorded as their first conversion.
+    `first_conversion_of` maps a user to the order (`source#id`) already recorded as their first conversion. A chunk
+    planned window by window (oldest first) passes the same `memory` to each call, so an event id or a first conversion
+    planned in an earlier window counts in the later ones; the plan's `first_claims` are the claims of this call only.
     """
     plan = ExportPlan()
-    seen: set[str] = set()
+    memory = memory if memory is not None else PlanMemory()
     for conversion in sorted(conversions, key=lambda c: (c.ordered_at, c.source, c.order_id)):
         if not conversion.counts:
             plan.skipped.append(Skipped(conversion, "pending_review"))
@@ -83,23 +94,21 @@ def plan_events(
             continue
         me = f"{conversion.source}#{conversion.order_id}"
         if settings.only_first_conversion:
-            first = first_conversion_of.get(conversion.user_key) or (
-                f"{plan.first_claims[conversion.user_key].source}#{plan.first_claims[conversion.user_key].order_id}"
-                if conversion.user_key in plan.first_claims
-                else None
-            )
+            first = first_conversion_of.get(conversion.user_key) or memory.first_claims.get(conversion.user_key)
             if first is not None and first != me:
                 plan.skipped.append(Skipped(conversion, "not_first_conversion"))
                 continue
-            plan.first_claims.setdefault(conversion.user_key, conversion)
+            if conversion.user_key not in memory.first_claims:
+                memory.first_claims[conversion.user_key] = me
+                plan.first_claims[conversion.user_key] = conversion
         for ttclid, value in credits.items():
             event_id = event_id_for(ttclid, conversion.ordered_at.date())
             if event_id in accepted_event_ids:
                 plan.skipped.append(Skipped(conversion, "already_accepted", event_id))
-            elif event_id in seen:
+            elif event_id in memory.planned_event_ids:
                 plan.skipped.append(Skipped(conversion, "duplicate_event_id", event_id))
             else:
-                seen.add(event_id)
+                memory.planned_event_ids.add(event_id)
                 plan.outgoing.append(Outgoing(conversion, event_id, ttclid, value, _event(conversion, settings, event_id, ttclid, value)))
     return plan
 

@@ -8,14 +8,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from ordertrail.core.conversions import Conversion
 from ordertrail.core.errors import ExportRunning, NotFound, Unprocessable
 from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun, ExportRunReport, RunError
 from ordertrail.core.refs import order_ref
-from ordertrail.export.events import plan_events
+from ordertrail.core.tenant_settings import ExportSettings
+from ordertrail.export.events import Outgoing, PlanMemory, plan_events
 from ordertrail.export.events_api.client import EventsApiClient
 from ordertrail.export.events_api.contract import MAX_EVENTS_PER_REQUEST
 from ordertrail.export.events_api.errors import AuthenticationError, ExportError
 from ordertrail.export.events_api.hashing import event_id_for
+from ordertrail.runtime.collector import collector_paused
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.storage.executions import ExecutionLauncher
 from ordertrail.storage.repository import Repository
@@ -122,6 +125,7 @@ def plan(repo: Repository, tenant: str, run_id: str, start: datetime | None, end
     return {"tenant": tenant, "run_id": run_id, "chunks": [c.model_dump(mode="json") for c in chunks]}
 
 
+@collector_paused
 def export_chunk(
     repo: Repository,
     directory: TenantDirectory,
@@ -143,12 +147,55 @@ def export_chunk(
         raise AuthenticationError(40104, "no Events API access token is set for this tenant: PUT /settings with export.access_token")
     if not pixel:
         raise Unprocessable("no pixel code is set: PUT /settings with export.pixel_code", field="export.pixel_code", code="no_pixel")
-    conversions = repo.conversions_between(tenant, chunk.start, chunk.end)
-    users = sorted({c.user_key for c in conversions})
+    client = client_factory(events_api_url, token, pixel, test_event_code=settings.test_event_code)
+    # An earlier attempt of this chunk (a Step Functions Retry) left its record: its requests count too. Accepted,
+    # rejected and skipped need no carrying over: this attempt counts every conversion of the chunk again.
+    previous = repo.get_chunk(tenant, run_id, chunk.index)
+    attempts = (previous.attempts if previous else 0) + 1
+    counts = {"requests": previous.requests if previous else 0, "accepted": 0, "rejected": 0, "skipped": 0}
+    # The chunk is planned one Query page of conversions at a time and sent 1,000 events at a time, so the function
+    # holds a page and a batch, never the chunk: a 100,000-conversion chunk fits a 512 MB Lambda (docs/export.md).
+    memory = PlanMemory()
+    outgoing: list[Outgoing] = []
+    try:
+        for page in repo.conversion_pages(tenant, chunk.start, chunk.end):
+            outgoing += _plan_page(repo, tenant, run_id, chunk, page, settings, now, memory, counts)
+            while len(outgoing) >= MAX_EVENTS_PER_REQUEST:
+                _send(repo, client, tenant, run_id, chunk, outgoing[:MAX_EVENTS_PER_REQUEST], now, counts)
+                del outgoing[:MAX_EVENTS_PER_REQUEST]
+        if outgoing:
+            _send(repo, client, tenant, run_id, chunk, outgoing, now, counts)
+    except Exception as error:  # whatever stopped the attempt, the requests it made are on record for the next one
+        _fail_chunk(repo, tenant, run_id, chunk, attempts, counts, error, now)
+        raise
+    repo.save_chunk(
+        tenant,
+        run_id,
+        ChunkRecord(index=chunk.index, start=chunk.start, end=chunk.end, status="complete", attempts=attempts, finished_at=now, **counts),
+    )
+    metrics.add_metric(name="ConversionsAccepted", unit="Count", value=counts["accepted"])
+    logger.info("export chunk done", extra={"tenant": tenant, "run_id": run_id, "chunk": chunk.index, "attempts": attempts, **counts})
+    return {"index": chunk.index, "attempts": attempts, **counts}
+
+
+def _plan_page(
+    repo: Repository,
+    tenant: str,
+    run_id: str,
+    chunk: export_chunks.Chunk,
+    conversions: list[Conversion],
+    settings: ExportSettings,
+    now: datetime,
+    memory: PlanMemory,
+    counts: dict[str, int],
+) -> list[Outgoing]:
+    """Plan one page of the chunk's conversions: record its skipped results and first claims; returns its events to send."""
+    # Users this chunk already claimed need no lookup: their claim is in `memory`.
+    users = sorted({c.user_key for c in conversions} - memory.first_claims.keys())
     firsts = repo.first_conversions(tenant, users) if settings.only_first_conversion and users else {}
     candidate_ids = _candidate_event_ids(conversions)
     accepted = repo.accepted_events(tenant, candidate_ids) if candidate_ids else {}
-    decisions = plan_events(conversions, settings, now, frozenset(accepted), firsts)
+    decisions = plan_events(conversions, settings, now, frozenset(accepted), firsts, memory)
     # A Step Functions Retry of this chunk finds the batches THIS run already got accepted in the ledger: they are not
     # sent again, and their `accepted` results stand (a `skipped` result must not overwrite them) and still count.
     ours = {
@@ -170,53 +217,49 @@ def export_chunk(
         if not (s.reason == "already_accepted" and s.event_id in ours)
     ]
     claims = {user: f"{c.source}#{c.order_id}" for user, c in decisions.first_claims.items() if user not in firsts}
-    repo.record_results(tenant, run_id, results, claims)
-    client = client_factory(events_api_url, token, pixel, test_event_code=settings.test_event_code)
-    # An earlier attempt of this chunk (a Step Functions Retry) left its record: its requests count too. Accepted,
-    # rejected and skipped need no carrying over: this attempt counts every conversion of the chunk again.
-    previous = repo.get_chunk(tenant, run_id, chunk.index)
-    attempts = (previous.attempts if previous else 0) + 1
-    counts = {"requests": previous.requests if previous else 0, "accepted": len(ours), "rejected": 0, "skipped": len(results)}
-    outgoing = decisions.outgoing
-    try:
-        for offset in range(0, len(outgoing), MAX_EVENTS_PER_REQUEST):
-            batch = outgoing[offset : offset + MAX_EVENTS_PER_REQUEST]
-            outcome = client.send([o.event for o in batch])
-            counts["requests"] += 1
-            counts[outcome.status] += len(batch)
-            repo.record_results(
-                tenant,
-                run_id,
-                [
-                    EventResult(
-                        chunk=chunk.index,
-                        order_id=o.conversion.order_id,
-                        source=o.conversion.source,
-                        outcome=outcome.status,
-                        event_id=o.event_id,
-                        ttclid=o.ttclid,
-                        value=o.value,
-                        currency=o.conversion.currency,
-                        code=outcome.code,
-                        message=outcome.message,
-                        request_id=outcome.request_id,
-                        at=now,
-                    )
-                    for o in batch
-                ],
-                {},
-            )
-    except Exception as error:  # whatever stopped the attempt, the requests it made are on record for the next one
-        _fail_chunk(repo, tenant, run_id, chunk, attempts, counts, error, now)
-        raise
-    repo.save_chunk(
+    if results or claims:
+        repo.record_results(tenant, run_id, results, claims)
+    counts["accepted"] += len(ours)
+    counts["skipped"] += len(results)
+    return decisions.outgoing
+
+
+def _send(
+    repo: Repository,
+    client: EventsApiClient,
+    tenant: str,
+    run_id: str,
+    chunk: export_chunks.Chunk,
+    batch: list[Outgoing],
+    now: datetime,
+    counts: dict[str, int],
+) -> None:
+    """Send one request of at most 1,000 events and record each event's outcome."""
+    outcome = client.send([o.event for o in batch])
+    counts["requests"] += 1
+    counts[outcome.status] += len(batch)
+    repo.record_results(
         tenant,
         run_id,
-        ChunkRecord(index=chunk.index, start=chunk.start, end=chunk.end, status="complete", attempts=attempts, finished_at=now, **counts),
+        [
+            EventResult(
+                chunk=chunk.index,
+                order_id=o.conversion.order_id,
+                source=o.conversion.source,
+                outcome=outcome.status,
+                event_id=o.event_id,
+                ttclid=o.ttclid,
+                value=o.value,
+                currency=o.conversion.currency,
+                code=outcome.code,
+                message=outcome.message,
+                request_id=outcome.request_id,
+                at=now,
+            )
+            for o in batch
+        ],
+        {},
     )
-    metrics.add_metric(name="ConversionsAccepted", unit="Count", value=counts["accepted"])
-    logger.info("export chunk done", extra={"tenant": tenant, "run_id": run_id, "chunk": chunk.index, "attempts": attempts, **counts})
-    return {"index": chunk.index, "attempts": attempts, **counts}
 
 
 def _candidate_event_ids(conversions: list[Any]) -> list[str]:

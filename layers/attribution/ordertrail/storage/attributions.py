@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -374,21 +375,34 @@ class AttributionRecords(TouchpointRecords):
     # -- export ---------------------------------------------------------------------------------------
     def conversions_between(self, tenant: str, start: datetime, end: datetime) -> list[Conversion]:
         """Attributed conversions placed in [start, end), oldest first: one Query per UTC day of the range."""
-        conversions: list[Conversion] = []
+        return [c for page in self.conversion_pages(tenant, start, end) for c in page]
+
+    def conversion_pages(self, tenant: str, start: datetime, end: datetime, page_size: int | None = None) -> Iterator[list[Conversion]]:
+        """The same conversions one Query page at a time (1 MB, or `page_size` items), so a caller holds a page, not the range."""
         last = end - timedelta(microseconds=1)
         on_day = start.astimezone(UTC).date()
         while on_day <= last.astimezone(UTC).date():
-            items = self._query(
-                KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
-                ExpressionAttributeValues=serialize(
+            request: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+                "ExpressionAttributeValues": serialize(
                     {":pk": keys.conversion_pk(tenant, on_day.isoformat()), ":low": keys.iso(start), ":high": f"{keys.iso(last)}#\uffff"}
                 ),
-            )
-            conversions += [
-                Conversion.model_validate({**json.loads(unpacked(i["data"]) or "{}"), "counts": bool(i.get("counts"))}) for i in items
-            ]
+            }
+            if page_size:
+                request["Limit"] = page_size
+            while True:
+                page = self.client.query(**request)
+                items = [deserialize(i) for i in page.get("Items", [])]
+                if items:
+                    yield [
+                        Conversion.model_validate({**json.loads(unpacked(i["data"]) or "{}"), "counts": bool(i.get("counts"))})
+                        for i in items
+                    ]
+                if "LastEvaluatedKey" not in page:
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             on_day += timedelta(days=1)
-        return conversions
 
     def attributed_orders_between(self, tenant: str, start: datetime, end: datetime) -> list[OrderView]:
         """Attributed, uncancelled orders placed in [start, end) with their attributions.

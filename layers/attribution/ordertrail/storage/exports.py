@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from pydantic import TypeAdapter
 
 from ordertrail.core import refs
 from ordertrail.storage import keys
-from ordertrail.storage.table import Table, deserialize, epoch_seconds, model_json, serialize
+from ordertrail.storage.table import Table, deserialize, epoch_seconds, model_json, packed, serialize, unpacked
 
 if TYPE_CHECKING:
     from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun
@@ -41,18 +43,14 @@ class ExportRecords(Table):
         return {item["user"]: item["order"] for item in items.values()}
 
     def record_results(self, tenant: str, run_id: str, results: Sequence[EventResult], first_claims: dict[str, str]) -> None:
-        """Store each result in the run, the outcome of each sent event id, and newly claimed first conversions."""
+        """Store the results in the run (packed, a request's worth an item), each sent event id's outcome, and new first claims."""
         items: list[dict[str, Any]] = []
+        by_chunk: dict[int, list[EventResult]] = {}
         for result in results:
-            order = refs.order_ref(result.source, result.order_id)
-            items.append(
-                {
-                    **keys.run_event_key(tenant, run_id, result.chunk, result.event_id or "", order),
-                    "type": "export_event",
-                    "data": model_json(result),
-                    "ttl": epoch_seconds(result.at + AUDIT_TTL),
-                }
-            )
+            by_chunk.setdefault(result.chunk, []).append(result)
+        for chunk, group in by_chunk.items():
+            items += self._result_items(tenant, run_id, chunk, group)
+        for result in results:
             if result.event_id and result.outcome != "skipped":
                 items.append(
                     {
@@ -61,7 +59,7 @@ class ExportRecords(Table):
                         "event_id": result.event_id,
                         "outcome": result.outcome,
                         "run_id": run_id,
-                        "order": order,
+                        "order": refs.order_ref(result.source, result.order_id),
                         "ttl": epoch_seconds(result.at + AUDIT_TTL),
                     }
                 )
@@ -70,6 +68,25 @@ class ExportRecords(Table):
             for user, order in first_claims.items()
         ]
         self._batch_write(items)
+
+    def _result_items(self, tenant: str, run_id: str, chunk: int, results: list[EventResult]) -> list[dict[str, Any]]:
+        """The results of one chunk as packed items, halved until each fits well inside DynamoDB's 400 KB."""
+        # One item per request's worth instead of one per result: a thousand results bill about 60 write units, not 1,000,
+        # and cost one BatchWriteItem entry (docs/decisions/2026-12-02-write-costs.md).
+        data = packed(_results_adapter().dump_json(results, exclude_none=True).decode())
+        if len(data) > MAX_PACKED_RESULTS_BYTES and len(results) > 1:
+            half = len(results) // 2
+            return self._result_items(tenant, run_id, chunk, results[:half]) + self._result_items(tenant, run_id, chunk, results[half:])
+        first = results[0]
+        return [
+            {
+                **keys.run_results_key(tenant, run_id, chunk, first.event_id or "", refs.order_ref(first.source, first.order_id)),
+                "type": "export_results",
+                "count": len(results),
+                "data": data,
+                "ttl": epoch_seconds(first.at + AUDIT_TTL),
+            }
+        ]
 
     def get_watermark(self, tenant: str) -> datetime | None:
         """Where the tenant's export last fully succeeded up to."""
@@ -203,5 +220,35 @@ class ExportRecords(Table):
         items = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues=serialize({":pk": keys.run_pk(tenant, run_id)}))
         run = next((ExportRun.model_validate_json(i["data"]) for i in items if i["SK"] == "RUN"), None)
         chunks = [ChunkRecord.model_validate_json(i["data"]) for i in items if i["SK"].startswith("CHUNK#")]
-        events = [EventResult.model_validate_json(i["data"]) for i in items if i["SK"].startswith("EVENT#")]
-        return run, chunks, events
+        results = [
+            EventResult.model_validate_json(i["data"]) for i in items if i["SK"].startswith("EVENT#")
+        ]  # one item each, before packing
+        for item in items:
+            if item["SK"].startswith("RESULTS#"):
+                results += _results_adapter().validate_json(unpacked(item["data"]) or "[]")
+        return run, chunks, latest_results(results)
+
+
+# Packed results stay well inside DynamoDB's 400 KB item limit, with room for the key and the other attributes.
+MAX_PACKED_RESULTS_BYTES = 300_000
+# On equal times (one clock, two attempts) a later attempt can only have improved on an earlier one's result.
+_OUTCOME_RANK = {"skipped": 0, "rejected": 1, "accepted": 2}
+
+
+def latest_results(results: Sequence[EventResult]) -> list[EventResult]:
+    """One result per chunk, event id and order: a retried chunk's later attempt stands over an earlier one's."""
+    latest: dict[tuple[int, str, str, str], EventResult] = {}
+    for result in results:
+        key = (result.chunk, result.event_id or "", result.source, result.order_id)
+        held = latest.get(key)
+        if held is None or (result.at, _OUTCOME_RANK[result.outcome]) > (held.at, _OUTCOME_RANK[held.outcome]):
+            latest[key] = result
+    return [latest[key] for key in sorted(latest)]
+
+
+@lru_cache(maxsize=1)
+def _results_adapter() -> TypeAdapter[list[EventResult]]:
+    """The (de)serializer of a packed list of results, built on first use (only the export and reports read runs)."""
+    from ordertrail.core.export_runs import EventResult
+
+    return TypeAdapter(list[EventResult])

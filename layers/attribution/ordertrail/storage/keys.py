@@ -171,17 +171,14 @@ def chunk_key(tenant: str, run_id: str, index: int) -> dict[str, str]:
     return {"PK": run_pk(tenant, run_id), "SK": f"CHUNK#{index:04d}"}
 
 
-def run_event_key(tenant: str, run_id: str, index: int, event_id: str, order: str) -> dict[str, str]:
-    """One conversion's result in one run (sent, accepted, rejected or skipped, and why).
+def run_results_key(tenant: str, run_id: str, index: int, first_event_id: str, first_order: str) -> dict[str, str]:
+    """Up to a request's worth of results of one chunk of a run, packed in one item, named by its first result.
 
-    A long event id and order id could make the sort key longer than DynamoDB's 1,024 bytes: such a key names a digest
-    of the two instead (the result itself is in the item).
+    Named by the first result (a digest: any event and order id fit), not by a batch number, so that a retried chunk,
+    whose batches start elsewhere, never overwrites an earlier attempt's results (docs/decisions/2026-12-02-write-costs.md).
     """
-    sort_key = f"EVENT#{index:04d}#{part(event_id)}#{part(order)}"
-    if len(sort_key.encode("utf-8")) > SORT_KEY_BYTES:
-        digest = hashlib.sha256(f"{event_id}\n{order}".encode()).hexdigest()
-        sort_key = f"EVENT#{index:04d}#sha256#{digest}"
-    return {"PK": run_pk(tenant, run_id), "SK": sort_key}
+    digest = hashlib.sha256(f"{first_event_id}\n{first_order}".encode()).hexdigest()[:32]
+    return {"PK": run_pk(tenant, run_id), "SK": f"RESULTS#{index:04d}#{digest}"}
 
 
 def event_ledger_key(tenant: str, event_id: str) -> dict[str, str]:
@@ -354,7 +351,7 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
         "Export run, its chunks and per-event results",
         "table",
         "T#<t>#EXPORT#RUN#<run>",
-        "RUN, CHUNK#<n> or EVENT#<n>#<event>#<order>",
+        "RUN, CHUNK#<n>, RESULTS#<n>#<first result> (or EVENT#<n>#<event>#<order>, before 2026-12-02)",
         "Export*, Reports",
     ),
     AccessPattern("Latest outcome of an event id", "table", "T#<t>#EXPORT#EVENT#<event>", "EVENT", "ExportChunk"),

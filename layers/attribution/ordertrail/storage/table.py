@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 import zlib
 from collections.abc import Sequence
 from datetime import datetime
@@ -9,6 +11,7 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 _serializer = TypeSerializer()
@@ -138,6 +141,33 @@ def cancelled_by_condition(exc: ClientError, index: int, only: bool = False) -> 
     return not only and "ConditionalCheckFailed" in str(exc)
 
 
+# Every request is built by serialize() from typed models, so botocore's client-side check of each parameter against the
+# API model repeats what DynamoDB checks anyway; it was a third of the export chunk's own CPU (bench/export_speed.py).
+# DynamoDB still refuses a malformed request (ValidationException), so nothing unchecked is stored.
+CLIENT_CONFIG = Config(parameter_validation=False)
+
+
+def dynamodb_client() -> Any:
+    """The DynamoDB client every function uses (honours AWS_ENDPOINT_URL locally), without botocore's duplicate checks."""
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+# Unprocessed items of a batch request mean throttling: AWS asks for exponential back-off before resending them, never a
+# tight loop. After this many resends the step fails, and its caller's retry (Lambda's, Step Functions') takes over.
+UNPROCESSED_RETRIES = 8
+BACK_OFF_BASE_SECONDS = 0.05
+BACK_OFF_CAP_SECONDS = 5.0
+
+
+class UnprocessedAfterRetries(Exception):
+    """DynamoDB kept leaving part of a batch request unprocessed (sustained throttling): the caller retries later."""
+
+
+def _back_off(attempt: int) -> None:
+    """Sleep before resending unprocessed items: full jitter on an exponential step (AWS's recommended back-off)."""
+    time.sleep(random.uniform(0, min(BACK_OFF_CAP_SECONDS, BACK_OFF_BASE_SECONDS * 2**attempt)))  # noqa: S311 (jitter, not a secret)
+
+
 class Table:
     """The client and the request helpers every record type shares."""
 
@@ -149,7 +179,7 @@ class Table:
     def client(self) -> Any:
         """The boto3 DynamoDB client, created on first use (honours AWS_ENDPOINT_URL locally)."""
         if self._client is None:
-            self._client = boto3.client("dynamodb")
+            self._client = dynamodb_client()
         return self._client
 
     # -- plumbing ---------------------------------------------------------------------------------------
@@ -173,25 +203,37 @@ class Table:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _batch_write(self, items: Sequence[dict[str, Any]]) -> None:
-        """BatchWriteItem in pages of 25, retrying unprocessed items."""
+        """BatchWriteItem in pages of 25, resending unprocessed items with back-off (UnprocessedAfterRetries if they stay)."""
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
             request = {self.table_name: [{"PutRequest": {"Item": serialize(i)}} for i in items[start : start + BATCH_WRITE_LIMIT]]}
-            while request:
+            for attempt in range(UNPROCESSED_RETRIES + 1):
                 request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                if not request:
+                    break
+                if attempt < UNPROCESSED_RETRIES:
+                    _back_off(attempt)
+            else:
+                raise UnprocessedAfterRetries(f"DynamoDB left writes unprocessed after {UNPROCESSED_RETRIES} retries")
 
     def _batch_get(self, wanted: Sequence[dict[str, str]], consistent: bool = False) -> dict[str, dict[str, Any]]:
-        """BatchGetItem with de-duplicated keys, chunked by 100, retrying unprocessed keys."""
+        """BatchGetItem with de-duplicated keys, chunked by 100, re-asking unprocessed keys with back-off."""
         unique = list({key_id(k): k for k in wanted}.values())
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             keys_page = [serialize(k) for k in unique[start : start + BATCH_GET_LIMIT]]
             request: dict[str, Any] = {self.table_name: {"Keys": keys_page, "ConsistentRead": consistent}}
-            while request:
+            for attempt in range(UNPROCESSED_RETRIES + 1):
                 response = self.client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self.table_name, []):
                     plain = deserialize(item)
                     found[key_id(plain)] = plain
                 request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                if attempt < UNPROCESSED_RETRIES:
+                    _back_off(attempt)
+            else:
+                raise UnprocessedAfterRetries(f"DynamoDB left keys unprocessed after {UNPROCESSED_RETRIES} retries")
         return found
 
     def _locked_put(self, item: dict[str, Any], revision: int | None) -> dict[str, Any]:
