@@ -158,10 +158,9 @@ def export_tenant(scratch: str, model: str | None = None) -> tuple[Any, Any, Any
 
     As PUT /settings does: settings to the table, the write-only token to the tenant's secret (a tenants file in `scratch`).
     """
-    import boto3
-
     from ordertrail.core.tenant_settings import ExportSettings, TenantSettings
     from ordertrail.storage.repository import Repository
+    from ordertrail.storage.table import dynamodb_client
     from ordertrail.storage.tenant_config import replace_settings
     from ordertrail.storage.tenant_secrets import FileTenantDirectory
     from ordertrail_local.template import create_table
@@ -169,7 +168,7 @@ def export_tenant(scratch: str, model: str | None = None) -> tuple[Any, Any, Any
     tenants_file = Path(scratch) / "tenants.json"
     tenants_file.write_text(json.dumps({"tenants": {TENANT: {"api_keys": ["bench-key"], "tiktok_events": {"pixel_code": PIXEL}}}}))
     directory = FileTenantDirectory(tenants_file)
-    client = boto3.client("dynamodb")
+    client = dynamodb_client()  # the functions' own client settings
     create_table(client, TABLE)
     repo = Repository(TABLE, client)
     export = ExportSettings(enabled=True, pixel_code=PIXEL, access_token=TOKEN, **({"model": model} if model else {}))

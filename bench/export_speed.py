@@ -32,6 +32,7 @@ import gc
 import json
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -265,6 +266,17 @@ def timed_export_code(watch: Stopwatch) -> Iterator[Any]:
         steps.plan_events = plan_events
 
 
+def resident_mb() -> float:
+    """The resident memory of this process now, in MB (Linux /proc)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_resident_mb() -> float:
+    """The peak resident memory of this process so far, in MB (Linux reports ru_maxrss in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def export_speed(count: int, model: str, profile: str | None = None) -> dict[str, Any]:
     """Seed `count` conversions, run plan → export_chunk → finalize against the sink; the chunk's figures."""
     from moto import mock_aws
@@ -297,6 +309,7 @@ def export_speed(count: int, model: str, profile: str | None = None) -> dict[str
         watch = Stopwatch()
         profiler = cProfile.Profile() if profile else None
         with DynamoHooks(repo.client, watch).installed(), timed_export_code(watch) as factory:
+            rss_before = resident_mb()
             process_cpu = time.process_time()
             if profiler:
                 profiler.enable()
@@ -307,6 +320,7 @@ def export_speed(count: int, model: str, profile: str | None = None) -> dict[str
             if profiler:
                 profiler.disable()
             process_cpu = time.process_time() - process_cpu
+            peak_growth = peak_resident_mb() - rss_before
         if profiler and profile:
             profiler.dump_stats(profile)
         finished = steps.finalize(repo, TENANT, run_id, planned["chunks"], None, now)
@@ -357,6 +371,8 @@ def export_speed(count: int, model: str, profile: str | None = None) -> dict[str
             "estimate_seconds_all_process_cpu": round(lambda_seconds(process_cpu), 1),
             "timeout_seconds": timeout,
         },
+        # Moto's new audit items are in it too (on Lambda they are in DynamoDB), so it overstates the chunk's own need.
+        "memory_mb": {"peak_growth_during_chunk": round(peak_growth), "lambda_memory": LAMBDA_MEMORY_MB},
         "dynamodb_requests": {p.split(":", 1)[1]: watch.calls[p] for p in dynamo_ops},
         "targets": verdicts(events_per_second, estimate, timeout),
     }
@@ -402,6 +418,11 @@ def main() -> None:
             f"{cpu['export_thread_without_moto_server']:.1f}s / {lam['vcpu_share']} = {lam['estimate_seconds']:.1f}s "
             f"(all process CPU: {lam['estimate_seconds_all_process_cpu']:.1f}s) vs {FUNCTION} Timeout {lam['timeout_seconds']}s "
             f"(target <= {TIMEOUT_SHARE_TARGET:.0%}); DynamoDB round trips not included"
+        )
+        memory = row["memory_mb"]
+        print(
+            f"peak memory grew {memory['peak_growth_during_chunk']:,} MB during the chunk (moto's new audit items included; "
+            f"a {memory['lambda_memory']} MB Lambda holds only the export's own)"
         )
         print("DynamoDB requests: " + ", ".join(f"{op} {n:,}" for op, n in row["dynamodb_requests"].items()))
         print("Targets: " + ", ".join(f"{name}={'met' if ok else 'MISSED'}" for name, ok in row["targets"].items()))
