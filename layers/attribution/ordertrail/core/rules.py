@@ -54,9 +54,14 @@ class Candidates:
 
 @dataclass
 class _Match:
-    """What a matching rule contributes to the attribution."""
+    """What a matching rule contributes to the attribution.
 
-    outcome: RuleOutcome
+    It holds its evidence's detail and touchpoints rather than a RuleOutcome: attribute() builds that once it knows
+    whether the match won or comes after a higher-priority one (a copy with a new reason would build it twice).
+    """
+
+    detail: str
+    touchpoint_ids: list[str] | None = None  # None: the evidence names no touchpoint (the field is left unset)
     first_touch_at: datetime | None = None
     conversation_id: str | None = None
     shop_link_id: str | None = None
@@ -64,6 +69,20 @@ class _Match:
     link_id: str | None = None
     coupon: str | None = None
     ttclid: str | None = None
+
+    def outcome(self, rule: RuleName, winner: RuleName | None) -> RuleOutcome:
+        """The rule's evidence: matched when no rule matched before it, else `lower_priority` naming the winner."""
+        if winner is None:
+            fields: dict[str, Any] = {"matched": True, "reason": "matched", "detail": self.detail}
+        else:
+            fields = {"matched": False, "reason": "lower_priority", "detail": f"{self.detail}, but {winner} comes first"}
+        if self.touchpoint_ids is not None:
+            fields["touchpoint_ids"] = self.touchpoint_ids
+        return RuleOutcome(rule=rule, **fields)
+
+
+# What _of_kind returns for a kind the buyer has no touchpoint of (shared: callers only read it).
+_NONE: list[Any] = []
 
 
 def touch_order(touchpoint: Touchpoint) -> tuple[datetime, datetime, str]:
@@ -91,14 +110,19 @@ class _Engine:
         self.settings = settings
         self.ordered_at = order.ordered_at
         self.touchpoints = sorted(candidates.touchpoints, key=touch_order)
+        # One pass buckets the touchpoints by class, in tie order: every rule reads one or two kinds of them.
+        # The six touchpoint classes have no subclasses, so the class is exactly what isinstance would test.
         self._by_kind: dict[type, list[Any]] = {}
+        for touchpoint in self.touchpoints:
+            self._by_kind.setdefault(type(touchpoint), []).append(touchpoint)
         self._conversations: dict[str, Conversation] = {}
+        # conversation_hard and conversation_soft read the same open shop links: found once, per rule only the outcome.
+        self._shop_links: list[ShopLinkTouchpoint] | dict[str, Any] | None = None
+        self._ordered_ids: tuple[set[str], set[str]] | None = None
 
     def _of_kind(self, kind: type) -> list[Any]:
-        """The buyer's touchpoints of one kind, in tie order (computed once per order)."""
-        if kind not in self._by_kind:
-            self._by_kind[kind] = [t for t in self.touchpoints if isinstance(t, kind)]
-        return self._by_kind[kind]
+        """The buyer's touchpoints of one kind, in tie order (bucketed once per order; do not mutate)."""
+        return self._by_kind.get(kind, _NONE)
 
     # -- coupon ---------------------------------------------------------------------------------------
     def coupon(self) -> _Match | RuleOutcome:
@@ -111,15 +135,13 @@ class _Engine:
                 continue
             clicks = [t for t in self._of_kind(CreatorClickTouchpoint) if t.creator == mapping.creator and t.at <= self.ordered_at]
             first = clicks[0] if clicks else None
-            outcome = RuleOutcome(
-                rule="coupon",
-                matched=True,
-                reason="matched",
-                detail=f"coupon {code} is mapped to creator {mapping.creator}",
-                touchpoint_ids=[first.id] if first else [],
-            )
             return _Match(
-                outcome, first_touch_at=first.at if first else None, creator=mapping.creator, link_id=mapping.link_id, coupon=code
+                f"coupon {code} is mapped to creator {mapping.creator}",
+                [first.id] if first else [],
+                first_touch_at=first.at if first else None,
+                creator=mapping.creator,
+                link_id=mapping.link_id,
+                coupon=code,
             )
         codes = ", ".join(self.order.coupon_codes)
         return RuleOutcome(
@@ -129,43 +151,47 @@ class _Engine:
     # -- conversations --------------------------------------------------------------------------------
     def _open_shop_links(self, rule: RuleName) -> list[ShopLinkTouchpoint] | RuleOutcome:
         """Shop links that may credit this order: the buyer's, in the window, not claimed by an earlier order."""
+        if self._shop_links is None:
+            self._shop_links = self._find_open_shop_links()
+        if isinstance(self._shop_links, dict):
+            return RuleOutcome(rule=rule, matched=False, **self._shop_links)
+        return self._shop_links
+
+    def _find_open_shop_links(self) -> list[ShopLinkTouchpoint] | dict[str, Any]:
+        """The open shop links, or the fields of the outcome that says why there are none (the same for both rules)."""
         if self.order.buyer.matchable_user_id is None:
             masked = self.order.buyer.user_id is not None
-            return RuleOutcome(
-                rule=rule,
-                matched=False,
-                reason="no_user_id",
-                detail="the buyer's user id is masked" if masked else "the order carries no buyer user id",
-            )
-        links = [t for t in self._of_kind(ShopLinkTouchpoint) if t.at <= self.ordered_at]
+            return {
+                "reason": "no_user_id",
+                "detail": "the buyer's user id is masked" if masked else "the order carries no buyer user id",
+            }
+        ordered_at = self.ordered_at
+        every = self._of_kind(ShopLinkTouchpoint)
+        links = [t for t in every if t.at <= ordered_at]
         if not links:
-            later = any(t.at > self.ordered_at for t in self._of_kind(ShopLinkTouchpoint))
-            return RuleOutcome(
-                rule=rule,
-                matched=False,
-                reason="touch_after_order" if later else "no_conversation",
-                detail="the only shop link came after the order" if later else "no conversation sent this buyer a shop link",
-            )
+            later = any(t.at > ordered_at for t in every)
+            return {
+                "reason": "touch_after_order" if later else "no_conversation",
+                "detail": "the only shop link came after the order" if later else "no conversation sent this buyer a shop link",
+            }
         window = self.settings.conversation_window
-        recent = [t for t in links if in_window(t.at, self.ordered_at, window)]
+        recent = [t for t in links if in_window(t.at, ordered_at, window)]
         if not recent:
-            return RuleOutcome(
-                rule=rule,
-                matched=False,
-                reason="window_expired",
-                detail=f"the last shop link was sent more than {self.settings.conversation_window_days} days before the order",
-                touchpoint_ids=[links[-1].id],
-            )
+            return {
+                "reason": "window_expired",
+                "detail": f"the last shop link was sent more than {self.settings.conversation_window_days} days before the order",
+                "touchpoint_ids": [links[-1].id],
+            }
+        if not self.c.claims:  # nothing claimed yet (most orders): every recent link is open
+            return recent
         me = order_ref(self.order)
         open_links = [t for t in recent if self._unclaimed(t, me)]
         if not open_links:
-            return RuleOutcome(
-                rule=rule,
-                matched=False,
-                reason="not_first_order",
-                detail="the conversation already credited an earlier order; only the first order counts",
-                touchpoint_ids=[t.id for t in recent],
-            )
+            return {
+                "reason": "not_first_order",
+                "detail": "the conversation already credited an earlier order; only the first order counts",
+                "touchpoint_ids": [t.id for t in recent],
+            }
         return open_links
 
     def _unclaimed(self, link: ShopLinkTouchpoint, me: str) -> bool:
@@ -180,17 +206,19 @@ class _Engine:
         )
 
     def _overlaps(self, link: ShopLinkTouchpoint) -> bool:
-        skus = {i.sku for i in self.order.line_items if i.sku}
-        products = {i.product_id for i in self.order.line_items if i.product_id}
-        return bool(skus & set(link.skus)) or bool(products & set(link.product_ids))
+        """Whether the link named an ordered SKU or product (the order's ids are collected once per order)."""
+        if self._ordered_ids is None:
+            skus = {i.sku for i in self.order.line_items if i.sku}
+            products = {i.product_id for i in self.order.line_items if i.product_id}
+            self._ordered_ids = (skus, products)
+        skus, products = self._ordered_ids
+        return not skus.isdisjoint(link.skus) or not products.isdisjoint(link.product_ids)
 
-    def _conversation_match(self, rule: RuleName, link: ShopLinkTouchpoint, why: str) -> _Match:
+    def _conversation_match(self, link: ShopLinkTouchpoint, why: str) -> _Match:
         conversation = self.conversation(link.conversation_id)
         first = conversation.comment_at or conversation.started_at or link.occurred_at
-        outcome = RuleOutcome(
-            rule=rule, matched=True, reason="matched", detail=why, touchpoint_ids=[i for i in (conversation.comment_id, link.id) if i]
-        )
-        return _Match(outcome, first_touch_at=first, conversation_id=link.conversation_id, shop_link_id=link.id)
+        ids = [i for i in (conversation.comment_id, link.id) if i]
+        return _Match(why, ids, first_touch_at=first, conversation_id=link.conversation_id, shop_link_id=link.id)
 
     def conversation_hard(self) -> _Match | RuleOutcome:
         """Rule 2: a recent shop link in the buyer's conversation that linked an ordered SKU; the latest wins."""
@@ -208,7 +236,7 @@ class _Engine:
             )
         link = overlapping[-1]
         return self._conversation_match(
-            "conversation_hard", link, f"conversation {link.conversation_id} linked an ordered SKU {self._age(link.at)} before the order"
+            link, f"conversation {link.conversation_id} linked an ordered SKU {self._age(link.at)} before the order"
         )
 
     def conversation_soft(self) -> _Match | RuleOutcome:
@@ -218,7 +246,6 @@ class _Engine:
             return links
         link = links[-1]
         return self._conversation_match(
-            "conversation_soft",
             link,
             f"conversation {link.conversation_id} sent a shop link {self._age(link.at)} before the order, without the ordered SKU",
         )
@@ -231,39 +258,21 @@ class _Engine:
             click = self.c.click
             ids = [click.id] if click else []
             first = click.at if click and click.at <= self.ordered_at else None
-            return _Match(
-                RuleOutcome(rule="ad_click", matched=True, reason="matched", detail="the order carries a ttclid", touchpoint_ids=ids),
-                first_touch_at=first,
-                ttclid=ttclid,
-            )
+            return _Match("the order carries a ttclid", ids, first_touch_at=first, ttclid=ttclid)
         clicks = self._of_kind(AdClickTouchpoint)
         recent = [t for t in clicks if in_window(t.at, self.ordered_at, self.settings.click_window)]
         if recent:
             click = recent[-1]
-            return _Match(
-                RuleOutcome(
-                    rule="ad_click",
-                    matched=True,
-                    reason="matched",
-                    detail=f"the buyer clicked an ad {self._age(click.at)} before the order",
-                    touchpoint_ids=[click.id],
-                ),
-                first_touch_at=click.at,
-                ttclid=click.ttclid,
-            )
+            detail = f"the buyer clicked an ad {self._age(click.at)} before the order"
+            return _Match(detail, [click.id], first_touch_at=click.at, ttclid=click.ttclid)
         return self._no_click("ad_click", clicks, self.settings.click_window_days, "no ttclid on the order and no ad click by the buyer")
 
     def creator_link(self) -> _Match | RuleOutcome:
         """Rule 4: creator/link tracking data on the order, or a creator click within the lookback."""
         landing = self.order.landing
         if landing.creator:
-            return _Match(
-                RuleOutcome(
-                    rule="creator_link", matched=True, reason="matched", detail=f"the order carries creator {landing.creator}'s link data"
-                ),
-                creator=landing.creator,
-                link_id=landing.link_id,
-            )
+            detail = f"the order carries creator {landing.creator}'s link data"
+            return _Match(detail, creator=landing.creator, link_id=landing.link_id)
         token_click = self.c.token_click
         if landing.token and token_click is not None and token_click.at <= self.ordered_at:
             return _creator_click_match(token_click, f"the order's cart token came from creator {token_click.creator}'s link")
@@ -312,25 +321,21 @@ class _Engine:
 
     def deepest_step(self, conversation_id: str) -> FlowStepTouchpoint | None:
         """The furthest flow step the conversation had reached by the order (ties: the later one)."""
-        steps = [
-            t
-            for t in self.touchpoints
-            if isinstance(t, FlowStepTouchpoint) and t.conversation_id == conversation_id and t.at <= self.ordered_at
-        ]
+        steps = [t for t in self._of_kind(FlowStepTouchpoint) if t.conversation_id == conversation_id and t.at <= self.ordered_at]
         return max(steps, key=lambda t: (t.step, t.at), default=None)
 
     def _build_conversation(self, conversation_id: str) -> Conversation:
         stored = self.c.conversations.get(conversation_id)
         if stored is not None and stored.comment_id and stored.comment_at:
             return stored
-        dm = next((t for t in reversed(self.touchpoints) if isinstance(t, DmTouchpoint) and t.conversation_id == conversation_id), None)
+        dm = next((t for t in reversed(self._of_kind(DmTouchpoint)) if t.conversation_id == conversation_id), None)
         base = stored or Conversation(
             conversation_id=conversation_id,
             started_at=dm.occurred_at if dm else None,
             comment_id=dm.comment_id if dm else None,
             flow=dm.flow if dm else None,
         )
-        comment = next((t for t in self.touchpoints if isinstance(t, CommentTouchpoint) and t.id == base.comment_id), None)
+        comment = next((t for t in self._of_kind(CommentTouchpoint) if t.id == base.comment_id), None)
         if comment is None:
             return base
         return base.model_copy(
@@ -346,40 +351,32 @@ class _Engine:
 
 def _creator_click_match(click: CreatorClickTouchpoint, detail: str) -> _Match:
     """A creator_link match on one creator click (by cart token or by the buyer's recent click)."""
-    outcome = RuleOutcome(rule="creator_link", matched=True, reason="matched", detail=detail, touchpoint_ids=[click.id])
-    return _Match(outcome, first_touch_at=click.at, creator=click.creator, link_id=click.link_id)
+    return _Match(detail, [click.id], first_touch_at=click.at, creator=click.creator, link_id=click.link_id)
+
+
+# Each rule's evaluation, looked up per rule of the tenant's priority (unbound: no bound methods to build per order).
+_EVALUATE: dict[RuleName, Callable[[_Engine], _Match | RuleOutcome]] = {
+    "coupon": _Engine.coupon,
+    "conversation_hard": _Engine.conversation_hard,
+    "ad_click": _Engine.ad_click,
+    "creator_link": _Engine.creator_link,
+    "conversation_soft": _Engine.conversation_soft,
+}
 
 
 def attribute(order: Order, candidates: Candidates, settings: AttributionSettings, now: datetime) -> Attribution:
     """Decide how one order is attributed, with evidence for every rule, in the tenant's priority."""
     engine = _Engine(order, candidates, settings)
-    evaluate: dict[RuleName, Callable[[], _Match | RuleOutcome]] = {
-        "coupon": engine.coupon,
-        "conversation_hard": engine.conversation_hard,
-        "ad_click": engine.ad_click,
-        "creator_link": engine.creator_link,
-        "conversation_soft": engine.conversation_soft,
-    }
     winner: tuple[RuleName, _Match] | None = None
     winner_index = 0
     evidence: list[RuleOutcome] = []
     for rule in settings.priority:
-        result = evaluate[rule]()
+        result = _EVALUATE[rule](engine)
         if isinstance(result, _Match):
+            evidence.append(result.outcome(rule, winner[0] if winner else None))
             if winner is None:
                 winner = (rule, result)
-                winner_index = len(evidence)
-                evidence.append(result.outcome)
-            else:
-                evidence.append(
-                    result.outcome.model_copy(
-                        update={
-                            "reason": "lower_priority",
-                            "matched": False,
-                            "detail": f"{result.outcome.detail}, but {winner[0]} comes first",
-                        }
-                    )
-                )
+                winner_index = len(evidence) - 1
         else:
             evidence.append(result)
     base = {
@@ -410,7 +407,7 @@ def attribute(order: Order, candidates: Candidates, settings: AttributionSetting
         method=METHOD_OF_RULE[rule],
         rule=rule,
         review_status=review,
-        touchpoint_ids=match.outcome.touchpoint_ids,
+        touchpoint_ids=evidence[winner_index].touchpoint_ids,
         conversation_id=match.conversation_id,
         post=context.post if context else None,
         comment_id=context.comment_id if context else None,

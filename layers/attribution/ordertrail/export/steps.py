@@ -153,8 +153,8 @@ def export_chunk(
     previous = repo.get_chunk(tenant, run_id, chunk.index)
     attempts = (previous.attempts if previous else 0) + 1
     counts = {"requests": previous.requests if previous else 0, "accepted": 0, "rejected": 0, "skipped": 0}
-    # The chunk is planned one Query page of conversions at a time and sent 1,000 events at a time, so the function
-    # holds a page and a batch, never the chunk: a 100,000-conversion chunk fits a 512 MB Lambda (docs/export.md).
+    # The chunk is planned one Query page of conversions at a time and sent 1,000 events at a time, so the function holds
+    # a page and a batch, never the chunk: 100,000 conversions fit a 512 MB Lambda (docs/decisions/2026-12-02-write-costs.md).
     memory = PlanMemory()
     outgoing: list[Outgoing] = []
     try:
