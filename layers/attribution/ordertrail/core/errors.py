@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -137,3 +138,12 @@ def from_validation(exc: ValidationError, prefix: str = "") -> OrderTrailError:
     if kind.endswith(_TYPE_ERRORS) or kind in _TYPE_ERRORS:
         return MalformedRequest(message, field=field or None, code="wrong_type" if field else BODY_TYPE)
     return Unprocessable(message, field=field or None, code=_RULE_CODES.get(kind, "invalid_value"))
+
+
+def caught_error_message(cause: str) -> str:
+    """The message of an error Step Functions caught: a Lambda error's Cause is its JSON (errorMessage, errorType, stackTrace)."""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    return str(parsed.get("errorMessage") or cause) if isinstance(parsed, dict) else cause

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from ordertrail.core.conversions import Conversion
-from ordertrail.core.errors import ExportRunning, NotFound, Unprocessable
+from ordertrail.core.errors import ExportRunning, NotFound, Unprocessable, caught_error_message
 from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun, ExportRunReport, RunError
 from ordertrail.core.refs import order_ref
 from ordertrail.core.tenant_settings import ExportSettings
@@ -336,7 +335,7 @@ def _run_error(error: dict[str, Any], chunk: int | None) -> RunError:
     """Turn the state machine's caught error into the run's error: authentication errors say what to do."""
     name = str(error.get("Error", "ExportFailed"))
     cause = str(error.get("Cause", ""))
-    message = _cause_message(cause)
+    message = caught_error_message(cause)[:500]
     if name == "ExportLeaseLost":
         return RunError(
             code="lease_lost", chunk=chunk, message=f"this run stalled past its export lease and another run took over: {message}"
@@ -350,15 +349,6 @@ def _run_error(error: dict[str, Any], chunk: int | None) -> RunError:
     return RunError(
         code="export_failed" if name != "RetryableExportError" else "retries_exhausted", message=f"{name}: {message}", chunk=chunk
     )
-
-
-def _cause_message(cause: str) -> str:
-    """The error message inside a Lambda error's Cause (a JSON document), or the cause itself."""
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return cause[:500]
-    return str(parsed.get("errorMessage", cause))[:500] if isinstance(parsed, dict) else cause[:500]
 
 
 def run_report(repo: Repository, tenant: str, run_id: str) -> ExportRunReport:

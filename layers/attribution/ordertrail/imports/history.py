@@ -8,7 +8,6 @@ under a condition, so a retried or repeated step resumes where the last recorded
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -16,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ordertrail.core.errors import NotFound, Unprocessable, UpstreamError
+from ordertrail.core.errors import NotFound, Unprocessable, UpstreamError, caught_error_message
 from ordertrail.core.import_runs import ImportFailure, ImportReport, ImportRequest, ImportRun, ImportTrigger, ImportWindow, WindowRef
 from ordertrail.imports.stores import OrderPages, connected_store
 from ordertrail.ingest.orders import store_order
@@ -178,12 +177,7 @@ def finalize(repo: Repository, tenant: str, import_id: str, error: dict[str, Any
 def _failure(error: dict[str, Any]) -> ImportFailure:
     """The failure Step Functions caught, in words: an authorization failure says what to do."""
     code = error.get("Error", "States.ALL")
-    message = error.get("Cause", "") or code
-    try:  # a Lambda error's Cause is its JSON (errorMessage, errorType, stackTrace): keep only the message
-        cause = json.loads(message)
-        message = str(cause.get("errorMessage") or message) if isinstance(cause, dict) else message
-    except ValueError:
-        pass
+    message = caught_error_message(error.get("Cause", "") or code)
     if code == "ImportAuthorizationError":
         return ImportFailure(code="authorization_error", message=f"{message}; connect the store again, then start the import again")
     return ImportFailure(code=code, message=message[:1000])
