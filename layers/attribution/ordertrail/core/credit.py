@@ -158,6 +158,11 @@ def _to_minor(amount: Decimal, minor_units: int) -> int:
     return int(amount.scaleb(minor_units).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
+def to_minor(amount: Decimal, minor_units: int) -> int:
+    """The amount in whole minor units, as `credit` apportions it (for callers that credit in minor units themselves)."""
+    return _to_minor(amount, minor_units)
+
+
 def _from_minor(units: int, minor_units: int) -> Decimal:
     """A whole number of minor units as a Decimal with exactly `minor_units` places (3.30, not 3.3)."""
     return Decimal(units).scaleb(-minor_units)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ordertrail.core import credit
-from ordertrail.core.conversions import Conversion, ConversionTouch, minor_units
+from ordertrail.core.conversions import Conversion, minor_units
 from ordertrail.core.tenant_settings import ExportSettings
 from ordertrail.export.events_api.contract import build_event
 from ordertrail.export.events_api.hashing import event_id_for
@@ -46,15 +46,30 @@ class ExportPlan:
     first_claims: dict[str, Conversion] = field(default_factory=dict)
 
 
-def ttclid_credits(conversion: Conversion, settings: ExportSettings) -> dict[str, Decimal]:
-    """Credit per ttclid under the tenant's model, over the touches within the lookback (inclusive, exact time)."""
-    by_value: dict[str, ConversionTouch] = {t.value: t for t in conversion.touches}
-    touches = [credit.Touch(id=t.id, at=t.at, arrival=t.arrival, value=t.value) for t in conversion.touches]
-    # credit() keeps only the eligible touches itself (within the lookback, in tie order).
-    shares = credit.credit(
-        settings.model, touches, conversion.ordered_at, settings.lookback, conversion.value, minor_units=minor_units(conversion.currency)
+def ttclid_credits(conversions: Sequence[Conversion], settings: ExportSettings) -> list[dict[str, Decimal]]:
+    """Credit per ttclid of each conversion under the tenant's model, over the touches within the lookback (inclusive).
+
+    One call credits a whole page (`credit_batch`, identical to `credit.credit` per conversion): an export chunk
+    credits thousands of conversions at a time.
+    """
+    from ordertrail.core import credit_batch  # numpy, loaded by the export alone (not at any function's cold start)
+
+    places = [minor_units(c.currency) for c in conversions]
+    batch = credit_batch.from_touches(
+        (
+            [credit.Touch(id=t.id, at=t.at, arrival=t.arrival, value=t.value) for t in c.touches],
+            c.ordered_at,
+            credit.to_minor(c.value, exponent),
+        )
+        for c, exponent in zip(conversions, places, strict=True)
     )
-    return {by_value[value].ttclid or "": amount for value, amount in shares.items() if by_value[value].ttclid}
+    # credit_batch keeps only the eligible touches itself (within the lookback, in tie order).
+    shares = credit_batch.credit(settings.model, batch, settings.lookback).per_conversion()
+    credits = []
+    for conversion, exponent, units in zip(conversions, places, shares, strict=True):
+        ttclid_of = {t.value: t.ttclid for t in conversion.touches}
+        credits.append({ttclid_of[value] or "": Decimal(amount).scaleb(-exponent) for value, amount in units.items() if ttclid_of[value]})
+    return credits
 
 
 @dataclass
@@ -81,11 +96,14 @@ def plan_events(
     """
     plan = ExportPlan()
     memory = memory if memory is not None else PlanMemory()
-    for conversion in sorted(conversions, key=lambda c: (c.ordered_at, c.source, c.order_id)):
+    ordered = sorted(conversions, key=lambda c: (c.ordered_at, c.source, c.order_id))
+    counted = [c for c in ordered if c.counts]
+    credits_of = dict(zip(map(id, counted), ttclid_credits(counted, settings), strict=True))
+    for conversion in ordered:
         if not conversion.counts:
             plan.skipped.append(Skipped(conversion, "pending_review"))
             continue
-        credits = ttclid_credits(conversion, settings)
+        credits = credits_of[id(conversion)]
         if not credits:
             plan.skipped.append(Skipped(conversion, "no_ttclid"))
             continue
