@@ -382,26 +382,17 @@ class AttributionRecords(TouchpointRecords):
         last = end - timedelta(microseconds=1)
         on_day = start.astimezone(UTC).date()
         while on_day <= last.astimezone(UTC).date():
-            request: dict[str, Any] = {
-                "TableName": self.table_name,
-                "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
-                "ExpressionAttributeValues": serialize(
+            pages = self._query_pages(
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+                ExpressionAttributeValues=serialize(
                     {":pk": keys.conversion_pk(tenant, on_day.isoformat()), ":low": keys.iso(start), ":high": f"{keys.iso(last)}#\uffff"}
                 ),
-            }
-            if page_size:
-                request["Limit"] = page_size
-            while True:
-                page = self.client.query(**request)
-                items = [deserialize(i) for i in page.get("Items", [])]
-                if items:
-                    yield [
-                        Conversion.model_validate({**json.loads(unpacked(i["data"]) or "{}"), "counts": bool(i.get("counts"))})
-                        for i in items
-                    ]
-                if "LastEvaluatedKey" not in page:
-                    break
-                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+                **({"Limit": page_size} if page_size else {}),
+            )
+            for items in pages:
+                yield [
+                    Conversion.model_validate({**json.loads(unpacked(i["data"]) or "{}"), "counts": bool(i.get("counts"))}) for i in items
+                ]
             on_day += timedelta(days=1)
 
     def attributed_orders_between(self, tenant: str, start: datetime, end: datetime) -> list[OrderView]:

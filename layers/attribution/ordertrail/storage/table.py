@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -195,11 +195,20 @@ class Table:
 
     def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
+        for page in self._query_pages(**kwargs):
+            items += page
+            if limit and len(items) >= limit:
+                return items[:limit]
+        return items
+
+    def _query_pages(self, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+        """One Query's pages as DynamoDB returns them (1 MB or `Limit` items each), deserialized; empty pages skipped."""
         while True:
             page = self.client.query(TableName=self.table_name, **kwargs)
-            items += [deserialize(i) for i in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page or (limit and len(items) >= limit):
-                return items[:limit] if limit else items
+            if page.get("Items"):
+                yield [deserialize(i) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _batch_write(self, items: Sequence[dict[str, Any]]) -> None:
