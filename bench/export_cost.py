@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -79,24 +79,23 @@ def seed(repo: Any, count: int, end: datetime) -> list[datetime]:
     The product writes a conversion inside the order's attribution transaction; the bench stores the same item
     (`repository.conversion_item`) 25 at a time. Returns the order times (to compute the expected requests).
     """
+    first = end - SPREAD
+    step = SPREAD / count
+    times = [first + index * step for index in range(count)]
+    store_conversions(repo, (conversion(index, ordered_at) for index, ordered_at in enumerate(times)))
+    return times
+
+
+def store_conversions(repo: Any, conversions: Iterable[Any]) -> None:
+    """Store conversions as the repository stores them (`conversion_item`), 25 to a BatchWriteItem, resending unprocessed ones."""
     from ordertrail.storage.attributions import conversion_item
     from ordertrail.storage.table import serialize
 
-    first = end - SPREAD
-    step = SPREAD / count
-    times: list[datetime] = []
-    batch: list[dict[str, Any]] = []
-    for index in range(count):
-        ordered_at = first + index * step
-        times.append(ordered_at)
-        item = serialize(conversion_item(TENANT, conversion(index, ordered_at)))
-        batch.append({"PutRequest": {"Item": item}})
-        if len(batch) == BATCH_WRITE_LIMIT or index == count - 1:
-            request: dict[str, Any] = {TABLE: batch}
-            while request:
-                request = repo.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-            batch = []
-    return times
+    puts = [{"PutRequest": {"Item": serialize(conversion_item(TENANT, c))}} for c in conversions]
+    for start in range(0, len(puts), BATCH_WRITE_LIMIT):
+        request: dict[str, Any] = {TABLE: puts[start : start + BATCH_WRITE_LIMIT]}
+        while request:
+            request = repo.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
 
 class DynamoTimer:

@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from export_cost import BATCH_WRITE_LIMIT, TENANT, export_tenant
+from export_cost import TENANT, export_tenant, store_conversions
 from offline import offline_env, use_repository_code
 
 TABLE = "ordertrail-bench"
@@ -144,23 +144,17 @@ def conversion(index: int, ordered_at: datetime, rng: random.Random, repeat_of: 
 
 def seed(repo: Any, count: int, end: datetime) -> None:
     """Write `count` conversions ordered over [end - SPREAD, end) with BatchWriteItem, in the repository's own item format."""
-    from ordertrail.storage.attributions import conversion_item
-    from ordertrail.storage.table import serialize
-
     rng = random.Random(SEED)
     first = end - SPREAD
     step = SPREAD / count
-    batch: list[dict[str, Any]] = []
-    for index in range(count):
-        # One buyer in ten orders again later: only their first conversion is sent (only_first_conversion).
-        repeat_of = rng.randrange(index) if index and rng.random() < 0.1 else None
-        item = serialize(conversion_item(TENANT, conversion(index, first + index * step, rng, repeat_of)))
-        batch.append({"PutRequest": {"Item": item}})
-        if len(batch) == BATCH_WRITE_LIMIT or index == count - 1:
-            request: dict[str, Any] = {TABLE: batch}
-            while request:
-                request = repo.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-            batch = []
+
+    def conversions() -> Iterator[Any]:
+        for index in range(count):
+            # One buyer in ten orders again later: only their first conversion is sent (only_first_conversion).
+            repeat_of = rng.randrange(index) if index and rng.random() < 0.1 else None
+            yield conversion(index, first + index * step, rng, repeat_of)
+
+    store_conversions(repo, conversions())
 
 
 class Stopwatch:
