@@ -12,10 +12,21 @@ import jsonschema
 import pytest
 import requests
 import responses
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ordertrail.export.events_api.client import BatchResult, EventsApiClient
-from ordertrail.export.events_api.contract import MAX_EVENTS_PER_REQUEST, Content, build_event, json_number, request_body
+from ordertrail.export.events_api.contract import (
+    MAX_EVENTS_PER_REQUEST,
+    Content,
+    EventFields,
+    build_event,
+    event_by_hand,
+    event_by_models,
+    json_number,
+    request_body,
+)
 from ordertrail.export.events_api.errors import (
     AuthenticationError,
     ExportError,
@@ -217,6 +228,131 @@ def test_builder_refuses_naive_times_and_negative_value() -> None:
         event(0, event_time=datetime(2024, 6, 13, 19, 6, 25))  # naive on purpose
     with pytest.raises(ValidationError):
         event(0, value=Decimal("-1.00"))
+
+
+# Odd values for every field: blanks, edge whitespace (Python's and pydantic's), lone surrogates, wrong types, money
+# the models refuse or cannot write exactly.
+_ODD_TEXTS = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "x ", " x", "\u00a0x", "x\u2028", "x\x1c", "\x1fx", "\ud800", "x\ud800y", "\u3000", "x\n"]),
+    st.text(max_size=6),
+)
+_ODD_MONEY = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from([Decimal("-0.00"), Decimal("-1"), Decimal("1.0000000000000000001"), Decimal("1E+20"), Decimal("0.000001")]),
+    st.sampled_from([1.5, 2, None]),
+)
+_ODD_HASHES = st.lists(st.sampled_from(["A" * 64, "a" * 63, "z" * 64, "a" * 64 + "\n", "", 7]), min_size=1, max_size=2)
+_ODD: dict[str, Any] = {
+    "event": _ODD_TEXTS,
+    "event_time": st.sampled_from([0, -1, 10_000_000_000, True, 1.5, "1"]),
+    "event_id": _ODD_TEXTS,
+    "ttclid": _ODD_TEXTS,
+    "email": _ODD_HASHES,
+    "phone": _ODD_HASHES,
+    "external_id": _ODD_HASHES,
+    "ip": _ODD_TEXTS,
+    "user_agent": _ODD_TEXTS,
+    "url": _ODD_TEXTS,
+    "currency": st.one_of(st.sampled_from(["usd", "US", "USDX", "ÜSD", "US\n", "", "U S"]), st.text(max_size=4)),
+    "value": _ODD_MONEY,
+    "order_id": _ODD_TEXTS,
+}
+_PLAIN_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12).filter(lambda t: t == t.strip())
+_HEX = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+_PLAIN_MONEY = st.one_of(st.decimals(min_value=0, max_value=10**9, places=2), st.decimals(min_value=0, max_value=10**6, places=0))
+_LINE = st.tuples(_PLAIN_TEXT, st.one_of(st.none(), _PLAIN_TEXT, st.just("")), _PLAIN_MONEY, st.integers(1, 50))
+_ODD_LINE = st.tuples(_ODD_TEXTS.map(str), st.one_of(_ODD_TEXTS, st.just(3)), _ODD_MONEY, st.sampled_from([0, -2, True, 1.0]))
+# Fields the models take as they are: what an export builds, in every shape it can have.
+_PLAIN = st.builds(
+    EventFields,
+    event=_PLAIN_TEXT,
+    event_time=st.integers(1, 9_999_999_999),
+    event_id=_PLAIN_TEXT,
+    ttclid=st.one_of(st.none(), _PLAIN_TEXT),
+    email=st.lists(_HEX, max_size=2),
+    phone=st.lists(_HEX, max_size=2),
+    external_id=st.lists(_HEX, max_size=1),
+    ip=st.one_of(st.none(), _PLAIN_TEXT),
+    user_agent=st.one_of(st.none(), _PLAIN_TEXT),
+    url=st.one_of(st.none(), _PLAIN_TEXT.map(lambda t: "https://shop.example/" + t)),
+    currency=st.sampled_from(["USD", "JPY", "KWD", "EUR"]),
+    value=_PLAIN_MONEY,
+    contents=st.lists(_LINE, max_size=3),
+    order_id=_PLAIN_TEXT,
+)
+
+
+@st.composite
+def _fields(draw: st.DrawFn) -> EventFields:
+    """Plain fields, with one field (or one content line) made odd two times in three."""
+    fields = draw(_PLAIN)
+    choice = draw(st.sampled_from(["none", *_ODD, "contents"]))
+    if choice == "none":
+        return fields
+    if choice == "contents":
+        lines = [*fields.contents, draw(_ODD_LINE)]
+        return fields._replace(contents=draw(st.permutations(lines)))
+    return fields._replace(**{choice: draw(_ODD[choice])})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fields=_fields())
+def test_events_written_by_hand_equal_the_models_events(fields: EventFields) -> None:
+    """Given any event fields, when the by-hand writer takes them, then its event is exactly the contract models' event.
+
+    The export writes most events by hand for speed; whatever it declines (None) the models write or refuse.
+    """
+    by_hand = event_by_hand(fields)
+    try:
+        by_models: dict[str, Any] | None = event_by_models(fields)
+    except ValueError:  # pydantic's ValidationError and serialization errors are ValueErrors
+        by_models = None
+    if by_hand is not None:
+        assert json.dumps(by_hand) == json.dumps(by_models)
+
+
+def test_plain_events_are_written_by_hand() -> None:
+    """Given an export's usual fields, when built, then the by-hand writer takes them (the fast path is the common one)."""
+    fields = EventFields(
+        event="Purchase",
+        event_time=1_718_305_585,
+        event_id="E.C.P.tt_2024-06-13",
+        ttclid="E.C.P.tt",
+        email=[EMAIL_VECTOR[1]],
+        phone=[PHONE_VECTOR[1]],
+        external_id=[],
+        ip="203.0.113.7",
+        user_agent="Mozilla/5.0 (iPhone)",
+        url="https://shop.example/p/serum",
+        currency="USD",
+        value=Decimal("59.97"),
+        contents=[("1729384756", "Glow serum", Decimal("19.99"), 3), ("SKU-2", None, Decimal("0.00"), 1)],
+        order_id="576653688135250001",
+    )
+    assert event_by_hand(fields) == event_by_models(fields)
+    assert event() == event_by_models(event_fields_of(event()))
+
+
+def event_fields_of(built: dict[str, Any]) -> EventFields:
+    """The fields of a built event, read back (hashes already in place), to rebuild it through the models."""
+    user, props = built["user"], built["properties"]
+    return EventFields(
+        event=built["event"],
+        event_time=built["event_time"],
+        event_id=built["event_id"],
+        ttclid=user.get("ttclid"),
+        email=user.get("email", []),
+        phone=user.get("phone", []),
+        external_id=user.get("external_id", []),
+        ip=user.get("ip"),
+        user_agent=user.get("user_agent"),
+        url=built.get("page", {}).get("url"),
+        currency=props["currency"],
+        value=Decimal(str(props["value"])),
+        contents=[(c["content_id"], c.get("content_name"), Decimal(str(c["price"])), c["quantity"]) for c in props["contents"]],
+        order_id=props["order_id"],
+    )
 
 
 def test_request_body_size_limits_and_test_event_code() -> None:

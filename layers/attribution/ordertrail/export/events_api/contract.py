@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,6 +22,7 @@ _ZERO_DECIMAL = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"}
 )
 _THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in (0, 2, 3)}  # the minor unit of each exponent
 
 
 def is_full_url(url: str) -> bool:
@@ -39,7 +41,7 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit (19.995 USD → 20.00; 1234.5 JPY → 1235)."""
     if not amount.is_finite():
         raise ValueError(f"amount is not finite: {amount}")
-    return amount.quantize(Decimal(1).scaleb(-minor_unit_exponent(currency)), rounding=ROUND_HALF_UP)
+    return amount.quantize(_QUANTUM[minor_unit_exponent(currency)], rounding=ROUND_HALF_UP)
 
 
 def json_number(amount: Decimal) -> int | float:
@@ -59,8 +61,9 @@ def json_number(amount: Decimal) -> int | float:
     return number
 
 
-# Money held as Decimal in the models and written as an exact JSON number (pydantic would otherwise write a string).
-JsonMoney = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), PlainSerializer(json_number, return_type=float)]
+# Money held as Decimal in the models and written as an exact JSON number (pydantic would otherwise write a string;
+# `int | float`, not float, keeps an integral amount an exact int).
+JsonMoney = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), PlainSerializer(json_number, return_type=int | float)]
 
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[a-f0-9]{64}$")]
@@ -173,30 +176,165 @@ def build_event(
         raise ValueError("event_time must be timezone-aware")
     code = currency.strip().upper()
     phones = [hashed for hashed in (hash_phone(p) for p in _as_list(phone)) if hashed]
-    event = TikTokEvent(
+    fields = EventFields(
         event=event_name,
         event_time=int(event_time.timestamp()),
         event_id=event_id,
+        ttclid=ttclid or None,
+        email=list(dict.fromkeys(hash_email(e) for e in _as_list(email))),
+        phone=list(dict.fromkeys(phones)),
+        external_id=list(dict.fromkeys(hash_external_id(x) for x in _as_list(external_id))),
+        ip=ip or None,
+        user_agent=user_agent or None,
+        url=url if url and is_full_url(url) else None,
+        currency=code,
+        value=round_money(value, code),
+        contents=[(str(cid), name or None, round_money(price, code), qty) for cid, name, price, qty in contents],
+        order_id=order_id,
+    )
+    # An export builds hundreds of thousands of events: the plain ones are written by hand (several times faster than
+    # the models), anything the models would strip, coerce or refuse goes through them. Both give the same event
+    # (tests/contract/test_tiktok_events.py proves it on generated fields).
+    return event_by_hand(fields) or event_by_models(fields)
+
+
+class EventFields(NamedTuple):
+    """An event's fields once hashed and rounded, before the contract is applied (by hand or by the models)."""
+
+    event: str
+    event_time: int
+    event_id: str
+    ttclid: str | None
+    email: list[str]
+    phone: list[str]
+    external_id: list[str]
+    ip: str | None
+    user_agent: str | None
+    url: str | None
+    currency: str
+    value: Decimal
+    contents: list[tuple[str, str | None, Decimal, int]]
+    order_id: str
+
+
+def event_by_models(fields: EventFields) -> dict[str, Any]:
+    """The event validated and written by the contract's models (ValidationError when a field breaks the contract)."""
+    event = TikTokEvent(
+        event=fields.event,
+        event_time=fields.event_time,
+        event_id=fields.event_id,
         user=EventUser(
-            ttclid=ttclid or None,
-            email=list(dict.fromkeys(hash_email(e) for e in _as_list(email))),
-            phone=list(dict.fromkeys(phones)),
-            external_id=list(dict.fromkeys(hash_external_id(x) for x in _as_list(external_id))),
-            ip=ip or None,
-            user_agent=user_agent or None,
+            ttclid=fields.ttclid,
+            email=fields.email,
+            phone=fields.phone,
+            external_id=fields.external_id,
+            ip=fields.ip,
+            user_agent=fields.user_agent,
         ),
-        page=EventPage(url=url) if url and is_full_url(url) else None,
+        page=EventPage(url=fields.url) if fields.url is not None else None,
         properties=EventProperties(
-            currency=code,
-            value=round_money(value, code),
+            currency=fields.currency,
+            value=fields.value,
             contents=[
-                EventContent(content_id=str(cid), content_name=name or None, price=round_money(price, code), quantity=qty)
-                for cid, name, price, qty in contents
+                EventContent(content_id=cid, content_name=name, price=price, quantity=qty) for cid, name, price, qty in fields.contents
             ],
-            order_id=order_id,
+            order_id=fields.order_id,
         ),
     )
     return event.model_dump(mode="json", exclude_none=True)
+
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_SHA256 = re.compile(r"[a-f0-9]{64}")
+_MAX_EVENT_TIME = 9_999_999_999
+
+
+def event_by_hand(fields: EventFields) -> dict[str, Any] | None:
+    """The same event as `event_by_models` for fields the models would take as they are; None for any other."""
+    if not (
+        type(fields.event_time) is int
+        and 1 <= fields.event_time <= _MAX_EVENT_TIME
+        and _kept(fields.event)
+        and _kept(fields.event_id)
+        and _kept(fields.order_id)
+        and all(_kept_or_none(v) for v in (fields.ttclid, fields.ip, fields.user_agent, fields.url))
+        and all(type(h) is str and _SHA256.fullmatch(h) for h in (*fields.email, *fields.phone, *fields.external_id))
+        and type(fields.currency) is str
+        and _CURRENCY.fullmatch(fields.currency)
+    ):
+        return None
+    value = _money(fields.value)
+    if value is None:
+        return None
+    contents = []
+    for cid, name, price, qty in fields.contents:
+        amount = _money(price)
+        if amount is None or not _kept(cid) or not (name is None or (type(name) is str and _utf8(name))) or type(qty) is not int or qty < 1:
+            return None
+        line: dict[str, Any] = {"content_id": cid}
+        if name is not None:
+            line["content_name"] = name
+        line["price"] = amount
+        line["quantity"] = qty
+        contents.append(line)
+    user = {
+        key: item
+        for key, item in (
+            ("ttclid", fields.ttclid),
+            ("email", fields.email or None),
+            ("phone", fields.phone or None),
+            ("external_id", fields.external_id or None),
+            ("ip", fields.ip),
+            ("user_agent", fields.user_agent),
+        )
+        if item is not None
+    }
+    event: dict[str, Any] = {"event": fields.event, "event_time": fields.event_time, "event_id": fields.event_id, "user": user}
+    if fields.url is not None:
+        event["page"] = {"url": fields.url}
+    event["properties"] = {
+        "currency": fields.currency,
+        "value": value,
+        "content_type": "product",
+        "contents": contents,
+        "order_id": fields.order_id,
+    }
+    return event
+
+
+def _utf8(text: str) -> bool:
+    """True when the text can be written as UTF-8 (no lone surrogates, which the models refuse)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _kept(text: object) -> bool:
+    """True for a non-blank str the models' whitespace strip leaves as it is.
+
+    Python's `str.strip` removes every character pydantic's strip does (and a few more), so a text equal to its strip
+    is one pydantic would not change.
+    """
+    return type(text) is str and text != "" and text == text.strip() and _utf8(text)
+
+
+def _kept_or_none(text: object) -> bool:
+    """`_kept`, or absent."""
+    return text is None or _kept(text)
+
+
+def _money(amount: object) -> int | float | None:
+    """The JSON number of a finite, non-negative Decimal the models would write; None for anything they would refuse."""
+    if type(amount) is not Decimal or not amount.is_finite() or amount < 0:
+        return None
+    try:
+        return json_number(amount)
+    except ValueError:
+        return None
 
 
 def request_body(pixel_code: str, events: Sequence[dict[str, Any]], test_event_code: str | None = None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 _SHA256_HEX = re.compile(r"^[a-f0-9]{64}$")
 
@@ -19,11 +20,16 @@ def is_sha256_hex(value: str) -> bool:
     return bool(_SHA256_HEX.match(value))
 
 
+# A conversion credited to several ttclids becomes several events for the same buyer: their identifiers are hashed once.
+_REPEATS = 4096
+
+
 def _sha256(value: str) -> str:
     """Lowercase SHA-256 hex of the UTF-8 text."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+@lru_cache(maxsize=_REPEATS)
 def hash_email(value: str) -> str:
     """Trim, lowercase, SHA-256 hex; an already-hashed value is returned unchanged (ValueError when blank)."""
     normalised = value.strip().lower()
@@ -57,6 +63,7 @@ def normalise_phone(value: str) -> str | None:
     return "+" + digits
 
 
+@lru_cache(maxsize=_REPEATS)
 def hash_phone(value: str) -> str | None:
     """SHA-256 hex of the E.164 number (with "+"); an already-hashed value is returned unchanged; None if unusable."""
     stripped = value.strip()
@@ -66,6 +73,7 @@ def hash_phone(value: str) -> str | None:
     return _sha256(e164) if e164 else None
 
 
+@lru_cache(maxsize=_REPEATS)
 def hash_external_id(value: str) -> str:
     """SHA-256 hex of the trimmed id (case kept: ids may be case-sensitive); already-hashed values pass through."""
     stripped = value.strip()
