@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -13,6 +13,8 @@ from ordertrail.core.conversions import Conversion, minor_units
 from ordertrail.core.tenant_settings import ExportSettings
 from ordertrail.export.events_api.contract import build_event
 from ordertrail.export.events_api.hashing import event_id_for
+
+_US = timedelta(microseconds=1)
 
 SkipReason = Literal["pending_review", "no_ttclid", "too_old", "not_first_conversion", "already_accepted", "duplicate_event_id"]
 
@@ -55,13 +57,27 @@ def ttclid_credits(conversions: Sequence[Conversion], settings: ExportSettings) 
     from ordertrail.core import credit_batch  # numpy, loaded by the export alone (not at any function's cold start)
 
     places = [minor_units(c.currency) for c in conversions]
-    batch = credit_batch.from_touches(
-        (
-            [credit.Touch(id=t.id, at=t.at, arrival=t.arrival, value=t.value) for t in c.touches],
-            c.ordered_at,
-            credit.to_minor(c.value, exponent),
-        )
-        for c, exponent in zip(conversions, places, strict=True)
+    # Flat columns straight from the conversions (their times are validated aware): no Touch object per touch.
+    lengths: list[int] = []
+    at: list[int] = []
+    arrival: list[int] = []
+    ids: list[str] = []
+    values: list[str] = []
+    for c in conversions:
+        lengths.append(len(c.touches))
+        for t in c.touches:
+            at.append((t.at - credit_batch.EPOCH) // _US)
+            arrival.append((t.arrival - credit_batch.EPOCH) // _US)
+            ids.append(t.id)
+            values.append(t.value)
+    batch = credit_batch.from_columns(
+        lengths,
+        at,
+        arrival,
+        ids,
+        values,
+        [credit_batch.to_us(c.ordered_at) for c in conversions],
+        [credit.to_minor(c.value, exponent) for c, exponent in zip(conversions, places, strict=True)],
     )
     # credit_batch keeps only the eligible touches itself (within the lookback, in tie order).
     shares = credit_batch.credit(settings.model, batch, settings.lookback).per_conversion()
