@@ -1,4 +1,4 @@
-"""bench/rules_speed.py's pure parts: the generated journeys (both sides' inputs), the verdicts and the printed figures."""
+"""bench/rules_speed.py's pure parts: the generated journeys (both sides' inputs), the batch check, the verdicts and the figures."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from ordertrail.core.models import AdClickTouchpoint, Order
 from ordertrail.core.rules import Candidates
+from ordertrail.core.rules_batch import from_orders
 from ordertrail.core.tenant_settings import AttributionSettings
 from ordertrail_local.template import repo_root
 
@@ -52,6 +53,19 @@ def test_the_journeys_exercise_every_method(bench: ModuleType) -> None:
     assert set(bench.methods(decided)) == {"coupon", "conversation", "ad_click", "creator_link", "conversation_soft", "organic"}
 
 
+def test_the_batch_engine_decides_the_bench_journeys_as_rules_attribute_does(bench: ModuleType) -> None:
+    """The timed batch run, on columns built from the same Orders and Candidates, agrees with rules.attribute on every order;
+    a decision changed by hand is reported."""
+    prepared = bench.ours_input(bench.journeys(1000))
+    tenant = AttributionSettings()
+    decisions = bench.batch_run(from_orders(prepared), tenant)
+    attributions = bench.ours_run(prepared, tenant)
+
+    assert bench.mismatches(decisions, attributions) == []
+    attributions[7] = attributions[7].model_copy(update={"method": "organic", "rule": None})
+    assert bench.mismatches(decisions, attributions) == [7]
+
+
 def test_the_target_is_10x_each_peer_model(bench: ModuleType) -> None:
     """Met at exactly 10x, missed just below; the ratio is ours / theirs."""
     verdicts = bench.verdicts(100_000.0, {"last_click": 10_000.0, "first_click": 10_001.0})
@@ -68,6 +82,8 @@ def _result(bench: ModuleType, peers: dict[str, float], not_measured: str = "") 
         "peer": "1.0.10",
         "methods": {"coupon": 1},
         "ours": 20_000,
+        "per_order": 19_000,
+        "fallbacks": 0,
         "peers": bench.verdicts(20_000.0, peers),
         "not_measured": not_measured,
     }
@@ -76,9 +92,13 @@ def _result(bench: ModuleType, peers: dict[str, float], not_measured: str = "") 
 
 
 def test_printed_figures_end_with_the_verdict(bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
-    """Each peer model's line says MET or MISSED; the last line names what was missed, or MET, or not measured."""
+    """The batch engine's rate is judged, rules.attribute's printed beside it; each peer model's line says MET or MISSED;
+    the last line names what was missed, or MET, or not measured."""
     bench.print_result(_result(bench, {"last_click": 100_000.0, "first_click": 1_000.0}))
     lines = capsys.readouterr().out.splitlines()
+    assert next(line for line in lines if "rules_batch.decide" in line).endswith("20,000/s")
+    assert next(line for line in lines if line.startswith("OrderTrail rules.attribute")).endswith("per order, not the target")
+    assert next(line for line in lines if "fallback" in line).startswith("  orders decided by a per-order fallback: 0;")
     assert "MISSED" in next(line for line in lines if "last_click" in line)
     assert next(line for line in lines if "first_click" in line).endswith("| MET")
     assert lines[-1] == "Targets: MISSED 10x the pandas peer's last_click"
