@@ -12,7 +12,7 @@ from ordertrail.connections import tokens
 from ordertrail.connections.connector import connector_from
 from ordertrail.core.environment import get_environment
 from ordertrail.core.import_runs import ImportFinalizeInput, ImportPagesInput, ImportPlanInput, ImportRun
-from ordertrail.imports import history, stores
+from ordertrail.imports import history
 from ordertrail.runtime import services
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.storage.tenant_secrets import TikTokShopSecrets
@@ -30,6 +30,8 @@ def plan_handler(event: ImportPlanInput, context: LambdaContext) -> dict[str, An
 @event_parser(model=ImportPagesInput)
 def pages_handler(event: ImportPagesInput, context: LambdaContext) -> dict[str, Any]:
     """ImportPages: the next pages of one window; RetryableImportError and ImportAuthorizationError reach the state machine by name."""
+    from ordertrail.imports import stores  # on first use: the store clients serve this step alone, not Plan or Finalize
+
     repository, directory, environment, now = services.repository(), services.tenants(), get_environment(), services.now()
 
     def refresh(tenant: str, rejected_access_token: str, at: datetime) -> TikTokShopSecrets | None:

@@ -1,11 +1,17 @@
-"""The layer's wings import only downward: boto3 only in storage/, nothing from AWS in core/, sources/ or tally/."""
+"""The layer's wings import only downward: boto3 only in storage/, nothing from AWS in core/, sources/ or tally/; cold imports stay lean."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+
+from ordertrail_local.template import load_template, repo_root
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "attribution" / "ordertrail"
 # Lowest first: a module may import from its own wing and from the wings of lower rank (docs/architecture.md).
@@ -100,3 +106,42 @@ def test_every_module_and_wing_says_what_it_is_for() -> None:
     """Given the layer, then every module and every wing's __init__ opens with a one-line docstring."""
     missing = [str(p.relative_to(LAYER)) for p in modules() if not (ast.get_docstring(ast.parse(p.read_text())) or "").strip()]
     assert missing == []
+
+
+# What no handler's cold import may load (issue 11, item 5): each is for the code that needs it, imported there on first use.
+NOT_AT_COLD_START = ("numpy", "requests", "ordertrail.storage.repository")
+# The authorizer answers every API request first: it reads tenants' keys, never the table.
+NOT_IN_THE_AUTHORIZER = ("boto3", "ordertrail.storage.table", "ordertrail.core.models", "aws_lambda_powertools.event_handler")
+
+
+@pytest.fixture(scope="module")
+def cold_imports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """Per handler folder: the modules its import loads, in a fresh process set up as bench/cold_import.py sets it up."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(repo_root() / "bench"))
+        bench: ModuleType = importlib.import_module("cold_import")
+    site = bench.lambda_site(tmp_path_factory.mktemp("lambda-site"))
+    loaded: dict[str, set[str]] = {}
+    for handler in bench.handlers(load_template()):
+        code = f"{bench.handler_code(handler)}; import sys; print(' '.join(sys.modules))"
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", code],
+            cwd=repo_root() / handler.code_dir,
+            env=bench.process_env(handler, site),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        loaded[handler.name] = set(done.stdout.split())
+    return loaded
+
+
+def test_no_handler_loads_at_its_cold_start_what_only_some_calls_need(cold_imports: dict[str, set[str]]) -> None:
+    """Given every handler, when its module is imported as Lambda does, then numpy, requests and the repository are not loaded."""
+    offenders = {name: sorted(m for m in NOT_AT_COLD_START if m in modules) for name, modules in cold_imports.items()}
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_authorizer_loads_neither_boto3_nor_the_models(cold_imports: dict[str, set[str]]) -> None:
+    """Given the authorizer, when its module is imported, then nothing of the table, the order models or the HTTP resolver is loaded."""
+    assert sorted(m for m in NOT_IN_THE_AUTHORIZER if m in cold_imports["authorizer"]) == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -11,12 +11,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from ordertrail.api.resolver import TEAM_ERRORS, TenantId, documented, json_response
-from ordertrail.connections import oauth, shopify_setup, status
-from ordertrail.connections.connector import Connector, connector_from
+from ordertrail.connections import shopify_setup, status
 from ordertrail.connections.shopify_setup import ShopifySetupReport
 from ordertrail.connections.status import ConnectionsView, ConnectionView
 from ordertrail.core.environment import get_environment
 from ordertrail.runtime import services
+
+if TYPE_CHECKING:
+    from ordertrail.connections.connector import Connector
 
 router = Router()
 NO_STORE = {"Cache-Control": "no-store"}
@@ -24,6 +26,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def _connector() -> Connector:
     """The connection features' collaborators for this request (the repository and directory are the process's own)."""
+    from ordertrail.connections.connector import connector_from  # on first use: it brings TikTok Shop's token client
+
     return connector_from(get_environment(), services.repository(), services.tenants())
 
 
@@ -62,6 +66,8 @@ def disconnect_tiktok_shop(tenant: TenantId) -> Response[ConnectionView]:
 )
 def authorize_tiktok_shop(tenant: TenantId) -> Response[str]:
     """Send the seller's browser to TikTok Shop to authorize the tenant's app (the key or a dashboard link opens it)."""
+    from ordertrail.connections import oauth  # on first use: the OAuth flow serves this route and the callback alone
+
     location = oauth.start(_connector(), tenant, services.now())
     return Response(302, content_types.TEXT_PLAIN, "", headers={"Location": location, **NO_STORE})
 
@@ -98,6 +104,7 @@ def tiktok_shop_callback(
 ) -> Response[str]:
     """Verify the state (once), exchange the code, store the tokens and start importing history; a bad state is 400."""
     # Here, not at the top: the import wing brings both stores' API clients, which the other routes never use.
+    from ordertrail.connections import oauth
     from ordertrail.imports import history
 
     now, environment = services.now(), get_environment()

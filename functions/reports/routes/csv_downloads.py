@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -9,8 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from ordertrail.api.resolver import TEAM_ERRORS, FromDay, TenantId, ToDay, documented
 from ordertrail.core.environment import get_environment
 from ordertrail.core.report_models import DownloadLink
-from ordertrail.reports import csv_tables
 from ordertrail.runtime import services
+
+if TYPE_CHECKING:
+    from ordertrail.reports.csv_tables import CsvTable
 
 router = Router()
 CSV = "The CSV file (formula-safe cells)"
@@ -31,6 +35,8 @@ CSV_LINK: dict[int, OpenAPIResponse] = {
 )
 def download_attributed_orders_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[str]:
     """Attributed orders with their evidence (comment text, video URL, flow, keyword, creator, method, time-to-order)."""
+    from ordertrail.reports import csv_tables  # on first use: the CSV code serves these downloads alone
+
     table = csv_tables.attributed_orders(services.repository(), tenant, from_, to, services.now())
     return csv_response(tenant, table)
 
@@ -44,6 +50,8 @@ def download_attributed_orders_csv(tenant: TenantId, from_: FromDay = None, to: 
 )
 def download_customers_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[str]:
     """TikTok customers (id, name, address) for marketing; from/to keep those who ordered on those days."""
+    from ordertrail.reports import csv_tables  # on first use, as above
+
     return csv_response(tenant, csv_tables.customers(services.repository(), tenant, from_, to))
 
 
@@ -56,11 +64,15 @@ def download_customers_csv(tenant: TenantId, from_: FromDay = None, to: ToDay = 
 )
 def download_crossover_csv(tenant: TenantId) -> Response[str]:
     """Customers who first bought on TikTok Shop and later at another store."""
+    from ordertrail.reports import csv_tables  # on first use, as above
+
     return csv_response(tenant, csv_tables.crossover_customers(services.repository(), tenant))
 
 
-def csv_response(tenant: str, table: csv_tables.CsvTable) -> Response[str]:
+def csv_response(tenant: str, table: CsvTable) -> Response[str]:
     """The CSV itself (200), or a 303 to a presigned S3 link when it is too large for a response."""
+    from ordertrail.reports import csv_tables  # loaded by the route that made the table
+
     delivered = csv_tables.deliver(tenant, table, services.download_files(), get_environment().inline_csv_bytes)
     if delivered.link is not None:
         link = delivered.link

@@ -11,8 +11,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from ordertrail.api import auth, dashboard_links
 from ordertrail.api.resolver import BODY_ERRORS, TEAM_ERRORS, TenantId, documented, json_response
 from ordertrail.core.report_models import DashboardLink
-from ordertrail.reports import service
-from ordertrail.reports.dashboard import page
 from ordertrail.runtime import services
 
 router = Router()
@@ -27,6 +25,10 @@ router = Router()
 )
 def dashboard_page(tenant: TenantId) -> Response[str]:
     """Charts of the reports (server-rendered SVG, no scripts, nothing fetched from elsewhere)."""
+    # Here, not at the top: the page's renderer and the reports' service serve this route alone.
+    from ordertrail.reports import service
+    from ordertrail.reports.dashboard import page
+
     html = page.render(service.dashboard_data(services.repository(), tenant, services.now()))
     return Response(200, "text/html; charset=utf-8", html, headers={"Cache-Control": "no-store"})
 

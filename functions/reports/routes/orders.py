@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from ordertrail.api.resolver import BODY_ERRORS, TEAM_ERRORS, TenantId, documented, json_response
-from ordertrail.attribution import attribute
 from ordertrail.core.models import Attribution, OrderSource, ReviewStatus
 from ordertrail.core.responses import OrderDocument, ReviewList
 from ordertrail.reports.order_document import ReviewRequest, order_document
@@ -29,6 +28,8 @@ SourceQuery = Annotated[OrderSource | None, Query(description="Which store, when
 )
 def get_order(tenant: TenantId, order_id: OrderId, source: SourceQuery = None) -> Response[OrderDocument]:
     """Explain how one order was attributed."""
+    from ordertrail.attribution import attribute  # on first use: the attribution code serves these two routes alone
+
     return json_response(200, order_document(attribute.order_views(services.repository(), tenant, order_id, source)))
 
 
@@ -43,6 +44,8 @@ def review_order(
     tenant: TenantId, order_id: OrderId, body: Annotated[ReviewRequest, Body()], source: SourceQuery = None
 ) -> Response[Attribution]:
     """Apply a person's decision to a soft-matched order."""
+    from ordertrail.attribution import attribute  # on first use, as in get_order
+
     decided = attribute.review(services.repository(), tenant, order_id, source, body.decision, services.now())
     return json_response(200, decided)
 

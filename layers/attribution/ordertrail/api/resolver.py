@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from pydantic import BaseModel
 
 from ordertrail.api.auth import header, require_key_tenant
+from ordertrail.api.json_body import TOO_DEEP
 from ordertrail.core.errors import (
     Conflict,
     MalformedRequest,
@@ -39,7 +40,6 @@ TENANT_PATTERN = r"^[a-z0-9-]{1,40}$"
 OPENAPI_PATH = "/v1/openapi.json"
 # Requests of these methods carry a body (or should): a team route reads it as JSON.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-TOO_DEEP = "the body is nested too deeply to be read as JSON"
 TenantId = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant id: lower-case letters, digits and `-`, 1 to 40")]
 # The day range of the report and CSV download routes.
 FromDay = Annotated[date | None, Query(alias="from", description="First local day (yyyy-mm-dd), default 29 days before `to`")]
@@ -262,15 +262,3 @@ def raw_body(app: APIGatewayHttpResolver) -> bytes:
     if event.is_base64_encoded:
         return base64.b64decode(body)
     return body.encode()
-
-
-def parse_json(raw: bytes) -> Any:
-    """Parse a JSON body; malformed JSON is a 400."""
-    if not raw.strip():
-        raise MalformedRequest("the body is empty; send JSON", code="malformed_json")
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from exc
-    except RecursionError:
-        raise MalformedRequest(TOO_DEEP, code="malformed_json") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordertrail.core import rules
 from ordertrail.core.conversions import conversion_for
@@ -18,14 +18,16 @@ from ordertrail.core.models import (
     ShopLinkTouchpoint,
     Touchpoint,
 )
-from ordertrail.core.tenant_settings import AttributionSettings
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.storage import keys
 from ordertrail.storage.orders import ImportMark, OrderView, StoredOrder, decode_item
-from ordertrail.storage.repository import Repository
 from ordertrail.storage.table import ConcurrentChange, Unstorable
 from ordertrail.tally.addresses import address_hash
 from ordertrail.tally.order_tally import tally_order, tally_review
+
+if TYPE_CHECKING:
+    from ordertrail.core.tenant_settings import AttributionSettings
+    from ordertrail.storage.repository import Repository
 
 # Only these kinds can change an order's attribution when they arrive late; comments and DMs only add context.
 DECISIVE_KINDS = (ShopLinkTouchpoint, AdClickTouchpoint, CreatorClickTouchpoint)

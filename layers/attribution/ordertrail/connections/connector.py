@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ordertrail.core.environment import Environment
 from ordertrail.core.errors import Conflict
 from ordertrail.sources.tiktok_shop_auth import TikTokShopAuthClient
-from ordertrail.storage.repository import Repository
-from ordertrail.storage.tenant_secrets import TenantDirectory, TikTokShopSecrets
 
 if TYPE_CHECKING:
     import requests  # only for the annotation: the clients import it when they build a session
+
+    from ordertrail.core.environment import Environment
+    from ordertrail.storage.repository import Repository
+    from ordertrail.storage.tenant_secrets import TenantDirectory, TikTokShopSecrets
 
 
 @dataclass(frozen=True)

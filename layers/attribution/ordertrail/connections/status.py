@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ordertrail.connections.connector import Connector, tiktok_shop_app
 from ordertrail.core.errors import Conflict
 from ordertrail.storage.connections import TIKTOK_SHOP, Connection
 from ordertrail.storage.tenant_secrets import SecretChange
+
+if TYPE_CHECKING:
+    from ordertrail.connections.connector import Connector
 
 SHOPIFY = "shopify"
 ViewStatus = Literal["connected", "needs_reauthorization", "disconnected", "not_connected"]
@@ -81,6 +83,9 @@ def view_of(connection: Connection | None, app_configured: bool) -> ConnectionVi
 
 def _app_configured(connector: Connector, tenant: str) -> bool:
     """Whether the tenant could connect a TikTok Shop (its app is in the secret)."""
+    # Here, not at the top: the connector brings TikTok Shop's token client, and the caller that made `connector` loaded it.
+    from ordertrail.connections.connector import tiktok_shop_app
+
     try:
         tiktok_shop_app(connector.directory, tenant)
     except Conflict:
@@ -125,6 +130,8 @@ def disconnect(connector: Connector, tenant: str, now: datetime) -> ConnectionVi
 
     Authorizing again (GET .../authorize) reconnects and resumes. A refresh running now holds the lease: 409, retry.
     """
+    from ordertrail.connections.connector import tiktok_shop_app  # loaded with `connector`, as in _app_configured
+
     tiktok_shop_app(connector.directory, tenant)
     records, holder, at = connector.records, uuid.uuid4().hex, int(now.timestamp())
     if not records.take_connection_lease(tenant, TIKTOK_SHOP, holder, at, DISCONNECT_LEASE_SECONDS):

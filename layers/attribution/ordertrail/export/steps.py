@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ordertrail.core.conversions import Conversion
 from ordertrail.core.errors import ExportRunning, NotFound, Unprocessable, caught_error_message
 from ordertrail.core.export_runs import ChunkRecord, EventResult, ExportLease, ExportRun, ExportRunReport, RunError
 from ordertrail.core.refs import order_ref
-from ordertrail.core.tenant_settings import ExportSettings
 from ordertrail.export.events import Outgoing, PlanMemory, plan_events
 from ordertrail.export.events_api.client import EventsApiClient
 from ordertrail.export.events_api.contract import MAX_EVENTS_PER_REQUEST
@@ -19,10 +17,14 @@ from ordertrail.export.events_api.errors import AuthenticationError, ExportError
 from ordertrail.export.events_api.hashing import event_id_for
 from ordertrail.runtime.collector import collector_paused
 from ordertrail.runtime.observability import logger, metrics
-from ordertrail.storage.executions import ExecutionLauncher
-from ordertrail.storage.repository import Repository
-from ordertrail.storage.tenant_secrets import TenantDirectory
 from ordertrail.tally import export_chunks
+
+if TYPE_CHECKING:  # annotations only: the function's handler builds these, and the steps need not import them
+    from ordertrail.core.conversions import Conversion
+    from ordertrail.core.tenant_settings import ExportSettings
+    from ordertrail.storage.executions import ExecutionLauncher
+    from ordertrail.storage.repository import Repository
+    from ordertrail.storage.tenant_secrets import TenantDirectory
 
 # The longest range one request may ask for: a year and a day (a 365-day backfill is 13 chunks).
 MAX_RANGE = timedelta(days=366)

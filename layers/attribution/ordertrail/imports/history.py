@@ -11,21 +11,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from ordertrail.core.errors import NotFound, Unprocessable, UpstreamError, caught_error_message
 from ordertrail.core.import_runs import ImportFailure, ImportReport, ImportRequest, ImportRun, ImportTrigger, ImportWindow, WindowRef
-from ordertrail.imports.stores import OrderPages, connected_store
-from ordertrail.ingest.orders import store_order
+from ordertrail.ingest.stored_orders import store_order
 from ordertrail.runtime.observability import logger, metrics
-from ordertrail.storage.executions import ExecutionLauncher
-from ordertrail.storage.orders import ImportMark
-from ordertrail.storage.repository import Repository
 from ordertrail.storage.table import Unstorable
-from ordertrail.storage.tenant_secrets import TenantDirectory
 from ordertrail.tally import export_chunks
+
+if TYPE_CHECKING:
+    from ordertrail.imports.stores import OrderPages
+    from ordertrail.storage.executions import ExecutionLauncher
+    from ordertrail.storage.repository import Repository
+    from ordertrail.storage.tenant_secrets import TenantDirectory
 
 # TikTok Shop and Shopify keep years of orders; two years is what a seller's "all time" needs and bounds one run.
 MAX_RANGE = timedelta(days=731)
@@ -33,7 +34,7 @@ WINDOW = timedelta(days=30)
 # Pages one ImportPages invocation reads before handing back to the state machine (at ≤250 orders a page, well inside
 # its Lambda timeout); the state machine loops until the window is done.
 PAGES_PER_STEP = 10
-PagesFactory = Callable[[ImportRun], OrderPages]
+PagesFactory = Callable[[ImportRun], "OrderPages"]
 
 
 def start_import(
@@ -54,6 +55,8 @@ def start_import(
         raise Unprocessable("`to` is in the future", field="to", code="invalid_range")
     if end - request.from_ > MAX_RANGE:
         raise Unprocessable("an import covers at most two years (731 days); split it", field="from", code="range_too_long")
+    from ordertrail.imports.stores import connected_store  # on first use: the import function's steps never check a store
+
     connected_store(directory, tenant, request.source)
     connection = repo.get_connection(tenant, request.source) if request.source == "tiktok_shop" else None
     run = ImportRun(
@@ -136,6 +139,8 @@ def _store_page(
     repo: Repository, reader: OrderPages, run: ImportRun, window: ImportWindow, raws: list[dict[str, Any]], now: datetime
 ) -> ImportWindow:
     """Store one page's orders through the ingest path; the window with the page's counts added."""
+    from ordertrail.storage.orders import ImportMark  # with the repository's first write, not at the function's cold start
+
     imported = duplicates = unreadable = 0
     last_error = window.last_error
     for raw in raws:

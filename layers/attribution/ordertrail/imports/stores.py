@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ordertrail.core.environment import Environment
 from ordertrail.core.errors import Conflict, UpstreamError
-from ordertrail.core.import_runs import ImportSource
-from ordertrail.core.models import Order
 from ordertrail.sources import shopify, shopify_admin, tiktok_shop
 from ordertrail.storage.tenant_secrets import ShopifySecrets, TenantDirectory, TikTokShopSecrets
+
+if TYPE_CHECKING:
+    from ordertrail.core.environment import Environment
+    from ordertrail.core.import_runs import ImportSource
+    from ordertrail.core.models import Order
 
 # Given the tenant, the access token TikTok refused and now: the shop's fresh secrets, or None when it cannot be refreshed.
 TokenRefresher = Callable[[str, str, datetime], TikTokShopSecrets | None]

@@ -11,16 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from ordertrail.core.environment import Environment
 from ordertrail.core.errors import OrderTrailError, UpstreamError
-from ordertrail.ingest.orders import TIKTOK_SHOP, store_order
+from ordertrail.ingest.stored_orders import TIKTOK_SHOP, store_order
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.sources import tiktok_shop
-from ordertrail.storage.hints import OrderHint
-from ordertrail.storage.repository import Repository
 from ordertrail.storage.table import Unstorable
 from ordertrail.storage.tenant_secrets import TenantDirectory, TikTokShopSecrets
+
+if TYPE_CHECKING:
+    from ordertrail.core.environment import Environment
+    from ordertrail.storage.hints import OrderHint
+    from ordertrail.storage.repository import Repository
 
 # The first retry comes soon (TikTok may notify before its API shows the order); each failure doubles the wait.
 FIRST_RETRY = timedelta(seconds=30)

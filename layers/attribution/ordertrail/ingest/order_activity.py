@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from ordertrail.storage.repository import Repository
+if TYPE_CHECKING:
+    from ordertrail.storage.repository import Repository
 
 INTERVAL = timedelta(minutes=5)
 

@@ -4,45 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from ordertrail.api import auth
-from ordertrail.api.resolver import parse_json
-from ordertrail.core.environment import Environment
+from ordertrail.api.json_body import parse_json
 from ordertrail.core.errors import BODY_TYPE, MalformedRequest, Unprocessable, from_validation
 from ordertrail.core.models import Order
 from ordertrail.core.responses import BatchResult, Received
 from ordertrail.ingest import order_activity
 from ordertrail.ingest.signed_batches import signed_batch
-from ordertrail.runtime.observability import logger, metrics
-from ordertrail.sources import shopify, signatures, signed_payloads, tiktok_shop
+from ordertrail.ingest.stored_orders import SHOPIFY, TIKTOK_SHOP, store_order
+from ordertrail.runtime.observability import metrics
+from ordertrail.sources import signatures, signed_payloads
 from ordertrail.storage.idempotency import once_per
-from ordertrail.storage.orders import ImportMark
-from ordertrail.storage.repository import Repository
-from ordertrail.storage.tenant_secrets import TenantDirectory, TenantSecrets
 
-TIKTOK_SHOP = "tiktok_shop"
-SHOPIFY = "shopify"
+if TYPE_CHECKING:
+    from ordertrail.core.environment import Environment
+    from ordertrail.storage.repository import Repository
+    from ordertrail.storage.tenant_secrets import TenantDirectory, TenantSecrets
+
 SHOPIFY_ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled"})
-
-
-def store_order(repo: Repository, tenant: str, order: Order, now: datetime, imported: ImportMark | None = None) -> str:
-    """Store one order state (an older one than stored changes nothing); returns `stored` or `stale`."""
-    outcome = repo.put_order(tenant, order, now, imported)
-    metrics.add_metric(name=f"Orders{outcome.capitalize()}", unit="Count", value=1)
-    logger.info(
-        "order stored" if outcome == "stored" else "older order state ignored",
-        extra={"tenant": tenant, "order_id": order.id, "source": order.source, "status": order.status},
-    )
-    return outcome
 
 
 def tiktok_shop_webhook(
     repo: Repository, directory: TenantDirectory, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
 ) -> Received:
     """A TikTok Shop push: verify it; an order status change is stored as the hint to fetch that order (once per notification)."""
+    from ordertrail.sources import tiktok_shop  # on first use: each store's payload models serve that store's webhook alone
 
     def verify(secrets: TenantSecrets) -> None:
         assert secrets.tiktok_shop is not None
@@ -89,6 +79,7 @@ def shopify_webhook(
     repo: Repository, directory: TenantDirectory, tenant: str, raw: bytes, headers: Mapping[str, str], now: datetime
 ) -> Received:
     """A Shopify order webhook: verify the HMAC, normalise and store (once per order version)."""
+    from ordertrail.sources import shopify  # on first use, as in tiktok_shop_webhook
 
     def verify(secrets: TenantSecrets) -> None:
         assert secrets.shopify is not None

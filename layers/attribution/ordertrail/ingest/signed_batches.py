@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ordertrail.api import auth
-from ordertrail.api.resolver import parse_json
-from ordertrail.core.environment import Environment
+from ordertrail.api.json_body import parse_json
 from ordertrail.core.errors import Unauthorized
 from ordertrail.sources import signatures, signed_payloads
-from ordertrail.sources.signed_payloads import Parsed
-from ordertrail.storage.tenant_secrets import TenantDirectory, TenantSecrets
+
+if TYPE_CHECKING:
+    from ordertrail.core.environment import Environment
+    from ordertrail.sources.signed_payloads import Parsed
+    from ordertrail.storage.tenant_secrets import TenantDirectory, TenantSecrets
 
 T = TypeVar("T")
 # A signature's age is measured in real time (tests move it here, not the reports' clock).

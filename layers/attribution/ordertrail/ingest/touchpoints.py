@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ordertrail.core.environment import Environment
 from ordertrail.core.responses import BatchResult
 from ordertrail.ingest.signed_batches import signed_batch
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.sources import signed_payloads
-from ordertrail.storage.repository import Repository
-from ordertrail.storage.tenant_secrets import TenantDirectory
+
+if TYPE_CHECKING:
+    from ordertrail.core.environment import Environment
+    from ordertrail.storage.repository import Repository
+    from ordertrail.storage.tenant_secrets import TenantDirectory
 
 
 def record_touchpoints(

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ordertrail.core.errors import PayloadTooLarge, Unprocessable
@@ -13,7 +14,9 @@ from ordertrail.core.report_models import DownloadLink
 from ordertrail.reports import crossover, service
 from ordertrail.reports.csv_format import ATTRIBUTED_ORDER_COLUMNS, attributed_order_row, rows_to_csv
 from ordertrail.storage.files import LINK_SECONDS, DownloadFiles
-from ordertrail.storage.repository import Repository
+
+if TYPE_CHECKING:
+    from ordertrail.storage.repository import Repository
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "tiktok_customer_id",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
 from ordertrail.core.responses import OrderDocument
-from ordertrail.storage.orders import OrderView
+
+if TYPE_CHECKING:
+    from ordertrail.storage.orders import OrderView
 
 TIKTOK_SELLER_ORDER_URL = "https://seller-us.tiktok.com/order/detail?order_no={order_id}"
 

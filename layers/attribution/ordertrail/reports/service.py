@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ordertrail.core import money
 from ordertrail.core.errors import Unprocessable
@@ -34,11 +34,13 @@ from ordertrail.core.report_models import (
     ReportRange,
     TimeToOrderReport,
 )
-from ordertrail.core.tenant_settings import TenantSettings
 from ordertrail.reports import crossover, insights
-from ordertrail.storage.repository import Repository
 from ordertrail.tally import counters, periods, time_to_order
 from ordertrail.tally.periods import today_in
+
+if TYPE_CHECKING:
+    from ordertrail.core.tenant_settings import TenantSettings
+    from ordertrail.storage.repository import Repository
 
 DEFAULT_DAYS = 30
 # The longest range a report reads (days): a report costs one request per day, and a Lambda has 10 seconds.

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ordertrail.core.tenant_settings import ExportSettingsView, TenantSettings, TenantSettingsView
-from ordertrail.storage.repository import Repository
-from ordertrail.storage.tenant_secrets import TenantDirectory
+
+if TYPE_CHECKING:
+    from ordertrail.storage.repository import Repository
+    from ordertrail.storage.tenant_secrets import TenantDirectory
 
 
 def settings_view(repo: Repository, directory: TenantDirectory, tenant: str) -> TenantSettingsView:

@@ -7,9 +7,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import requests
+from typing import TYPE_CHECKING, Any, Literal
 
 from ordertrail.export.events_api.contract import iter_batches, request_body
 from ordertrail.export.events_api.errors import (
@@ -21,6 +19,9 @@ from ordertrail.export.events_api.errors import (
     classify,
 )
 from ordertrail.runtime.observability import logger
+
+if TYPE_CHECKING:
+    import requests
 
 TRACK_PATH = "/open_api/v1.3/event/track/"
 
@@ -83,7 +84,12 @@ class EventsApiClient:
         self._access_token = access_token
         self.pixel_code = pixel_code
         self.test_event_code = test_event_code or None
-        self.session = session or requests.Session()
+        if session is None:
+            # Here, not at the top: requests costs the export function's cold start ~60 ms, and only a client needs it.
+            import requests
+
+            session = requests.Session()
+        self.session = session
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.sleep = sleep
@@ -135,6 +141,8 @@ class EventsApiClient:
 
     def _post(self, payload: bytes) -> _Reply:
         """One POST, reduced to status, code, message and request id; network failures become http_status 0."""
+        import requests  # loaded with the session; for its exception types
+
         headers = {"Access-Token": self._access_token, "Content-Type": "application/json"}
         try:
             response = self.session.post(self.url, data=payload, headers=headers, timeout=self.timeout)
