@@ -21,6 +21,9 @@ from ordertrail.runtime.observability import logger
 DASHBOARD_ROUTE = "GET /v1/{tenant}/dashboard"
 # Routes a browser opens: a signed dashboard link stands in for the key (docs/api.md#dashboard-links).
 LINK_ROUTES = frozenset({DASHBOARD_ROUTE, "GET /v1/{tenant}/connections/tiktok-shop/authorize"})
+# The reports the page draws: a link also opens their CSV forms, the page's "Download data" links, and nothing else of them.
+REPORTS = ("posts", "flows", "keywords", "creators", "coupons", "time-to-order", "insights", "crossover")
+LINK_CSV_ROUTES = frozenset(f"GET /v1/{{tenant}}/reports/{name}" for name in REPORTS)
 
 
 @logger.inject_lambda_context
@@ -29,9 +32,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = APIGatewayAuthorizerEventV2(event)
     path_tenant = (request.path_parameters or {}).get("tenant", "")
     key_tenant = auth.tenant_of_api_key(services.tenants(), path_tenant, auth.header(request.headers, "Authorization"))
-    if key_tenant is None and request.route_key in LINK_ROUTES:
-        # A browser opening the dashboard carries a signed, expiring link instead of a key.
-        # API Gateway leaves queryStringParameters out when there is none (Powertools' property would raise).
-        link = (request.raw_event.get("queryStringParameters") or {}).get("link")
-        key_tenant = auth.tenant_of_dashboard_link(services.tenants(), path_tenant, link, services.now())
+    # API Gateway leaves queryStringParameters out when there is none (Powertools' property would raise).
+    query = request.raw_event.get("queryStringParameters") or {}
+    opens_with_link = request.route_key in LINK_ROUTES or (request.route_key in LINK_CSV_ROUTES and query.get("format") == "csv")
+    if key_tenant is None and opens_with_link:
+        # A browser opening the dashboard (or one of its downloads) carries a signed, expiring link instead of a key.
+        key_tenant = auth.tenant_of_dashboard_link(services.tenants(), path_tenant, query.get("link"), services.now())
     return APIGatewayAuthorizerResponseV2(authorize=True, context={"tenant": key_tenant or ""}).asdict()

@@ -14,10 +14,13 @@ report day alone gives (tests/integration/test_reports.py), the other with the C
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -140,6 +143,17 @@ class TestUsdAndCad:
         )
         assert attributed(rows[V2]) == classes(hard=(2, money(CAD="33.00", USD="30.00")), driven=(2, money(CAD="33.00", USD="30.00")))
         assert attributed(rows[V3]) == classes()
+
+    def test_the_posts_csv_has_a_column_per_currency_and_never_their_sum(self, world: Pipeline) -> None:
+        """Given V1 and V2 with USD and CAD orders, when the posts report is asked for as CSV, then each money figure is
+        one column per currency (driven_revenue_CAD, driven_revenue_USD), each post's cells its amounts, and no column adds them."""
+        response = team_call(world, "GET", TENANT, "reports/posts", query=urlencode({**ALL_DAYS, "format": "csv"}))
+        assert response.status == 200, response.body
+        rows = {row["post_id"]: row for row in csv.DictReader(io.StringIO(response.body.decode()))}
+        header = list(next(iter(rows.values())))
+        assert [c for c in header if c.startswith("driven_revenue")] == ["driven_revenue_CAD", "driven_revenue_USD"]
+        assert (rows[V1]["driven_revenue_CAD"], rows[V1]["driven_revenue_USD"]) == ("20.00", "62.00")
+        assert (rows[V3]["driven_revenue_CAD"], rows[V3]["driven_revenue_USD"]) == ("", "")  # nothing sold: empty, as the JSON's {}
 
     def test_sort_by_revenue_ranks_by_the_main_currency_first(self, world: Pipeline) -> None:
         """Given Thu 11-12 .. Tue 11-17, when posts are sorted by revenue, then CAD is the main currency (Mia and Rhea

@@ -34,7 +34,7 @@ from ordertrail.tally.time_to_order import BUCKET_EDGES
 from tests.conftest import Pipeline
 from tests.integration import report_day
 from tests.integration.report_day import TENANT
-from tests.integration.senders import get_order, team_call
+from tests.integration.senders import api_key, get_order, team_call
 
 D = Decimal
 ALL_DAYS = {"from": "2026-10-26", "to": "2026-11-18"}  # Monday of the first week .. today: every event of the fixture
@@ -176,6 +176,105 @@ def products(rows: list[dict[str, Any]]) -> list[tuple[str, int, dict[str, Decim
 def instant(text: str) -> datetime:
     """An aware time from RFC 3339."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# ------------------------------------------------------------------------------------------------ reports as CSV
+# (report, table or None for the default, query) for every table of every report.
+CSV_TABLES: list[tuple[str, str | None, dict[str, str]]] = [
+    ("posts", None, ALL_DAYS),
+    ("flows", None, ALL_DAYS),
+    ("flows", "steps", ALL_DAYS),
+    ("keywords", None, ALL_DAYS),
+    ("creators", None, ALL_DAYS),
+    ("coupons", None, ALL_DAYS),
+    ("time-to-order", None, THREE_WEEKS),
+    ("time-to-order", "histogram", THREE_WEEKS),
+    ("time-to-order", "summary", THREE_WEEKS),
+    ("insights", None, {}),
+    ("insights", "days", {}),
+    ("insights", "totals", {}),
+    ("insights", "top_products_weekly", {}),
+    ("insights", "top_products_last_7_days", {}),
+    ("crossover", None, {}),
+    ("crossover", "weeks", {}),
+    ("crossover", "breakdown", {}),
+    ("crossover", "summary", {}),
+]
+DEFAULT_TABLE = {"posts": "posts", "flows": "flows", "keywords": "keywords", "creators": "creators", "coupons": "coupons"}
+DEFAULT_TABLE |= {"time-to-order": "weeks", "insights": "weeks", "crossover": "customers"}
+# Where each table's rows are in the report's JSON: (path to the list, or None for the report itself as one row;
+# the parent fields that lead each row, as (column, field of the parent)).
+JSON_TABLES: dict[tuple[str, str], tuple[str | None, tuple[tuple[str, str], ...]]] = {
+    ("posts", "posts"): ("rows", ()),
+    ("flows", "flows"): ("rows", ()),
+    ("flows", "steps"): ("rows.steps", (("flow_id", "flow_id"),)),
+    ("keywords", "keywords"): ("rows", ()),
+    ("creators", "creators"): ("rows", ()),
+    ("coupons", "coupons"): ("rows", ()),
+    ("time-to-order", "weeks"): ("weeks", ()),
+    ("time-to-order", "histogram"): ("histogram", ()),
+    ("time-to-order", "summary"): (None, ()),
+    ("insights", "weeks"): ("weekly.weeks", ()),
+    ("insights", "days"): ("last_7_days.days", ()),
+    ("insights", "totals"): ("totals", ()),
+    ("insights", "top_products_weekly"): ("weekly.top_products", ()),
+    ("insights", "top_products_last_7_days"): ("last_7_days.top_products", ()),
+    ("crossover", "customers"): ("customers", ()),
+    ("crossover", "weeks"): ("weeks", ()),
+    ("crossover", "breakdown"): ("breakdown", ()),
+    ("crossover", "summary"): (None, ()),
+}
+
+
+def header_of(response: Any, name: str) -> str:
+    """A response header, whatever its case."""
+    return {key.lower(): value for key, value in response.headers.items()}[name.lower()]
+
+
+def flat(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A JSON object as CSV columns: nested objects prefixed, a money map (keys are currency codes) a column per
+    currency, lists of objects left out (tables of their own), lists of plain values kept whole."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, dict):
+            is_money = all(len(code) == 3 and code.isupper() for code in item)
+            out |= {f"{prefix}{key}_{code}": amount for code, amount in item.items()} if is_money else flat(item, f"{prefix}{key}_")
+        elif not (isinstance(item, list) and item and isinstance(item[0], dict)):
+            out[prefix + key] = item
+    return out
+
+
+def json_table(body: dict[str, Any], path: str | None, lead: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    """The rows a CSV table must hold, read from the report's JSON by the table's path."""
+    if path is None:
+        return [flat(body)]
+    if path == "totals":  # insights: each period's figures, led by the period and its days
+        last, weekly = body["last_7_days"], body["weekly"]
+        periods = [("all_time", {}, body["all_time"]), ("last_7_days", last["range"], last["totals"])]
+        periods.append(("weekly", weekly["range"], weekly["totals"]))
+        return [{"period": name, "from": span.get("from"), "to": span.get("to"), **flat(figures)} for name, span, figures in periods]
+    rest = path.partition(".")[2]
+    if path.startswith("rows.") and rest:  # a list inside each row, led by the row's fields
+        return [{**{column: row[field] for column, field in lead}, **flat(item)} for row in body["rows"] for item in row[rest]]
+    node: Any = body
+    for part in path.split("."):
+        node = node[part]
+    return [flat(row) for row in node]
+
+
+def same(cell: str, value: Any) -> bool:
+    """Whether a CSV cell holds the JSON value: null is empty, numbers by value, times by instant, text exactly."""
+    if value is None:
+        return cell == ""
+    if isinstance(value, bool):
+        return cell == ("true" if value else "false")
+    if isinstance(value, int | float):
+        return cell != "" and float(cell) == pytest.approx(value)
+    if isinstance(value, list):
+        return cell == "; ".join(str(part) for part in value)
+    if "T" in value and value[:4].isdigit():
+        return datetime.fromisoformat(cell) == datetime.fromisoformat(value)
+    return cell == value
 
 
 # ------------------------------------------------------------------------------------------------ the replayed day
@@ -504,6 +603,40 @@ class TestTheReportDay:
             "tt-ava": ("2", "USD", D("51.00")),
             "tt-cara": ("1", "USD", D("41.00")),
         }
+
+    # -------------------------------------------------------------------------------------- every report as CSV
+    @pytest.mark.parametrize(("name", "table", "query"), CSV_TABLES, ids=[f"{n}-{t or 'default'}" for n, t, _ in CSV_TABLES])
+    def test_each_report_table_as_csv_equals_its_json(self, day: Pipeline, name: str, table: str | None, query: dict[str, str]) -> None:
+        """Given the replayed day, when a report is asked for with ?format=csv (and a table), then the CSV has the JSON's
+        rows in the JSON's order, one column per field, a money map as one column per currency, every cell its value."""
+        body = report(day, name, query)
+        wanted = table or DEFAULT_TABLE[name]
+        asked = {**query, "format": "csv", **({"table": table} if table else {})}
+        response = team_call(day, "GET", TENANT, f"reports/{name}", query=urlencode(asked))
+        assert response.status == 200, response.body
+        assert header_of(response, "content-type").startswith("text/csv")
+        assert f'filename="{name}-{wanted}' in header_of(response, "content-disposition")
+        rows = list(csv.DictReader(io.StringIO(response.body.decode("utf-8"))))
+        expected = json_table(body, *JSON_TABLES[(name, wanted)])
+        assert expected, f"the fixture gives {name}/{wanted} no rows: the test would prove nothing"
+        assert len(rows) == len(expected)
+        assert set(rows[0]) == set().union(*expected), "the columns are not the JSON's fields"
+        for got, want in zip(rows, expected, strict=True):
+            assert {column: same(got[column], want.get(column)) for column in got} == dict.fromkeys(got, True), (got, want)
+
+    def test_accept_text_csv_asks_for_the_same_csv_as_format_csv(self, day: Pipeline) -> None:
+        """Given the posts report, when it is asked for with `Accept: text/csv`, then the answer is the ?format=csv one."""
+        by_query = team_call(day, "GET", TENANT, "reports/posts", query=urlencode({**ALL_DAYS, "format": "csv"}))
+        headers = {**api_key(TENANT), "Accept": "text/csv"}
+        by_accept = day.call("GET", f"/v1/{TENANT}/reports/posts", None, headers, urlencode(ALL_DAYS))
+        assert (by_accept.status, by_accept.body) == (200, by_query.body)
+        assert header_of(by_accept, "vary") == "Accept"
+
+    def test_an_unknown_table_is_a_422_naming_table_and_the_choices(self, day: Pipeline) -> None:
+        response = team_call(day, "GET", TENANT, "reports/flows", query=urlencode({"format": "csv", "table": "stepz"}))
+        assert response.status == 422, response.body
+        error = response.json()["error"]
+        assert error["field"] == "table" and "flows, steps" in error["message"]
 
     # -------------------------------------------------------------------------------------- at-least-once delivery (last)
     def test_every_stream_record_delivered_twice_leaves_every_counter_unchanged(self, day: Pipeline) -> None:

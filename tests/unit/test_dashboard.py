@@ -441,7 +441,8 @@ def test_the_page_is_one_document_with_a_title_headings_and_inline_style(html: s
 
 def test_the_page_loads_nothing_and_links_nowhere(html: str, page: Page) -> None:
     # given a dashboard whose only URLs are a post's (user data), when rendered
-    # then nothing is loaded or linked: no script/link/img/iframe/object, no src, hrefs only to sections, no url() in CSS
+    # then nothing is loaded or linked: no script/link/img/iframe/object, no src, no url() in CSS, and hrefs only to
+    # sections or to this API's own report CSVs (relative, so they stay on the page's origin and tenant)
     tags = {e["tag"] for e in page.elements}
     assert not tags & {"script", "link", "img", "iframe", "object", "embed", "form", "base", "video", "audio", "source"}
     for element in page.elements:
@@ -449,7 +450,8 @@ def test_the_page_loads_nothing_and_links_nowhere(html: str, page: Page) -> None
         assert not {"src", "srcset", "action", "xlink:href", "poster", "background"} & attrs.keys(), element
         assert all("://" not in (value or "") for value in attrs.values()), element
         if "href" in attrs:
-            assert (attrs["href"] or "").startswith("#"), element
+            href = attrs["href"] or ""
+            assert href.startswith("#") or re.fullmatch(r"reports/[a-z-]+\?[^/#]*format=csv[^/#]*", href), element
         assert not any(name.startswith("on") for name in attrs), element
     assert "url(" not in page.style and "@import" not in page.style and "://" not in page.style
     # and "://" appears only as text, and only where the text is the post's URL

@@ -29,7 +29,9 @@ def dashboard_page(tenant: TenantId) -> Response[str]:
     from ordertrail.reports import service
     from ordertrail.reports.dashboard import page
 
-    html = page.render(service.dashboard_data(services.repository(), tenant, services.now()))
+    # The page's downloads carry the signed link it was opened with (a browser sends no key); a key session needs none.
+    link = (router.current_event.query_string_parameters or {}).get("link")
+    html = page.render(service.dashboard_data(services.repository(), tenant, services.now()), link)
     return Response(200, "text/html; charset=utf-8", html, headers={"Cache-Control": "no-store"})
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar, cast
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
-from ordertrail.api.resolver import TEAM_ERRORS, FromDay, TenantId, ToDay, documented, json_response
+from ordertrail.api.negotiation import ReportFormat, report_format
+from ordertrail.api.resolver import TEAM_ERRORS, FromDay, TenantId, ToDay, documented
 from ordertrail.core.report_models import (
     CouponsReport,
     CreatorsReport,
     CrossoverReport,
+    DownloadLink,
     FlowsReport,
     InsightsReport,
     KeywordsReport,
@@ -26,6 +30,41 @@ router = Router()
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many rows")]
 SortBy = Annotated[service.Sort, Query(description="revenue (driven, default) | orders | comments | dms | fires | clicks")]
 Weeks = Annotated[int | None, Query(ge=1, le=104, description="Whole weeks before the current one (default 6)")]
+Format = Annotated[
+    ReportFormat | None,
+    Query(alias="format", description="csv: one of the report's tables as CSV, as `Accept: text/csv` asks (docs/api.md#reports-as-csv)"),
+]
+Table = Annotated[
+    str | None, Query(max_length=40, description="With CSV: which of the report's tables (default its first; docs/api.md#reports-as-csv)")
+]
+M = TypeVar("M", bound=BaseModel)
+REPORT_CSV: dict[int, OpenAPIResponse] = {
+    303: {
+        "description": "A CSV too large for a response: a presigned S3 link (valid one hour), also in the Location header",
+        "content": {"application/json": {"model": DownloadLink}},
+    }
+}
+
+
+def reported(description: str, model: type[BaseModel]) -> dict[int, OpenAPIResponse]:
+    """A report route's answers: the report as JSON or one of its tables as CSV, the CSV's S3 link, and the team errors."""
+    responses = documented(200, description, model, *TEAM_ERRORS, also=REPORT_CSV)
+    responses[200]["content"] = {**responses[200].get("content", {}), "text/csv": {"schema": {"type": "string"}}}
+    return responses
+
+
+def answer(tenant: str, name: str, report: M, format_: ReportFormat | None, table: str | None) -> Response[M | str]:
+    """The report as JSON, or the table asked for as CSV (formula-safe, like every download); either way `Vary: Accept`."""
+    from ordertrail.reports import report_tables  # on first use: the CSV forms serve only the requests that ask for them
+
+    chosen = report_tables.choose(type(report), table)
+    if report_format(format_, router.current_event.headers.get("accept")) == "json":
+        return Response(200, content_types.APPLICATION_JSON, report, headers={"Vary": "Accept"})
+    from routes.csv_downloads import csv_response  # this function's own code root (docs/architecture.md#handlers)
+
+    response = csv_response(tenant, report_tables.report_table(name, report, chosen.name))
+    response.headers["Vary"] = "Accept"
+    return cast("Response[M | str]", response)
 
 
 @router.get(
@@ -33,13 +72,20 @@ Weeks = Annotated[int | None, Query(ge=1, le=104, description="Whole weeks befor
     summary="Posts by attributed revenue",
     tags=["reports"],
     operation_id="posts_report",
-    responses=documented(200, "The report", PostsReport, *TEAM_ERRORS),
+    responses=reported("The report", PostsReport),
 )
 def posts_report(
-    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
-) -> Response[PostsReport]:
+    tenant: TenantId,
+    from_: FromDay = None,
+    to: ToDay = None,
+    sort: SortBy = "revenue",
+    limit: Limit = 100,
+    format_: Format = None,
+    table: Table = None,
+) -> Response[PostsReport | str]:
     """Per post: comments, DMs triggered, orders and revenue attributed."""
-    return json_response(200, service.posts_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
+    report = service.posts_report(services.repository(), tenant, from_, to, sort, limit, services.now())
+    return answer(tenant, "posts", report, format_, table)
 
 
 @router.get(
@@ -47,13 +93,20 @@ def posts_report(
     summary="Flows: users per step and drop-off",
     tags=["reports"],
     operation_id="flows_report",
-    responses=documented(200, "The report", FlowsReport, *TEAM_ERRORS),
+    responses=reported("The report", FlowsReport),
 )
 def flows_report(
-    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
-) -> Response[FlowsReport]:
+    tenant: TenantId,
+    from_: FromDay = None,
+    to: ToDay = None,
+    sort: SortBy = "revenue",
+    limit: Limit = 100,
+    format_: Format = None,
+    table: Table = None,
+) -> Response[FlowsReport | str]:
     """Per flow: conversations, users at each step, drop-off, orders and revenue."""
-    return json_response(200, service.flows_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
+    report = service.flows_report(services.repository(), tenant, from_, to, sort, limit, services.now())
+    return answer(tenant, "flows", report, format_, table)
 
 
 @router.get(
@@ -61,13 +114,20 @@ def flows_report(
     summary="Keywords by revenue",
     tags=["reports"],
     operation_id="keywords_report",
-    responses=documented(200, "The report", KeywordsReport, *TEAM_ERRORS),
+    responses=reported("The report", KeywordsReport),
 )
 def keywords_report(
-    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
-) -> Response[KeywordsReport]:
+    tenant: TenantId,
+    from_: FromDay = None,
+    to: ToDay = None,
+    sort: SortBy = "revenue",
+    limit: Limit = 100,
+    format_: Format = None,
+    table: Table = None,
+) -> Response[KeywordsReport | str]:
     """Per keyword: fires, DMs, orders, revenue, and whether it fires often and never sells."""
-    return json_response(200, service.keywords_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
+    report = service.keywords_report(services.repository(), tenant, from_, to, sort, limit, services.now())
+    return answer(tenant, "keywords", report, format_, table)
 
 
 @router.get(
@@ -75,13 +135,20 @@ def keywords_report(
     summary="Creators: clicks, orders, revenue",
     tags=["reports"],
     operation_id="creators_report",
-    responses=documented(200, "The report", CreatorsReport, *TEAM_ERRORS),
+    responses=reported("The report", CreatorsReport),
 )
 def creators_report(
-    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
-) -> Response[CreatorsReport]:
+    tenant: TenantId,
+    from_: FromDay = None,
+    to: ToDay = None,
+    sort: SortBy = "revenue",
+    limit: Limit = 100,
+    format_: Format = None,
+    table: Table = None,
+) -> Response[CreatorsReport | str]:
     """Per creator: link clicks, orders and revenue."""
-    return json_response(200, service.creators_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
+    report = service.creators_report(services.repository(), tenant, from_, to, sort, limit, services.now())
+    return answer(tenant, "creators", report, format_, table)
 
 
 @router.get(
@@ -89,13 +156,20 @@ def creators_report(
     summary="Coupon codes: orders, revenue",
     tags=["reports"],
     operation_id="coupons_report",
-    responses=documented(200, "The report", CouponsReport, *TEAM_ERRORS),
+    responses=reported("The report", CouponsReport),
 )
 def coupons_report(
-    tenant: TenantId, from_: FromDay = None, to: ToDay = None, sort: SortBy = "revenue", limit: Limit = 100
-) -> Response[CouponsReport]:
+    tenant: TenantId,
+    from_: FromDay = None,
+    to: ToDay = None,
+    sort: SortBy = "revenue",
+    limit: Limit = 100,
+    format_: Format = None,
+    table: Table = None,
+) -> Response[CouponsReport | str]:
     """Per coupon code: orders and revenue."""
-    return json_response(200, service.coupons_report(services.repository(), tenant, from_, to, sort, limit, services.now()))
+    report = service.coupons_report(services.repository(), tenant, from_, to, sort, limit, services.now())
+    return answer(tenant, "coupons", report, format_, table)
 
 
 @router.get(
@@ -103,11 +177,14 @@ def coupons_report(
     summary="Time from first touch to order",
     tags=["reports"],
     operation_id="time_to_order_report",
-    responses=documented(200, "The report", TimeToOrderReport, *TEAM_ERRORS),
+    responses=reported("The report", TimeToOrderReport),
 )
-def time_to_order_report(tenant: TenantId, from_: FromDay = None, to: ToDay = None) -> Response[TimeToOrderReport]:
+def time_to_order_report(
+    tenant: TenantId, from_: FromDay = None, to: ToDay = None, format_: Format = None, table: Table = None
+) -> Response[TimeToOrderReport | str]:
     """Median, quartiles, histogram, and the weekly median with its week-on-week change."""
-    return json_response(200, service.time_to_order_report(services.repository(), tenant, from_, to, services.now()))
+    report = service.time_to_order_report(services.repository(), tenant, from_, to, services.now())
+    return answer(tenant, "time-to-order", report, format_, table)
 
 
 @router.get(
@@ -115,11 +192,14 @@ def time_to_order_report(tenant: TenantId, from_: FromDay = None, to: ToDay = No
     summary="TikTok Shop insights",
     tags=["reports"],
     operation_id="insights_report",
-    responses=documented(200, "The report", InsightsReport, *TEAM_ERRORS),
+    responses=reported("The report", InsightsReport),
 )
-def insights_report(tenant: TenantId, weeks: Weeks = None, from_: FromDay = None, to: ToDay = None) -> Response[InsightsReport]:
+def insights_report(
+    tenant: TenantId, weeks: Weeks = None, from_: FromDay = None, to: ToDay = None, format_: Format = None, table: Table = None
+) -> Response[InsightsReport | str]:
     """Orders, net receipts, AOV, customers: all time, the last 7 full days, and whole weeks."""
-    return json_response(200, service.insights_report(services.repository(), tenant, weeks, from_, to, services.now()))
+    report = service.insights_report(services.repository(), tenant, weeks, from_, to, services.now())
+    return answer(tenant, "insights", report, format_, table)
 
 
 @router.get(
@@ -127,10 +207,14 @@ def insights_report(tenant: TenantId, weeks: Weeks = None, from_: FromDay = None
     summary="TikTok customers who bought elsewhere",
     tags=["reports"],
     operation_id="crossover_report",
-    responses=documented(200, "The report", CrossoverReport, *TEAM_ERRORS),
+    responses=reported("The report", CrossoverReport),
 )
 def crossover_report(
-    tenant: TenantId, weeks: Annotated[int, Query(ge=1, le=104, description="Weeks in the series, this one included")] = 12
-) -> Response[CrossoverReport]:
+    tenant: TenantId,
+    weeks: Annotated[int, Query(ge=1, le=104, description="Weeks in the series, this one included")] = 12,
+    format_: Format = None,
+    table: Table = None,
+) -> Response[CrossoverReport | str]:
     """Crossover totals, the weekly cumulative series, the breakdown by orders and the list."""
-    return json_response(200, service.crossover_report(services.repository(), tenant, weeks, services.now()))
+    report = service.crossover_report(services.repository(), tenant, weeks, services.now())
+    return answer(tenant, "crossover", report, format_, table)

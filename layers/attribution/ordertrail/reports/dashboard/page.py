@@ -8,8 +8,22 @@ its currency code, one figure per currency, and no chart puts two currencies on 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlencode
 
-from ordertrail.core.report_models import DashboardData, FlowStep, ReportRange
+from pydantic import BaseModel
+
+from ordertrail.core.report_models import (
+    CreatorsReport,
+    CrossoverReport,
+    DashboardData,
+    FlowsReport,
+    FlowStep,
+    InsightsReport,
+    KeywordsReport,
+    PostsReport,
+    ReportRange,
+    TimeToOrderReport,
+)
 from ordertrail.reports.dashboard.charts import (
     BarRow,
     Datum,
@@ -24,8 +38,21 @@ from ordertrail.reports.dashboard.charts import (
     spans,
     sparkline,
 )
+from ordertrail.reports.report_tables import table_names
 
 TOP_ROWS = 10
+# The reports whose sections link their CSV, and the ranked ones among them (their downloads ask for every row).
+REPORT_TYPES: dict[str, type[BaseModel]] = {
+    "insights": InsightsReport,
+    "posts": PostsReport,
+    "flows": FlowsReport,
+    "keywords": KeywordsReport,
+    "creators": CreatorsReport,
+    "time-to-order": TimeToOrderReport,
+    "crossover": CrossoverReport,
+}
+RANKED = frozenset({"posts", "flows", "keywords", "creators"})
+MAX_ROWS = 1000  # the ranked reports' largest `limit`
 MAX_REVIEWS = 50
 # (field of Figures, card title, kind); money and share figures are maps per currency
 METRICS: tuple[tuple[str, str, Kind], ...] = (
@@ -91,28 +118,40 @@ h2{margin:0 0 4px;font-size:20px}h3{margin:16px 0 8px;font-size:16px}h4{margin:0
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eceef3;vertical-align:top}th{color:#5b6275;font-weight:600}
 th.n,td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.comment{min-width:200px;max-width:360px;overflow-wrap:anywhere}
+.downloads{margin:12px 0 0;font-size:12px;color:#5b6275}.downloads a{color:#1f5fbf}
 .post{max-width:220px;overflow-wrap:anywhere;font-size:12px}footer{color:#5b6275;font-size:12px;text-align:center;padding:0 0 30px}
 @media (max-width:700px){main{padding:4px 8px 30px}section{padding:14px 12px}header{padding:16px 14px 10px}
   .bar-row{grid-template-columns:1fr auto;grid-template-areas:"label value" "track track" "extra extra"}}
 """
 
 
-def render(data: DashboardData) -> str:
-    """The whole dashboard as one self-contained HTML page."""
+def render(data: DashboardData, link: str | None = None) -> str:
+    """The whole dashboard as one self-contained HTML page; `link` (the signed link it was opened with) goes on its downloads."""
     sheet = Sheet(data.model_dump(mode="json"), data.insights.time_zone)
-    body = "".join(
-        [
-            _insights(data, sheet),
-            _posts(data, sheet),
-            _flows(data, sheet),
-            _keywords(data, sheet),
-            _creators(data, sheet),
-            _time_to_order(data, sheet),
-            _crossover(data, sheet),
-            _reviews(data, sheet),
-        ]
-    )
-    return _page(data, sheet, body)
+    sections = [
+        _downloads(_insights(data, sheet), "insights", None, link),
+        _downloads(_posts(data, sheet), "posts", data.posts.range, link),
+        _downloads(_flows(data, sheet), "flows", data.flows.range, link),
+        _downloads(_keywords(data, sheet), "keywords", data.keywords.range, link),
+        _downloads(_creators(data, sheet), "creators", data.creators.range, link),
+        _downloads(_time_to_order(data, sheet), "time-to-order", data.time_to_order.range, link),
+        _downloads(_crossover(data, sheet), "crossover", None, link),
+        _reviews(data, sheet),
+    ]
+    return _page(data, sheet, "".join(sections))
+
+
+def _downloads(section: str, report: str, span: ReportRange | None, link: str | None) -> str:
+    """The section with a "Download data" link per table of its report: the CSV of every row over the section's days."""
+    query: dict[str, object] = {"from": span.from_, "to": span.to} if span else {}
+    if report in RANKED:
+        query["limit"] = MAX_ROWS  # the whole data set, not the page's top rows
+    links = []
+    for table in table_names(REPORT_TYPES[report]):
+        params = {**query, "format": "csv", "table": table, **({"link": link} if link else {})}
+        links.append(f'<a href="reports/{report}?{esc(urlencode(params))}" download>{esc(table.replace("_", " "))}</a>')
+    downloads = f'<p class="downloads">Download data (CSV): {" · ".join(links)}</p>'
+    return section.removesuffix("</section>") + downloads + "</section>"
 
 
 def _page(data: DashboardData, sheet: Sheet, body: str) -> str:
