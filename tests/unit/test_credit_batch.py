@@ -10,11 +10,13 @@ minor units; `totals` must be those credits added up per value.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -123,6 +125,23 @@ def at_days(*days: float, values: tuple[str, ...] | None = None) -> list[engine.
         at = ORDER_AT - timedelta(days=age)
         made.append(engine.Touch(id=f"t{k}", at=at, arrival=at, value=values[k] if values else f"t{k}"))
     return made
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(min_value=-1100.0, max_value=0.0, allow_nan=False), min_size=1, max_size=200))
+def test_numpy_float_power_is_math_pow_bit_for_bit(exponents):
+    """Given any time-decay exponents (down to past the subnormals), then np.float_power(2, x) is math.pow(2, x) to the
+    last bit: the batch engine's time-decay weights rest on it (np.power may be a SIMD pow that differs)."""
+    got = np.float_power(2.0, np.array(exponents, dtype=np.float64))
+    assert got.tolist() == [math.pow(2.0, x) for x in exponents]
+    assert got.view(np.int64).tolist() == np.array([math.pow(2.0, x) for x in exponents]).view(np.int64).tolist()
+
+
+def test_numpy_float_power_matches_math_pow_on_a_million_random_decays():
+    """Given a million random exponents of a 28-day window at a 7-day half-life, then not one power differs from math.pow's."""
+    exponents = -np.random.default_rng(11).random(1_000_000) * 4.0
+    expected = np.fromiter(map(math.pow, [2.0] * len(exponents), exponents.tolist()), np.float64, len(exponents))
+    assert int((np.float_power(2.0, exponents).view(np.int64) != expected.view(np.int64)).sum()) == 0
 
 
 def test_u_shaped_gives_40_20_40_on_five_touches_of_100():

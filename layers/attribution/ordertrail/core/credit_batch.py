@@ -10,7 +10,8 @@ journeys); `totals` adds them up per value without building per-conversion resul
 Exactness. Every model but time decay has small integer weights, so int64 is exact (a conversion whose amount × the
 denominator would not fit falls back). Time decay needs the very floats of `credit._time_decay`, i.e. `math.pow`'s:
 numpy's own `power` may use a different (SIMD) implementation that differs in the last bit, so the powers are taken
-with `math.pow` itself, one call per touch that is not the youngest; the rest is exact integer work on their bits.
+with `np.float_power`, whose loop calls the C library's `pow` per element, as `math.pow` does (tests prove the two equal
+bit for bit); the rest is exact integer work on their bits.
 Its weights are then up to 53 + R bits (R: the spread of the powers' binary exponents, 4 for 28 days at a 7-day
 half-life) and the products amount × weight do not fit in int64, so each share is estimated in floats, rounded down
 by a margin larger than the estimate's error, and corrected with the exact remainder computed modulo 2^64 (exact
@@ -21,7 +22,6 @@ times more than 2^53 µs apart, a half-life over 2^53 µs) are credited by `cred
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -397,9 +397,9 @@ def _decay_weights(batch: Conversions, rows: Ints, touch: Ints, half_life_us: in
     """Time-decay numerators (G × n) with the ratios of `credit._time_decay`, and which rows fit the exact int64 path.
 
     The same floats as credit._time_decay: the exponent −(age − youngest) / half_life is one correctly rounded division
-    of integers below 2^53 (as Python's int / int is), and the power is `math.pow`'s. A positive normal float is
-    M · 2^(E − 1075) with M < 2^53 its significand; scaled by 2^(1075 − min E) every weight of a row is the integer
-    M << (E − min E). That common factor leaves the normalised weights (and so every share) unchanged.
+    of integers below 2^53 (as Python's int / int is), and the power is libm's `pow`, as `math.pow`'s is. A positive
+    normal float is M · 2^(E − 1075) with M < 2^53 its significand; scaled by 2^(1075 − min E) every weight of a row is
+    the integer M << (E − min E). That common factor leaves the normalised weights (and so every share) unchanged.
     """
     g, n = touch.shape
     age = batch.order_us[rows][:, None] - batch.at_us[touch]  # ≥ 0: every touch is eligible
@@ -408,8 +408,8 @@ def _decay_weights(batch: Conversions, rows: Ints, touch: Ints, half_life_us: in
     exponent = -(offset.astype(np.float64) / float(half_life_us))
     power = np.ones(g * n, dtype=np.float64)  # the youngest touch: math.pow(2.0, -0.0) == 1.0
     needed = np.flatnonzero(offset.reshape(-1))
-    # math.pow, not np.power: numpy may dispatch to a SIMD pow whose last bit differs from libm's (see the docstring).
-    power[needed] = np.fromiter(map(math.pow, itertools.repeat(2.0), exponent.reshape(-1)[needed].tolist()), np.float64, len(needed))
+    # float_power, not power: numpy may dispatch power to a SIMD pow whose last bit differs from libm's (see the docstring).
+    power[needed] = np.float_power(2.0, exponent.reshape(-1)[needed])
     bits = power.view(np.int64).reshape(g, n)
     biased = bits >> 52  # the sign bit is 0: powers are positive
     significand = (bits & ((1 << 52) - 1)) | (1 << 52)
