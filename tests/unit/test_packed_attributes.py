@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ordertrail.core.conversions import Conversion, ConversionTouch
-from ordertrail.storage.attributions import conversion_item
+from ordertrail.storage.attributions import conversion_item, stored_conversion
 from ordertrail.storage.table import deserialize, packed, serialize, unpacked
 
 AT = datetime(2026, 12, 1, 19, 24, tzinfo=UTC)
@@ -80,4 +80,18 @@ def test_a_nine_touch_conversion_is_stored_under_1_kb_and_read_back_whole() -> N
     assert len(conversion.model_dump_json(exclude={"counts"}, exclude_none=True)) > 1024
     assert stored_bytes(item) < 1024
     read = deserialize(serialize(item))
+    assert stored_conversion(unpacked(read["data"]) or "", read["counts"]) == conversion
     assert Conversion.model_validate({**json.loads(unpacked(read["data"]) or ""), "counts": read["counts"]}) == conversion
+
+
+@given(st.booleans(), st.sampled_from([None, True, False]))
+def test_a_stored_conversion_reads_back_with_the_items_own_counts(counts: bool, stale: bool | None) -> None:
+    """Given a conversion's item whose `counts` a review may have flipped (and, in old data, a stale `counts` inside `data`),
+    when read back, then it is the same conversion with the item's `counts`: exactly what json.loads + validate gave."""
+    conversion = journey_conversion()
+    data = conversion.model_dump_json(exclude={"counts"}, exclude_none=True)
+    if stale is not None:
+        data = data[:-1] + f',"counts":{json.dumps(stale)}}}'
+    read = stored_conversion(data, counts)
+    assert read == conversion.model_copy(update={"counts": counts})
+    assert read == Conversion.model_validate({**json.loads(data), "counts": counts})
