@@ -97,7 +97,7 @@ def test_an_unknown_table_is_refused_naming_the_field_and_the_choices() -> None:
     with pytest.raises(Unprocessable) as refused:
         choose(FlowsReport, "funnel")
     assert (refused.value.field, "flows, steps" in str(refused.value)) == ("table", True)
-    assert choose(FlowsReport, None).name == "flows"
+    assert choose(FlowsReport, None) == "flows"
 
 
 def test_every_report_offers_at_least_one_table() -> None:

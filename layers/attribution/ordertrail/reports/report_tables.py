@@ -116,34 +116,26 @@ TABLES: dict[type[BaseModel], dict[str, TableSpec]] = {
 }
 
 
-@dataclass(frozen=True)
-class TableChoice:
-    """Which table of a report a CSV request asked for, and the names on offer."""
-
-    name: str
-    offered: tuple[str, ...]
-
-
 def table_names(report_type: type[BaseModel]) -> tuple[str, ...]:
     """The tables a report of this type offers as CSV, the default first."""
     return tuple(TABLES[report_type])
 
 
-def choose(report_type: type[BaseModel], asked: str | None) -> TableChoice:
+def choose(report_type: type[BaseModel], asked: str | None) -> str:
     """The table asked for (default the report's first); an unknown name is a 422 naming `table` and the choices."""
     offered = table_names(report_type)
     if asked is None:
-        return TableChoice(offered[0], offered)
+        return offered[0]
     if asked not in offered:
         raise Unprocessable(f"this report has no table {asked!r}; choose one of {', '.join(offered)}", field="table", code="unknown_table")
-    return TableChoice(asked, offered)
+    return asked
 
 
 def report_table(report_name: str, report: BaseModel, table: str) -> CsvTable:
     """One table of a report as a CSV download, named for the report, the table and the days it covers."""
     spec = TABLES[type(report)][table]
     flat = [(lead, _columns(row)) for lead, row in spec.rows(report)]
-    names: dict[_Key, str] = {key: name for key, name in _plain_columns(spec.row_model)}
+    names: dict[_Key, str] = dict(_plain_columns(spec.row_model))
     for _, columns in flat:
         names.update({key: name for key, (name, _) in columns.items()})
     ordered = [names[key] for key in sorted(names)]
