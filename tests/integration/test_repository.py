@@ -17,11 +17,11 @@ from ordertrail.core.conversions import Conversion
 from ordertrail.core.export_runs import EventResult
 from ordertrail.core.models import Order, Touchpoint
 from ordertrail.core.tenant_settings import AttributionSettings
-from ordertrail.storage import exports
+from ordertrail.storage import exports, keys
 from ordertrail.storage.attributions import conversion_item
 from ordertrail.storage.orders import StoredOrder
 from ordertrail.storage.repository import Repository
-from ordertrail.storage.table import serialize
+from ordertrail.storage.table import deserialize, serialize
 from ordertrail_local.dynamodb_local import DynamoDBLocal
 from tests.conftest import fresh_table
 
@@ -78,6 +78,26 @@ def test_a_redelivered_creator_click_with_other_fields_is_stored_and_counted_onc
     assert types == ["counter", "token_click", "touchpoint", "touchpoint"]
     day = ORDER_AT.date().isoformat()
     assert repo.counters_on_days("acme", "creator", [day])[day][0].values["clicks"] == 1
+
+
+def test_a_batch_stores_its_copies_in_batch_writes_lookups_before_timelines(repo: Repository) -> None:
+    """Given a batch of 30 touchpoints (two ad clicks sharing a ttclid, one touchpoint twice), when stored together, then each
+    is stored once, the ttclid lookup is the later click's (as one put after another left it), every buyer copy exists, and
+    the copies took BatchWriteItems (lookups first, then timelines), not a PutItem each."""
+    early = touch("ad_click", ORDER_AT - timedelta(hours=2), ttclid="E.C.P.7")
+    late = touch("ad_click", ORDER_AT - timedelta(hours=1), ttclid="E.C.P.7")
+    comments = [touch("comment", ORDER_AT - timedelta(minutes=m), post={"id": "v"}) for m in range(1, 28)]
+    calls: list[str] = []
+    repo.client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    stored = repo.put_touchpoints("acme", [early, late, *comments, comments[0]], AttributionSettings())
+    assert stored == [True] * 29 + [False]
+    lookup = repo.client.get_item(TableName=TABLE, Key=serialize(keys.click_key("acme", "E.C.P.7")))["Item"]
+    assert TOUCHPOINT.validate_json(deserialize(lookup)["data"]).id == late.id
+    timeline = repo.buyer_touchpoints("acme", "tt-1", ORDER_AT - timedelta(days=1), ORDER_AT)
+    assert sorted(t.id for t in timeline) == sorted({t.id for t in [early, late, *comments]})
+    writes = [name for name in calls if name in ("PutItem", "BatchWriteItem")]
+    assert writes.count("BatchWriteItem") == 3  # 1 of lookups, then 29 timeline copies in 2 of at most 25
+    assert writes.count("PutItem") == 2  # the ad clicks' id items (a comment's counters go in its transaction)
 
 
 def test_a_touchpoint_write_interrupted_before_its_copies_is_completed_by_the_redelivery(repo: Repository) -> None:

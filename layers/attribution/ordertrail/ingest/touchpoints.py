@@ -28,15 +28,10 @@ def record_touchpoints(
 ) -> BatchResult:
     """Store one touchpoint or a batch; returns the batch result `{accepted, duplicates, errors}` (docs/api.md#batch-result)."""
     parsed = signed_batch(directory, environment, tenant, raw, headers, signed_payloads.parse_touchpoints)
-    attribution_settings = repo.get_tenant_settings(tenant) if parsed.items else None
-    accepted = duplicates = 0
-    for _, touchpoint in parsed.items:
-        assert attribution_settings is not None
-        stamped = touchpoint.model_copy(update={"received_at": now})
-        if repo.put_touchpoint(tenant, stamped, attribution_settings):
-            accepted += 1
-        else:
-            duplicates += 1
+    stamped = [touchpoint.model_copy(update={"received_at": now}) for _, touchpoint in parsed.items]
+    stored = repo.put_touchpoints(tenant, stamped, repo.get_tenant_settings(tenant)) if stamped else []
+    accepted = stored.count(True)
+    duplicates = len(stored) - accepted
     metrics.add_metric(name="TouchpointsAccepted", unit="Count", value=accepted)
     logger.info(
         "touchpoints recorded", extra={"tenant": tenant, "accepted": accepted, "duplicates": duplicates, "refused": len(parsed.errors)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from ordertrail.storage.table import (
     cancelled_by_condition,
     deserialize,
     epoch_seconds,
+    key_id,
     model_json,
     serialize,
 )
@@ -52,25 +54,31 @@ class TouchpointRecords(AggregateRecords):
 
     # -- touchpoints ------------------------------------------------------------------------------------
     def put_touchpoint(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> bool:
-        """Store a touchpoint once, with its counters and lookups; False when its id was already stored.
+        """Store a touchpoint once, with its counters and lookups; False when its id was already stored."""
+        return self.put_touchpoints(tenant, [touchpoint], settings)[0]
+
+    def put_touchpoints(self, tenant: str, touchpoints: Sequence[Touchpoint], settings: AttributionSettings) -> list[bool]:
+        """Store each touchpoint once, with its counters and lookups; per touchpoint, False when its id was already stored.
 
         A DM whose comment has not arrived yet waits for it beside the comment's id; the comment, when it comes, completes
-        each waiting conversation (post, keywords) and counts those DMs on the post, in its own transaction.
+        each waiting conversation (post, keywords) and counts those DMs on the post, in its own transaction. The lookup
+        and buyer copies of the whole batch follow in BatchWriteItems (one request per 25, not one PutItem per copy).
         """
-        for _ in range(ATTEMPTS):
-            try:
-                stored = self._put_touchpoint_once(tenant, touchpoint, settings)
-                break
-            except _CommentRaced:
-                continue  # the DM and its comment crossed: read the other one again
-        else:
-            raise ConcurrentChange(f"touchpoint {touchpoint.id} kept racing with its comment or DM")
+        stored = [self._put_id_item(tenant, touchpoint, settings) for touchpoint in touchpoints]
         # The copies follow the id's item, never precede it: a redelivery with other fields must not leave a second copy.
         # A redelivery writes them again from what is stored, so a write interrupted between the two is completed.
-        copied = touchpoint if stored else self.get_touchpoint(tenant, touchpoint.id, consistent=True)
-        if copied is not None:
-            self._put_copies(tenant, copied, settings)
+        copied = [t if new else self.get_touchpoint(tenant, t.id, consistent=True) for t, new in zip(touchpoints, stored, strict=True)]
+        self._put_copies(tenant, [t for t in copied if t is not None], settings)
         return stored
+
+    def _put_id_item(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> bool:
+        """The id's item and what changes exactly once with it, retried while a DM and its comment cross."""
+        for _ in range(ATTEMPTS):
+            try:
+                return self._put_touchpoint_once(tenant, touchpoint, settings)
+            except _CommentRaced:
+                continue  # the DM and its comment crossed: read the other one again
+        raise ConcurrentChange(f"touchpoint {touchpoint.id} kept racing with its comment or DM")
 
     def _put_touchpoint_once(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> bool:
         """Store the id's item with what must change with it exactly once (counters, conversation, markers); False if stored.
@@ -159,22 +167,26 @@ class TouchpointRecords(AggregateRecords):
         ttl = epoch_seconds(touchpoint.at + settings.ttl_for(touchpoint.kind))
         return {"type": "touchpoint", "kind": touchpoint.kind, "data": model_json(touchpoint), "ttl": ttl}
 
-    def _put_copies(self, tenant: str, touchpoint: Touchpoint, settings: AttributionSettings) -> None:
-        """Plain PutItems of the lookup copies, then of the buyer-timeline copy (idempotent: same key, same content).
+    def _put_copies(self, tenant: str, touchpoints: Sequence[Touchpoint], settings: AttributionSettings) -> None:
+        """The lookup copies of every touchpoint, then their buyer-timeline copies (idempotent: same key, same content).
 
-        The buyer's copy comes last: its stream record wakes attribution, which must then find the click or token lookup.
+        The buyer copies come last, in requests of their own: a buyer copy's stream record wakes attribution, which must
+        then find the click or token lookup, and BatchWriteItem applies the items of one request in no set order.
         """
-        common = self._touchpoint_fields(touchpoint, settings)
-        items: list[dict[str, Any]] = []
-        if isinstance(touchpoint, AdClickTouchpoint):
-            items.append({**keys.click_key(tenant, touchpoint.ttclid), **common, "type": "click"})
-        if isinstance(touchpoint, CreatorClickTouchpoint) and touchpoint.token:
-            items.append({**keys.creator_token_key(tenant, touchpoint.token), **common, "type": "token_click"})
-        buyer = touchpoint.buyer.matchable_user_id
-        if buyer:
-            items.append({**keys.buyer_touchpoint_key(tenant, buyer, touchpoint.at, touchpoint.id), **common})
-        for item in items:
-            self.client.put_item(TableName=self.table_name, Item=serialize(item))
+        lookups: dict[str, dict[str, Any]] = {}
+        timeline: dict[str, dict[str, Any]] = {}
+        for touchpoint in touchpoints:
+            common = self._touchpoint_fields(touchpoint, settings)
+            if isinstance(touchpoint, AdClickTouchpoint):
+                _keep(lookups, {**keys.click_key(tenant, touchpoint.ttclid), **common, "type": "click"})
+            if isinstance(touchpoint, CreatorClickTouchpoint) and touchpoint.token:
+                _keep(lookups, {**keys.creator_token_key(tenant, touchpoint.token), **common, "type": "token_click"})
+            buyer = touchpoint.buyer.matchable_user_id
+            if buyer:
+                _keep(timeline, {**keys.buyer_touchpoint_key(tenant, buyer, touchpoint.at, touchpoint.id), **common})
+        for items in (lookups, timeline):
+            if items:
+                self._batch_write(list(items.values()))
 
     def _conversation_for(self, tenant: str, dm: DmTouchpoint) -> Conversation:
         """Denormalise the DM's comment (post, text, keywords) into its conversation, when the comment is known."""
@@ -240,3 +252,8 @@ class TouchpointRecords(AggregateRecords):
             ExpressionAttributeValues=serialize({":pk": keys.buyer_pk(tenant, buyer), ":low": low, ":high": high}),
         )
         return [TOUCHPOINT.validate_json(item["data"]) for item in items]
+
+
+def _keep(items: dict[str, dict[str, Any]], item: dict[str, Any]) -> None:
+    """One item per key: a BatchWriteItem refuses a request that names a key twice (a ttclid clicked twice in a batch)."""
+    items[key_id({"PK": item["PK"], "SK": item["SK"]})] = item
