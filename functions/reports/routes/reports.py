@@ -56,12 +56,11 @@ def reported(description: str, model: type[BaseModel]) -> dict[int, OpenAPIRespo
 def answer(tenant: str, name: str, report: M, format_: ReportFormat | None, table: str | None) -> Response[M | str]:
     """The report as JSON, or the table asked for as CSV (formula-safe, like every download); either way `Vary: Accept`."""
     wants_csv = report_format(format_, router.current_event.headers.get("accept")) == "csv"
-    if not wants_csv and table is None:
-        return Response(200, content_types.APPLICATION_JSON, report, headers={"Vary": "Accept"})
-    # Here, not at the top: the CSV forms (and the check of `table`) serve only the requests that name them.
-    from ordertrail.reports import report_tables
+    if wants_csv or table is not None:
+        # Here, not at the top: the CSV forms (and the check of `table`) serve only the requests that name them.
+        from ordertrail.reports import report_tables
 
-    chosen = report_tables.choose(type(report), table)  # an unknown table is a 422 whatever the form asked
+        chosen = report_tables.choose(type(report), table)  # an unknown table is a 422 whatever the form asked
     if not wants_csv:
         return Response(200, content_types.APPLICATION_JSON, report, headers={"Vary": "Accept"})
     from routes.csv_downloads import csv_response  # this function's own code root (docs/architecture.md#handlers)
