@@ -42,7 +42,7 @@ from ordertrail_local.dynamodb_local import DynamoDBLocal
 from ordertrail_local.lambda_runtime import LambdaRuntime, module_name
 from ordertrail_local.moto_backend import MotoBackend
 from ordertrail_local.stack import DYNAMODB_BACKENDS, DYNAMODB_LOCAL, MOTO, sweep_stale_workdirs
-from ordertrail_local.streams import StreamPump, StreamSource, matches_filters, matches_pattern, stream_source
+from ordertrail_local.streams import RequestTraffic, StreamPump, StreamSource, matches_filters, matches_pattern, stream_source
 from ordertrail_local.tiktok_shop_stand_in import ShopCredentials, TikTokShopStandIn, credentials_from_tenants
 from tests.waits import WAIT_LIMIT, wait_until
 
@@ -457,6 +457,28 @@ def test_wait_idle_returns_once_everything_written_before_it_was_delivered(strea
         assert pump.wait_idle(WAIT_LIMIT)
         assert len(handler.succeeded) == 30
         assert pump.wait_idle(WAIT_LIMIT) and len(handler.succeeded) == 30
+    finally:
+        assert pump.stop()
+
+
+def test_the_pump_lets_api_requests_go_first_but_never_waits_past_its_limit(stream_server: MotoBackend | DynamoDBLocal) -> None:
+    """Given a background pump that yields to the API and a record on the stream, when a request stays in flight, then
+    the record is not delivered while the request is served (for up to the longest wait), and it is delivered once the
+    request ends; a request that never ends holds the stream back by the longest wait only."""
+    handler = Collector()
+    pump, client, table = _pump(stream_server, handler)
+    pump.traffic = RequestTraffic(quiet=0.05, longest_wait=30.0)
+    pump.start(interval=0.05)
+    try:
+        with pump.traffic.serving():
+            _put(client, table, "T#demo#O#yield", "ORDER")
+            time.sleep(1.0)  # a served request's time: the pump has read the record and waits for a quiet moment
+            assert handler.batches == []
+        wait_until(lambda: handler.batches, "the pump delivers once the request ended")
+        pump.traffic.longest_wait = 0.2
+        with pump.traffic.serving():
+            _put(client, table, "T#demo#O#busy", "ORDER")
+            wait_until(lambda: len(handler.batches) == 2, "the pump delivers after the longest wait though a request is in flight")
     finally:
         assert pump.stop()
 

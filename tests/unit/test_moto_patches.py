@@ -512,6 +512,11 @@ UPDATES = {
     "remove_gsi": ("REMOVE GSI1PK", None),
     "remove_gsi_sort": ("REMOVE GSI1SK", None),
     "add_v": ("ADD v :x", lambda draw: value(draw(st.integers(0, 2)))),
+    # Expressions whose validation reads the item (new or stored) or fails: the single validation of a new item.
+    "keep_first_w": ("SET w = if_not_exists(w, :x)", lambda draw: value(draw(st.integers(0, 2)))),
+    "add_to_v": ("SET v = v + :x", lambda draw: value(draw(st.integers(0, 2)))),
+    "add_a_string": ("ADD v :x", lambda draw: value("s")),
+    "copy_the_key": ("SET w = PK", None),
 }
 
 
@@ -614,6 +619,56 @@ def test_the_speed_ups_answer_as_moto_does_on_random_histories(aws_env: None, hi
             assert everything_read(client, "plain") == fast_read
     assert moto_patches.LOCK.acquire(blocking=False)  # nothing left it held
     moto_patches.LOCK.release()
+
+
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A list that gets one entry per real run of moto's UpdateExpressionValidator.validate from now on."""
+    from moto.dynamodb.parsing.validators import Validator
+
+    runs: list[str] = []
+    original = Validator.validate
+
+    def counted(self: Any) -> Any:
+        runs.append(type(self).__name__)
+        return original(self)
+
+    monkeypatch.setattr(Validator, "validate", counted)
+    return runs
+
+
+def test_an_update_creating_its_item_validates_once_unless_it_names_a_key(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the speed-ups, when an UpdateItem creates its item, then moto validates the expression once (not twice) and
+    the item is what moto makes; when the item exists, or the expression names a key attribute, moto's checks run as
+    before and answer as moto does."""
+    runs = validations(monkeypatch)
+    client.update_item(
+        TableName=TABLE,
+        Key=key("p1", "s1"),
+        UpdateExpression="SET w = if_not_exists(w, :x), #g = :g",
+        ExpressionAttributeNames={"#g": "GSI1PK"},
+        ExpressionAttributeValues={":x": value(1), ":g": value("k1")},
+    )
+    assert len(runs) == 1
+    assert stored(client) == {("p1", "s1"): item("p1", "s1", w=1, GSI1PK="k1")}
+    client.update_item(TableName=TABLE, Key=key("p1", "s1"), UpdateExpression="SET w = w + :x", ExpressionAttributeValues={":x": value(1)})
+    assert len(runs) == 2  # a stored item: one validation, as moto does
+    naming_a_key = {"Key": key("p2", "s1"), "UpdateExpression": "SET w = SK"}
+    fast = apply(client, TABLE, ("single", [("update", naming_a_key)]))
+    assert len(runs) == 3  # names a key attribute (which the two validations see differently): moto's own checks run
+    with unpatched():
+        assert apply(client, TABLE, ("single", [("update", naming_a_key)])) == fast
+    assert set(stored(client)) == {("p1", "s1")}
+
+
+def test_a_new_items_failing_update_writes_nothing_and_fails_as_moto_does(client: Any) -> None:
+    """Given the speed-ups, when an UpdateItem that would create its item fails validation, then nothing is stored and
+    the error is moto's own."""
+    bad = {"Key": key("p1", "s1"), "UpdateExpression": "SET v = v + :x", "ExpressionAttributeValues": {":x": value(1)}}
+    fast = apply(client, TABLE, ("single", [("update", bad)]))
+    with unpatched():
+        plain = apply(client, TABLE, ("single", [("update", bad)]))
+    assert fast == plain and "does not exist in the item" in plain.replace("<table>", "t")
+    assert stored(client) == {}
 
 
 def test_the_server_lists_its_modules_once_and_routes_as_before() -> None:

@@ -29,7 +29,7 @@ from ordertrail_local.schedules import LocalScheduler, rate_schedules
 from ordertrail_local.shopify_admin_stand_in import ShopifyAdminStandIn, shops_from_tenants
 from ordertrail_local.state_machine_template import IMPORT_STATE_MACHINE, STATE_MACHINE, state_machines_of
 from ordertrail_local.step_functions import StepFunctionsBackend
-from ordertrail_local.streams import StreamPump
+from ordertrail_local.streams import RequestTraffic, StreamPump
 from ordertrail_local.tiktok_shop_stand_in import TikTokShopStandIn, credentials_from_tenants
 
 log = logging.getLogger("ordertrail_local.stack")
@@ -361,6 +361,10 @@ class LocalStack:
         if not self._started:
             self.start()
         stack = self
+        traffic = RequestTraffic()
+        if self.pipeline is not None:
+            # As long as Lambda may gather a batch (the template's MaximumBatchingWindowInSeconds), at least a moment.
+            traffic.longest_wait = max([traffic.longest_wait, *(pump.source.batching_window for pump in self.pipeline.pumps)])
 
         class Handler(BaseHTTPRequestHandler):
             """HTTP glue around LocalStack.request."""
@@ -376,9 +380,10 @@ class LocalStack:
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
                 try:
-                    answer = stack.request(
-                        self.command, path, body, list(self.headers.items()), query, sync=False, source_ip=self.client_address[0]
-                    )
+                    with traffic.serving():
+                        answer = stack.request(
+                            self.command, path, body, list(self.headers.items()), query, sync=False, source_ip=self.client_address[0]
+                        )
                 except Exception:  # a harness bug must answer like API Gateway, not drop the connection
                     log.exception("local API failed on %s %s", self.command, path)
                     answer = message_response(500, "Internal Server Error")
@@ -404,6 +409,8 @@ class LocalStack:
             # Served requests do not drain: this thread delivers the stream, as the event source mapping does on AWS, to
             # each stream function in its own process, so an HTTP request never waits behind a stream batch.
             self.pipeline.deliver_in_own_process()
+            for pump in self.pipeline.pumps:
+                pump.traffic = traffic  # and its batches let the HTTP API's requests go first
             self.pipeline.start_pumps()
             if os.environ.get(SCHEDULES_ENV, "on").lower() != "off":
                 self.scheduler = LocalScheduler(self.pipeline, rate_schedules(self.template))

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -109,6 +110,8 @@ class StreamSource:
     maximum_retry_attempts: int = 5
     bisect_on_error: bool = True
     report_batch_item_failures: bool = True
+    # MaximumBatchingWindowInSeconds: how long Lambda may gather records before it invokes (0: at once).
+    batching_window: float = 0.0
 
 
 def stream_source(template: dict[str, Any], function: str = "AttributeFunction") -> StreamSource:
@@ -125,6 +128,7 @@ def stream_source(template: dict[str, Any], function: str = "AttributeFunction")
         maximum_retry_attempts=int(retries) if int(retries) >= 0 else 10,
         bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
         report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+        batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
     )
 
 
@@ -143,6 +147,54 @@ class _FunctionError(Exception):
 
 class _Stopped(Exception):
     """stop() came while a batch was failing: it is left in the stream, neither retried nor dead-lettered."""
+
+
+class RequestTraffic:
+    """The served API's requests in flight, so that the background stream pump lets them go first.
+
+    On AWS the stream's consumer runs on its own Lambdas and DynamoDB serves both; locally one machine's cores (and moto's
+    one interpreter lock) serve the HTTP API, the stream's function and the table, so a stream batch being attributed
+    slowed every webhook answer down. The pump waits, before each batch, until no request has been in flight for
+    `quiet` seconds, but never longer than `longest_wait` (the served stack uses the mapping's batching window, so a
+    batch is never later than Lambda itself may deliver it): under a steady load the stream still moves at least one
+    batch per `longest_wait`, and the work it has to do is the same (the end-to-end rate does not change).
+    """
+
+    def __init__(self, quiet: float = 0.05, longest_wait: float = 1.0) -> None:
+        self.quiet = quiet
+        self.longest_wait = longest_wait
+        self._in_flight = 0
+        self._last_end = 0.0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Count one request as in flight while the block runs."""
+        with self._changed:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                self._last_end = time.monotonic()
+                self._changed.notify_all()
+
+    def wait_for_quiet(self, stop: threading.Event) -> None:
+        """Return once no request was in flight for `quiet` seconds, after `longest_wait` at most, or when told to stop."""
+        deadline = time.monotonic() + self.longest_wait
+        with self._changed:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= deadline:
+                    return
+                if self._in_flight == 0:
+                    quiet_for = now - self._last_end
+                    if quiet_for >= self.quiet:
+                        return
+                    self._changed.wait(min(self.quiet - quiet_for, deadline - now))
+                else:
+                    self._changed.wait(deadline - now)
 
 
 class StreamPump:
@@ -172,6 +224,8 @@ class StreamPump:
         self._idle = threading.Condition()
         self._empty_pass_began = -1.0
         self._delivering = False
+        # Set by the served stack: each batch waits for a quiet moment of the HTTP API (RequestTraffic).
+        self.traffic: RequestTraffic | None = None
 
     @property
     def busy(self) -> bool:
@@ -229,6 +283,8 @@ class StreamPump:
         wanted = [(index, lambda_record(r, self.stream_arn, self.region)) for index, r in enumerate(records)]
         wanted = [(index, r) for index, r in wanted if matches_filters(self.source.filters, r)]
         for start in range(0, len(wanted), self.source.batch_size):
+            if self.traffic is not None:
+                self.traffic.wait_for_quiet(self._stop)
             if self._stop.is_set():
                 self._stop_before(shard_id, records, wanted[start][0])
                 return False
