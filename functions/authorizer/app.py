@@ -22,7 +22,7 @@ DASHBOARD_ROUTE = "GET /v1/{tenant}/dashboard"
 # Routes a browser opens: a signed dashboard link stands in for the key (docs/api.md#dashboard-links).
 LINK_ROUTES = frozenset({DASHBOARD_ROUTE, "GET /v1/{tenant}/connections/tiktok-shop/authorize"})
 # The reports the page draws: a link also opens their CSV forms, the page's "Download data" links, and nothing else of them.
-REPORTS = ("posts", "flows", "keywords", "creators", "coupons", "time-to-order", "insights", "crossover")
+REPORTS = ("posts", "flows", "keywords", "creators", "coupons", "channels", "time-to-order", "insights", "crossover")
 LINK_CSV_ROUTES = frozenset(f"GET /v1/{{tenant}}/reports/{name}" for name in REPORTS)
 
 

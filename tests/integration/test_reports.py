@@ -187,6 +187,9 @@ CSV_TABLES: list[tuple[str, str | None, dict[str, str]]] = [
     ("keywords", None, ALL_DAYS),
     ("creators", None, ALL_DAYS),
     ("coupons", None, ALL_DAYS),
+    ("channels", None, {**ALL_DAYS, "dimension": "post"}),
+    ("channels", None, {**ALL_DAYS, "dimension": "keyword"}),
+    ("channels", "totals", {**ALL_DAYS, "dimension": "post"}),
     ("time-to-order", None, THREE_WEEKS),
     ("time-to-order", "histogram", THREE_WEEKS),
     ("time-to-order", "summary", THREE_WEEKS),
@@ -201,7 +204,7 @@ CSV_TABLES: list[tuple[str, str | None, dict[str, str]]] = [
     ("crossover", "summary", {}),
 ]
 DEFAULT_TABLE = {"posts": "posts", "flows": "flows", "keywords": "keywords", "creators": "creators", "coupons": "coupons"}
-DEFAULT_TABLE |= {"time-to-order": "weeks", "insights": "weeks", "crossover": "customers"}
+DEFAULT_TABLE |= {"channels": "values", "time-to-order": "weeks", "insights": "weeks", "crossover": "customers"}
 # Where each table's rows are in the report's JSON: (path to the list, or None for the report itself as one row;
 # the parent fields that lead each row, as (column, field of the parent)).
 JSON_TABLES: dict[tuple[str, str], tuple[str | None, tuple[tuple[str, str], ...]]] = {
@@ -211,6 +214,8 @@ JSON_TABLES: dict[tuple[str, str], tuple[str | None, tuple[tuple[str, str], ...]
     ("keywords", "keywords"): ("rows", ()),
     ("creators", "creators"): ("rows", ()),
     ("coupons", "coupons"): ("rows", ()),
+    ("channels", "values"): ("rows", ()),
+    ("channels", "totals"): ("channel_totals", ()),
     ("time-to-order", "weeks"): ("weeks", ()),
     ("time-to-order", "histogram"): ("histogram", ()),
     ("time-to-order", "summary"): (None, ()),
@@ -248,6 +253,8 @@ def json_table(body: dict[str, Any], path: str | None, lead: tuple[tuple[str, st
     """The rows a CSV table must hold, read from the report's JSON by the table's path."""
     if path is None:
         return [flat(body)]
+    if path == "channel_totals":  # every model's total, led by the dimension and the orders they share
+        return [{"dimension": body["dimension"], "orders": body["orders"], **flat(body["totals"])}]
     if path == "totals":  # insights: each period's figures, led by the period and its days
         last, weekly = body["last_7_days"], body["weekly"]
         periods = [("all_time", {}, body["all_time"]), ("last_7_days", last["range"], last["totals"])]
@@ -605,7 +612,9 @@ class TestTheReportDay:
         }
 
     # -------------------------------------------------------------------------------------- every report as CSV
-    @pytest.mark.parametrize(("name", "table", "query"), CSV_TABLES, ids=[f"{n}-{t or 'default'}" for n, t, _ in CSV_TABLES])
+    @pytest.mark.parametrize(
+        ("name", "table", "query"), CSV_TABLES, ids=[f"{n}-{q.get('dimension', '')}{t or 'default'}" for n, t, q in CSV_TABLES]
+    )
     def test_each_report_table_as_csv_equals_its_json(self, day: Pipeline, name: str, table: str | None, query: dict[str, str]) -> None:
         """Given the replayed day, when a report is asked for with ?format=csv (and a table), then the CSV has the JSON's
         rows in the JSON's order, one column per field, a money map as one column per currency, every cell its value."""
@@ -615,12 +624,18 @@ class TestTheReportDay:
         response = team_call(day, "GET", TENANT, f"reports/{name}", query=urlencode(asked))
         assert response.status == 200, response.body
         assert header_of(response, "content-type").startswith("text/csv")
-        assert f'filename="{name}-{wanted}' in header_of(response, "content-disposition")
+        named = f"{name}-{query['dimension']}" if name == "channels" else name
+        assert f'filename="{named}-{wanted}' in header_of(response, "content-disposition")
         rows = list(csv.DictReader(io.StringIO(response.body.decode("utf-8"))))
         expected = json_table(body, *JSON_TABLES[(name, wanted)])
         assert expected, f"the fixture gives {name}/{wanted} no rows: the test would prove nothing"
         assert len(rows) == len(expected)
-        assert set(rows[0]) == set().union(*expected), "the columns are not the JSON's fields"
+        fields = set().union(*expected)
+        # An optional field every row leaves out (responses omit nulls) is still a column: an empty one.
+        unnamed = set(rows[0]) - fields
+        assert fields <= set(rows[0]) and all(row[column] == "" for row in rows for column in unnamed), (
+            "the columns are not the JSON's fields"
+        )
         for got, want in zip(rows, expected, strict=True):
             assert {column: same(got[column], want.get(column)) for column in got} == dict.fromkeys(got, True), (got, want)
 

@@ -23,6 +23,9 @@ import pytest
 
 from ordertrail.core.models import Attribution, Flow, Post
 from ordertrail.core.report_models import (
+    ChannelCredit,
+    ChannelRow,
+    ChannelsReport,
     CreatorRow,
     CreatorsReport,
     CrossoverBreakdown,
@@ -39,6 +42,7 @@ from ordertrail.core.report_models import (
     KeywordRow,
     KeywordsReport,
     LastDays,
+    ModelCredit,
     PostRow,
     PostsReport,
     ProductRow,
@@ -214,6 +218,26 @@ def creators(range_: ReportRange) -> CreatorsReport:
     return CreatorsReport(range=range_, sort="revenue", main_currency="USD", rows=rows, total_rows=2)
 
 
+def channels(range_: ReportRange) -> ChannelsReport:
+    """Two posts under every model: v1 credited by all, v9 (an opener) by first touch alone, so it stands out."""
+
+    def credit(orders: str, usd: str) -> ModelCredit:
+        return ModelCredit(orders=Decimal(orders), revenue={"USD": Decimal(usd)} if Decimal(usd) else {})
+
+    v1 = {"first_touch": credit("2", "40.00"), "last_touch": credit("3", "60.00"), "linear": credit("2.5", "50.00")}
+    v1 |= {"participation": credit("3", "60.00"), "u_shaped": credit("2.5", "50.00"), "time_decay": credit("2.6667", "53.33")}
+    v9 = {"first_touch": credit("1", "20.00")}
+    rows = [
+        ChannelRow(value="v1", credited_by=list(v1), **v1),
+        ChannelRow(value="v<9>", credited_by=["first_touch"], only_model="first_touch", **v9),
+    ]
+    totals = ChannelCredit(**{m: credit("3", "60.00") for m in v1})
+    return ChannelsReport(
+        range=range_, dimension="post", sort="linear", lookback_days=7, half_life_days=7, orders=3,
+        revenue={"USD": Decimal("60.00")}, totals=totals, rows=rows, total_rows=2,
+    )  # fmt: skip
+
+
 def tto(range_: ReportRange) -> TimeToOrderReport:
     seconds = [120, 400, 900, 1500, 2000, 4000, 7000, 9000, 30000, 90000, 200000, 700000, 3000000]
     fields: dict[str, Decimal] = {"tto_orders": Decimal(len(seconds)), "tto_seconds": Decimal(sum(seconds))}
@@ -301,6 +325,7 @@ def dashboard_data(pending: int = 2) -> DashboardData:
         flows=flows(range_),
         keywords=keywords(range_),
         creators=creators(range_),
+        channels=channels(range_),
         time_to_order=tto(range_),
         insights=insights(),
         crossover=crossover(),
@@ -320,6 +345,17 @@ def empty_dashboard() -> DashboardData:
         flows=FlowsReport(range=range_, sort="revenue", rows=[], total_rows=0),
         keywords=KeywordsReport(range=range_, sort="revenue", rows=[], total_rows=0, never_sells_min_fires=20),
         creators=CreatorsReport(range=range_, sort="revenue", rows=[], total_rows=0),
+        channels=ChannelsReport(
+            range=range_,
+            dimension="post",
+            sort="linear",
+            lookback_days=7,
+            half_life_days=7,
+            orders=0,
+            totals=ChannelCredit(),
+            rows=[],
+            total_rows=0,
+        ),
         time_to_order=TimeToOrderReport(
             range=range_,
             orders=0,
@@ -432,6 +468,7 @@ def test_the_page_is_one_document_with_a_title_headings_and_inline_style(html: s
         "DM flow funnels",
         "Keywords",
         "Creators",
+        "Credit models side by side",
         "Time to order",
         "Crossover",
         "Soft matches waiting for review",
@@ -667,3 +704,21 @@ def test_the_shared_formatter(value: Any, kind: Any, text: str) -> None:
 def test_moments_are_shown_in_the_tenants_zone() -> None:
     assert fmt("2025-06-16T13:05:00Z", "datetime", ZONE) == "Jun 16, 2025 09:05"
     assert fmt(datetime(2025, 6, 16, 13, 5, tzinfo=UTC), "datetime", "UTC") == "Jun 16, 2025 13:05"
+
+
+def test_the_credit_models_are_small_multiples_on_one_scale_and_a_lonely_post_stands_out(html: str, page: Page) -> None:
+    """Given two posts under six models, when the page is drawn, then there is one small chart per model with the same
+    posts in the same order, every bar has a hover title with its post, model and figure, bars share one scale (v1's
+    3 orders under last touch is the longest bar), and v<9>, which only first touch credits, is highlighted."""
+    section = html[html.index('<section id="channels"') : html.index("</section>", html.index('<section id="channels"'))]
+    assert section.count('<figure class="multiple">') == 6
+    for title in ("First touch", "Last touch", "Linear", "Participation", "U-shaped", "Time decay"):
+        assert f"<figcaption>{title} · " in section
+    assert section.count('<span class="mname">v1</span>') == 6 and section.count('<span class="mname">v&lt;9&gt;</span>') == 6
+    assert "<title>v1, Last touch: 3</title>" in section and "<title>v1, Time decay: 2.67</title>" in section
+    widths = [float(w) for w in re.findall(r'<rect x="0" y="0" width="([\d.]+)"', section)]
+    assert max(widths) == 100.0 and widths.count(100.0) == 2  # last touch and participation: 3 orders, the top of ONE scale
+    assert section.count('<li class="mrow hot">') == 6  # v<9> in every panel
+    figures = {f["attrs"]["data-figure"]: f["attrs"]["data-value"] for f in page.figures()}
+    assert figures["channels.rows[0].time_decay.orders"] == "2.6667" and figures["channels.totals.linear.orders"] == "3"
+    assert "dimension=post" in section and "table=values" in section and "table=totals" in section

@@ -6,7 +6,7 @@ currency; a bare field is an amount or a count written before currencies were ke
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from ordertrail.core import money
@@ -17,6 +17,7 @@ from ordertrail.tally.order_tally import ReportState, tally_order
 
 D = Decimal
 ZONE = "UTC"
+WEEK = timedelta(days=7)  # the channel lookback (no touchpoints here: no channel credit)
 AT = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 DAY = "2026-11-10"
 POST = CounterKey("post", "v1", DAY)
@@ -99,8 +100,10 @@ def test_an_order_whose_currency_changes_moves_its_money_from_one_currency_to_th
     """Given an order counted in USD, when its next state says CAD, then the change takes the USD amounts and counts
     out and puts them in CAD; plain counts do not move; delivering the CAD state again writes nothing."""
     usd, cad = order("USD"), order("CAD", updated=5)
-    first = tally_order(usd, attribution(usd), ReportState(), ZONE, None)
-    changed = tally_order(cad, attribution(cad), ReportState(contribution=first.contribution, customer=first.customer), ZONE, None)
+    first = tally_order(usd, attribution(usd), ReportState(), ZONE, None, (), WEEK)
+    changed = tally_order(
+        cad, attribution(cad), ReportState(contribution=first.contribution, customer=first.customer), ZONE, None, (), WEEK
+    )
     assert changed.delta[POST] == {"orders#CAD": D(1), "orders#USD": D(-1), "revenue#CAD": D("30.00"), "revenue#USD": D("-30.00")}
     assert changed.delta[TIKTOK] == {
         "net#CAD": D("30.00"),
@@ -110,7 +113,9 @@ def test_an_order_whose_currency_changes_moves_its_money_from_one_currency_to_th
         "total#CAD": D("30.00"),
         "total#USD": D("-30.00"),
     }
-    again = tally_order(cad, attribution(cad), ReportState(contribution=changed.contribution, customer=changed.customer), ZONE, None)
+    again = tally_order(
+        cad, attribution(cad), ReportState(contribution=changed.contribution, customer=changed.customer), ZONE, None, (), WEEK
+    )
     assert again.delta == {}
 
 
@@ -119,7 +124,7 @@ def test_a_contribution_stored_before_currencies_moves_to_the_orders_currency_wh
     attributed again, then the bare amounts are taken out and put under the order's currency, counts unchanged."""
     cad = order("CAD")
     legacy = {POST: {"orders": D(1), "revenue": D("30.00")}}
-    moved = tally_order(cad, attribution(cad), ReportState(contribution=legacy), ZONE, None).delta[POST]
+    moved = tally_order(cad, attribution(cad), ReportState(contribution=legacy), ZONE, None, (), WEEK).delta[POST]
     assert moved == {"orders#CAD": D(1), "revenue": D("-30.00"), "revenue#CAD": D("30.00")}
     # the counter it lands on reads correctly afterwards: the legacy USD reading of the bare amount is gone
     stored = {"orders": D(1), "revenue": D("30.00")}

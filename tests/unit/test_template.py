@@ -98,6 +98,7 @@ EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/v1/{tenant}/reports/keywords"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/creators"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/coupons"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reports/channels"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/time-to-order"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/insights"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/crossover"): ("ReportsFunction", True),

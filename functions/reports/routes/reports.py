@@ -1,4 +1,4 @@
-"""Routes tagged `reports`: the ranked reports (posts, flows, keywords, creators, coupons), time to order, insights, crossover."""
+"""Routes tagged `reports`: the ranked reports (posts, flows, keywords, creators, coupons), channels, time to order, insights, crossover."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from pydantic import BaseModel
 
 from ordertrail.api.negotiation import ReportFormat, report_format
 from ordertrail.api.resolver import TEAM_ERRORS, FromDay, TenantId, ToDay, documented
+from ordertrail.core.credit import CreditModel
 from ordertrail.core.report_models import (
+    ChannelsReport,
     CouponsReport,
     CreatorsReport,
     CrossoverReport,
@@ -25,6 +27,7 @@ from ordertrail.core.report_models import (
 )
 from ordertrail.reports import service
 from ordertrail.runtime import services
+from ordertrail.tally.channels import ChannelDimension
 
 router = Router()
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many rows")]
@@ -173,6 +176,28 @@ def coupons_report(
     """Per coupon code: orders and revenue."""
     report = service.coupons_report(services.repository(), tenant, from_, to, sort, limit, services.now())
     return answer(tenant, "coupons", report, format_, table)
+
+
+@router.get(
+    "/v1/<tenant>/reports/channels",
+    summary="Every credit model side by side per post, flow, keyword, creator, coupon or ad campaign",
+    tags=["reports"],
+    operation_id="channels_report",
+    responses=reported("The report", ChannelsReport),
+)
+def channels_report(
+    tenant: TenantId,
+    dimension: Annotated[ChannelDimension, Query(description="post | flow | keyword | creator | coupon | ad_campaign")],
+    from_: FromDay = None,
+    to: ToDay = None,
+    sort: Annotated[CreditModel, Query(description="The model whose credited orders rank the rows (default linear)")] = "linear",
+    limit: Limit = 100,
+    format_: Format = None,
+    table: Table = None,
+) -> Response[ChannelsReport | str]:
+    """Per channel value: orders and revenue under first touch, last touch, linear, participation, U-shaped and time decay."""
+    report = service.channels_report(services.repository(), tenant, dimension, from_, to, sort, limit, services.now())
+    return answer(tenant, f"channels-{dimension}", report, format_, table)
 
 
 @router.get(

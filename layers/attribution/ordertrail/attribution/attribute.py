@@ -26,7 +26,7 @@ from ordertrail.tally.addresses import address_hash
 from ordertrail.tally.order_tally import tally_order, tally_review
 
 if TYPE_CHECKING:
-    from ordertrail.core.tenant_settings import AttributionSettings
+    from ordertrail.core.tenant_settings import AttributionSettings, TenantSettings
     from ordertrail.storage.repository import Repository
 
 # Only these kinds can change an order's attribution when they arrive late; comments and DMs only add context.
@@ -37,7 +37,7 @@ SaltLookup = Callable[[str], str | None]
 
 
 def attribute_order(
-    repo: Repository, stored: StoredOrder, now: datetime, settings: AttributionSettings | None = None, salt: str | None = None
+    repo: Repository, stored: StoredOrder, now: datetime, settings: TenantSettings | None = None, salt: str | None = None
 ) -> Attribution:
     """Attribute one order and move its report counters: settings, one Query, one BatchGetItem, one transaction."""
     tenant, order = stored.tenant, stored.order
@@ -52,7 +52,9 @@ def attribute_order(
             return candidates.previous
         decision = _with_history(rules.attribute(order, candidates, settings, now), stored.imported)
         conversion = conversion_for(order, decision, candidates.touchpoints, candidates.click)
-        tally = tally_order(order, decision, inputs.report, settings.time_zone, address_key)
+        tally = tally_order(
+            order, decision, inputs.report, settings.time_zone, address_key, candidates.touchpoints, settings.export.lookback
+        )
         try:
             repo.save_attribution(tenant, decision, order, candidates.previous, conversion, tally, inputs.revisions)
             break

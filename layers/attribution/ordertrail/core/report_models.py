@@ -162,6 +162,50 @@ class CouponsReport(BaseModel):
     total_rows: int
 
 
+class ModelCredit(BaseModel):
+    """What one credit model gives a channel value (or a whole dimension): orders and revenue."""
+
+    orders: Decimal = Field(
+        default=Decimal(0), description="Orders credited, to 1/10,000 of an order: a model that splits an order credits fractions"
+    )
+    revenue: MoneyMap = money_field("Revenue credited")
+
+
+class ChannelCredit(BaseModel):
+    """The credit of every model side by side (docs/attribution.md#credit-models), over the same orders and lookback."""
+
+    first_touch: ModelCredit = Field(default_factory=ModelCredit)
+    last_touch: ModelCredit = Field(default_factory=ModelCredit)
+    linear: ModelCredit = Field(default_factory=ModelCredit)
+    participation: ModelCredit = Field(default_factory=ModelCredit, description="Every value touched gets the whole order")
+    u_shaped: ModelCredit = Field(default_factory=ModelCredit)
+    time_decay: ModelCredit = Field(default_factory=ModelCredit, description="A touch half_life_days older weighs half as much")
+
+
+class ChannelRow(ChannelCredit):
+    """One channel value (a post, flow, keyword, creator, coupon or ad campaign) and what each model credits it."""
+
+    value: str = Field(description="The post id, flow id, keyword, creator, coupon code or ad campaign id; `(other)` pools the rest")
+    label: str | None = Field(default=None, description="The post's URL, the flow's or the campaign's name")
+    credited_by: list[str] = Field(default_factory=list, description="The models that credit this value at least one order share")
+    only_model: str | None = Field(default=None, description="Set when exactly one model credits this value: it stands out")
+
+
+class ChannelsReport(BaseModel):
+    """Every credit model per value of one channel dimension, over the orders that had a touch there (docs/reports.md#channels)."""
+
+    range: ReportRange
+    dimension: str
+    sort: str = Field(description="The model whose credited orders rank the rows")
+    lookback_days: int = Field(description="The export's lookback now: orders keep the lookback they were attributed with")
+    half_life_days: int = Field(description="Time decay's half-life")
+    orders: int = Field(description="Orders in the range with at least one eligible touch in this dimension: what every model shares")
+    revenue: MoneyMap = money_field("Those orders' totals")
+    totals: ChannelCredit = Field(description="Each model's credit over every value (a normalised model's orders add up to `orders`)")
+    rows: list[ChannelRow]
+    total_rows: int = Field(description="Rows before the limit")
+
+
 class HistogramBucket(BaseModel):
     """Orders whose time-to-order fell in [from_seconds, to_seconds)."""
 
@@ -327,6 +371,7 @@ class DashboardData(BaseModel):
     flows: FlowsReport
     keywords: KeywordsReport
     creators: CreatorsReport
+    channels: ChannelsReport
     time_to_order: TimeToOrderReport
     insights: InsightsReport
     crossover: CrossoverReport

@@ -21,6 +21,9 @@ from pydantic.fields import FieldInfo
 
 from ordertrail.core.errors import Unprocessable
 from ordertrail.core.report_models import (
+    ChannelCredit,
+    ChannelRow,
+    ChannelsReport,
     CouponRow,
     CouponsReport,
     CreatorRow,
@@ -64,6 +67,11 @@ def _summary(report: BaseModel) -> LedRows:
     return [({}, report)]
 
 
+def _channel_totals(report: ChannelsReport) -> LedRows:
+    """Each model's total over the dimension, with the orders every model shares."""
+    return [({"dimension": report.dimension, "orders": report.orders}, report.totals)]
+
+
 def _flow_steps(report: FlowsReport) -> LedRows:
     """Every flow's steps, each led by its flow's id."""
     return [({"flow_id": flow.flow_id}, step) for flow in report.rows for step in flow.steps]
@@ -95,6 +103,10 @@ TABLES: dict[type[BaseModel], dict[str, TableSpec]] = {
     KeywordsReport: {"keywords": TableSpec(lambda r: _plain(r.rows), KeywordRow)},
     CreatorsReport: {"creators": TableSpec(lambda r: _plain(r.rows), CreatorRow)},
     CouponsReport: {"coupons": TableSpec(lambda r: _plain(r.rows), CouponRow)},
+    ChannelsReport: {
+        "values": TableSpec(lambda r: _plain(r.rows), ChannelRow),
+        "totals": TableSpec(_channel_totals, ChannelCredit, ("dimension", "orders")),
+    },
     TimeToOrderReport: {
         "weeks": TableSpec(lambda r: _plain(r.weeks), WeeklyTimeToOrder),
         "histogram": TableSpec(lambda r: _plain(r.histogram), HistogramBucket),

@@ -14,9 +14,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ordertrail.core import money
+from ordertrail.core.credit import CREDIT_MODELS, DEFAULT_HALF_LIFE
 from ordertrail.core.errors import Unprocessable
 from ordertrail.core.report_models import (
     AttributedFigures,
+    ChannelCredit,
+    ChannelRow,
+    ChannelsReport,
     CouponRow,
     CouponsReport,
     CreatorRow,
@@ -29,13 +33,14 @@ from ordertrail.core.report_models import (
     InsightsReport,
     KeywordRow,
     KeywordsReport,
+    ModelCredit,
     PostRow,
     PostsReport,
     ReportRange,
     TimeToOrderReport,
 )
 from ordertrail.reports import crossover, insights
-from ordertrail.tally import counters, periods, time_to_order
+from ordertrail.tally import channels, counters, periods, time_to_order
 from ordertrail.tally.periods import today_in
 
 if TYPE_CHECKING:
@@ -290,6 +295,66 @@ def coupons_report(
     )
 
 
+def channels_report(
+    repo: Repository, tenant: str, dimension: str, from_: date | None, to: date | None, sort: str, limit: int, now: datetime
+) -> ChannelsReport:
+    """Per value of a channel dimension: the orders and revenue each of the six credit models gives it, side by side.
+
+    Two Queries per day: the dimension's counters and the orders it credits (docs/reports.md#channels).
+    """
+    if dimension not in channels.CHANNEL_DIMENSIONS:
+        raise Unprocessable(f"dimension must be one of {', '.join(channels.CHANNEL_DIMENSIONS)}", field="dimension", code="invalid_value")
+    if sort not in CREDIT_MODELS:
+        raise Unprocessable(f"sort must be one of {', '.join(CREDIT_MODELS)}", field="sort", code="invalid_value")
+    settings = repo.get_tenant_settings(tenant)
+    days = period(settings, from_, to, now)
+    found = summed(repo, tenant, dimension, days.days)
+    scope = summed(repo, tenant, channels.CHANNEL_ORDERS, days.days).get(dimension, Summed())
+    rows = [_channel_row(ident, row) for ident, row in found.items() if any(name.startswith("credit_") for name in row.values)]
+    ranked = sorted(rows, key=lambda r: (-getattr(r, sort).orders, r.value))[:limit]
+    totals = {model: _model_credit(Summed(_summed_credit(found.values(), model)), model) for model in CREDIT_MODELS}
+    return ChannelsReport(
+        range=days.as_range(),
+        dimension=dimension,
+        sort=sort,
+        lookback_days=settings.export.lookback_days,
+        half_life_days=DEFAULT_HALF_LIFE.days,
+        orders=scope.number("orders"),
+        revenue=money.reported(scope.values, "revenue", "orders"),
+        totals=ChannelCredit(**totals),
+        rows=ranked,
+        total_rows=len(rows),
+    )
+
+
+def _model_credit(row: Summed, model: str) -> ModelCredit:
+    """One model's credit out of summed counters (revenue per currency, only the currencies it credited)."""
+    orders = row.values.get(channels.orders_field(model), Decimal(0))
+    prefix = channels.revenue_field(model, "")
+    revenue = {name[len(prefix) :]: value for name, value in sorted(row.values.items()) if name.startswith(prefix) and value}
+    return ModelCredit(orders=orders, revenue=revenue)
+
+
+def _summed_credit(rows: Iterable[Summed], model: str) -> dict[str, Decimal]:
+    """One model's credit fields added over every value."""
+    total: dict[str, Decimal] = {}
+    wanted = (channels.orders_field(model), channels.revenue_field(model, ""))
+    for row in rows:
+        for name, value in row.values.items():
+            if name == wanted[0] or name.startswith(wanted[1]):
+                total[name] = total.get(name, Decimal(0)) + value
+    return total
+
+
+def _channel_row(ident: str, row: Summed) -> ChannelRow:
+    """One value's row: each model's credit, which models credit it, and the model that alone does (if one)."""
+    credit = {model: _model_credit(row, model) for model in CREDIT_MODELS}
+    credited_by = [model for model in CREDIT_MODELS if credit[model].orders > 0]
+    only = credited_by[0] if len(credited_by) == 1 else None
+    label = row.labels.get("url") or row.labels.get("name")
+    return ChannelRow(value=ident, label=label, credited_by=credited_by, only_model=only, **credit)
+
+
 def time_to_order_report(repo: Repository, tenant: str, from_: date | None, to: date | None, now: datetime) -> TimeToOrderReport:
     """Median, quartiles and histogram of time-to-order over the days, and each week's median with its change."""
     days = period(repo.get_tenant_settings(tenant), from_, to, now)
@@ -378,6 +443,7 @@ def dashboard_data(repo: Repository, tenant: str, now: datetime) -> DashboardDat
         flows=flows_report(repo, tenant, None, None, "revenue", 10, now),
         keywords=keywords_report(repo, tenant, None, None, "revenue", 10, now),
         creators=creators_report(repo, tenant, None, None, "revenue", 10, now),
+        channels=channels_report(repo, tenant, "post", None, None, "linear", 10, now),
         time_to_order=time_to_order_report(repo, tenant, None, None, now),
         insights=insights_report(repo, tenant, None, None, None, now),
         crossover=crossover_report(repo, tenant, periods.CROSSOVER_WEEKS, now),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from ordertrail.core import refs
-from ordertrail.core.models import Attribution, Order
-from ordertrail.tally import counters, periods
+from ordertrail.core.models import Attribution, Order, Touchpoint
+from ordertrail.tally import channels, counters, periods
 from ordertrail.tally.counters import Counts, Labels
 from ordertrail.tally.crossover import AddressProfile, ProfileOrder, crossover_contribution
 from ordertrail.tally.customers import CustomerActivity, customer_contribution
@@ -34,8 +36,18 @@ class OrderTally:
     address_changed: bool
 
 
-def tally_order(order: Order, attribution: Attribution, before: ReportState, time_zone: str, address_key: str | None) -> OrderTally:
+def tally_order(
+    order: Order,
+    attribution: Attribution,
+    before: ReportState,
+    time_zone: str,
+    address_key: str | None,
+    touchpoints: Sequence[Touchpoint],
+    channel_lookback: timedelta,
+) -> OrderTally:
     """Recompute what the order contributes now and the difference from what was stored (zero for a redelivery).
+
+    The contribution includes the channel credit of the buyer's touchpoints under every model (ordertrail.tally.channels).
 
     Fields are differenced one by one: an order whose currency changed takes its amounts out of the old currency's
     fields and puts them into the new one's, and a contribution stored before currencies (bare `revenue`, `net`, ...)
@@ -45,6 +57,8 @@ def tally_order(order: Order, attribution: Attribution, before: ReportState, tim
     counted = counters.counts_in_reports(order)
     ref = refs.order_ref(order.source, order.id)
     day = periods.local_day(order.ordered_at, time_zone)
+    if counted:
+        channels.add_channel_credit(own, order, touchpoints, day, channel_lookback)
     customer = before.customer
     buyer = order.buyer.matchable_user_id
     if order.source == "tiktok_shop" and buyer:
@@ -71,8 +85,14 @@ def tally_order(order: Order, attribution: Attribution, before: ReportState, tim
 
 
 def tally_review(order: Order, after: Attribution, contribution_before: Counts, time_zone: str) -> tuple[Counts, Counts, Labels]:
-    """A person's review changes only the attribution's own contribution: (new contribution, delta, labels)."""
+    """A person's review changes only the attribution's own contribution: (new contribution, delta, labels).
+
+    The channel credit stays as stored: it depends on the buyer's journey, which a review does not change.
+    """
     own = counters.order_contribution(order, after, time_zone)
+    kept = channels.channel_part(contribution_before)
+    for key, values in kept.items():
+        own.add(key, values)
     return own.counts, counters.difference(own.counts, contribution_before), own.labels
 
 

@@ -19,7 +19,7 @@ from html import escape
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-Kind = Literal["count", "money", "share", "change", "duration", "date", "day", "datetime"]
+Kind = Literal["count", "credit", "money", "share", "change", "duration", "date", "day", "datetime"]
 MISSING = "—"
 SERIES = 4  # series colours in the style sheet (s0..s3): one per currency
 _PATH_TOKEN = re.compile(r"[^.\[\]]+|\[\d+\]")
@@ -97,6 +97,10 @@ def fmt(value: Any, kind: Kind, zone: str | None = None) -> str:
     number = Decimal(value) if isinstance(value, str) else value
     if kind == "money":
         return _signed(f"{abs(Decimal(number)).quantize(Decimal('0.01')):,}", number < 0)
+    if kind == "credit":
+        # Orders a model credits: fractions of orders, shown to 1/100 (the JSON keeps 1/10,000), whole ones bare.
+        text = f"{abs(Decimal(number)).quantize(Decimal('0.01')):,}".removesuffix(".00")
+        return _signed(text, number < 0)
     if kind == "share":
         return _signed(_percent(float(number)), number < 0)
     if kind == "change":
@@ -297,6 +301,39 @@ def _bar_row(title: str, row: BarRow, tops: dict[str | None, float], series: lis
         f'<div class="bar-track">{"".join(bars)}</div><div class="bar-value">{"".join(values)}</div>'
         f'<div class="bar-extra">{extras}</div></li>'
     )
+
+
+@dataclass
+class Panel:
+    """One small multiple: its title, its total, and one figure per row (the rows are the same in every panel)."""
+
+    title: str
+    total: Datum
+    values: list[Datum]
+
+
+def small_multiples(title: str, rows: list[str], panels: list[Panel], standing_out: set[int] | None = None) -> str:
+    """One small bar chart per panel, side by side, with the same rows in the same order and ONE scale for all panels.
+
+    So a row's bars can be compared across panels at a glance; rows in `standing_out` are highlighted. Every bar has a
+    hover title with its row, panel and exact value, and its figure is printed beside it.
+    """
+    top = _scale([v for panel in panels for v in panel.values])
+    hot = standing_out or set()
+    figures = []
+    for panel in panels:
+        items = []
+        for index, (row, value) in enumerate(zip(rows, panel.values, strict=True)):
+            label = f"{title}, {panel.title}, {row}: {value.text}"
+            tip = _tip(Datum(value.name, value.value, value.kind, f"{row}, {panel.title}"))
+            rect = f'<rect x="0" y="0" width="{_share(value, top) * 100:.2f}" height="10">{tip}</rect>'
+            items.append(
+                f'<li class="{"mrow hot" if index in hot else "mrow"}"><span class="mname">{esc(row)}</span>'
+                f"{svg(100, 10, label, rect, 'bar', 'none')}{value.span('mvalue')}</li>"
+            )
+        caption = f"<figcaption>{esc(panel.title)} · {panel.total.span()}</figcaption>"
+        figures.append(f'<figure class="multiple">{caption}<ol class="mrows">{"".join(items)}</ol></figure>')
+    return f'<div class="multiples">{"".join(figures)}</div>'
 
 
 def _two_lines(label: str, x: float, y: float) -> str:

@@ -12,7 +12,9 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel
 
+from ordertrail.core.credit import CREDIT_MODELS
 from ordertrail.core.report_models import (
+    ChannelsReport,
     CreatorsReport,
     CrossoverReport,
     DashboardData,
@@ -28,6 +30,7 @@ from ordertrail.reports.dashboard.charts import (
     BarRow,
     Datum,
     Kind,
+    Panel,
     Sheet,
     bar_rows,
     column_chart,
@@ -35,6 +38,7 @@ from ordertrail.reports.dashboard.charts import (
     esc,
     fmt,
     line_chart,
+    small_multiples,
     spans,
     sparkline,
 )
@@ -48,10 +52,19 @@ REPORT_TYPES: dict[str, type[BaseModel]] = {
     "flows": FlowsReport,
     "keywords": KeywordsReport,
     "creators": CreatorsReport,
+    "channels": ChannelsReport,
     "time-to-order": TimeToOrderReport,
     "crossover": CrossoverReport,
 }
-RANKED = frozenset({"posts", "flows", "keywords", "creators"})
+RANKED = frozenset({"posts", "flows", "keywords", "creators", "channels"})
+MODEL_NAMES = {
+    "first_touch": "First touch",
+    "last_touch": "Last touch",
+    "linear": "Linear",
+    "participation": "Participation",
+    "u_shaped": "U-shaped",
+    "time_decay": "Time decay",
+}
 MAX_ROWS = 1000  # the ranked reports' largest `limit`
 MAX_REVIEWS = 50
 # (field of Figures, card title, kind); money and share figures are maps per currency
@@ -68,6 +81,7 @@ SECTIONS = (
     ("flows", "DM flows"),
     ("keywords", "Keywords"),
     ("creators", "Creators"),
+    ("channels", "Credit models"),
     ("time-to-order", "Time to order"),
     ("crossover", "Crossover"),
     ("reviews", "Review"),
@@ -119,6 +133,12 @@ h2{margin:0 0 4px;font-size:20px}h3{margin:16px 0 8px;font-size:16px}h4{margin:0
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eceef3;vertical-align:top}th{color:#5b6275;font-weight:600}
 th.n,td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.comment{min-width:200px;max-width:360px;overflow-wrap:anywhere}
 .downloads{margin:12px 0 0;font-size:12px;color:#5b6275}.downloads a{color:#1f5fbf}
+.multiples{display:grid;grid-template-columns:repeat(auto-fit,minmax(230px,1fr));gap:12px}
+.multiple{margin:0;border:1px solid #e6e8ef;border-radius:12px;padding:8px 10px}.multiple figcaption{font-weight:600;font-size:13px}
+.mrows{list-style:none;margin:4px 0 0;padding:0}
+.mrow{display:grid;grid-template-columns:minmax(60px,1fr) 2fr auto;gap:6px;align-items:center;font-size:12px}
+.mname{overflow-wrap:anywhere}.mvalue{font-variant-numeric:tabular-nums;text-align:right}
+.mrow.hot{background:#fff1f3}.mrow.hot .bar rect{fill:#fe2c55}
 .post{max-width:220px;overflow-wrap:anywhere;font-size:12px}footer{color:#5b6275;font-size:12px;text-align:center;padding:0 0 30px}
 @media (max-width:700px){main{padding:4px 8px 30px}section{padding:14px 12px}header{padding:16px 14px 10px}
   .bar-row{grid-template-columns:1fr auto;grid-template-areas:"label value" "track track" "extra extra"}}
@@ -134,6 +154,7 @@ def render(data: DashboardData, link: str | None = None) -> str:
         _downloads(_flows(data, sheet), "flows", data.flows.range, link),
         _downloads(_keywords(data, sheet), "keywords", data.keywords.range, link),
         _downloads(_creators(data, sheet), "creators", data.creators.range, link),
+        _downloads(_channels(data, sheet), "channels", data.channels.range, link, {"dimension": data.channels.dimension}),
         _downloads(_time_to_order(data, sheet), "time-to-order", data.time_to_order.range, link),
         _downloads(_crossover(data, sheet), "crossover", None, link),
         _reviews(data, sheet),
@@ -141,9 +162,9 @@ def render(data: DashboardData, link: str | None = None) -> str:
     return _page(data, sheet, "".join(sections))
 
 
-def _downloads(section: str, report: str, span: ReportRange | None, link: str | None) -> str:
+def _downloads(section: str, report: str, span: ReportRange | None, link: str | None, asked: Mapping[str, str] | None = None) -> str:
     """The section with a "Download data" link per table of its report: the CSV of every row over the section's days."""
-    query: dict[str, object] = {"from": span.from_, "to": span.to} if span else {}
+    query: dict[str, object] = {**(asked or {}), **({"from": span.from_, "to": span.to} if span else {})}
     if report in RANKED:
         query["limit"] = MAX_ROWS  # the whole data set, not the page's top rows
     links = []
@@ -339,6 +360,31 @@ def _creators(data: DashboardData, sheet: Sheet) -> str:
     ]
     body = bar_rows("Driven revenue by creator", rows) if rows else empty("No creator links clicked yet.")
     return _section("creators", "Creators", _range(sheet, data.creators.range) + _scales_note(order), body)
+
+
+def _channels(data: DashboardData, sheet: Sheet) -> str:
+    """The six credit models side by side over the same orders: one small bar chart per model, the same posts in each."""
+    report = data.channels
+    shown = report.rows[:TOP_ROWS]
+    if not shown:
+        return _section("channels", "Credit models side by side", "", empty("No orders with a touch in the lookback yet."))
+    names = [row.value for row in shown]
+    panels = [
+        Panel(
+            MODEL_NAMES[model],
+            sheet.at(f"channels.totals.{model}.orders", "credit"),
+            [sheet.at(f"channels.rows[{i}].{model}.orders", "credit") for i in range(len(shown))],
+        )
+        for model in CREDIT_MODELS
+    ]
+    lonely = {i for i, row in enumerate(shown) if row.only_model}
+    intro = (
+        f"Orders each model credits per post, {_range(sheet, report.range)} · over the same "
+        f"{sheet.at('channels.orders', 'count').span()} orders and a {sheet.at('channels.lookback_days', 'count').span()}-day lookback"
+        " · one scale for every chart · highlighted: a post only one model credits"
+    )
+    body = small_multiples("Orders credited per post", names, panels, lonely)
+    return _section("channels", "Credit models side by side", intro, body)
 
 
 def _flows(data: DashboardData, sheet: Sheet) -> str:
