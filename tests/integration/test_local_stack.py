@@ -41,7 +41,7 @@ from ordertrail_local.apigw import (
 from ordertrail_local.dynamodb_local import DynamoDBLocal
 from ordertrail_local.lambda_runtime import LambdaRuntime, module_name
 from ordertrail_local.moto_backend import MotoBackend
-from ordertrail_local.stack import DYNAMODB_BACKENDS, DYNAMODB_LOCAL, MOTO, sweep_stale_workdirs
+from ordertrail_local.stack import DYNAMODB_BACKENDS, DYNAMODB_LOCAL, MOTO, LocalStack, sweep_stale_workdirs
 from ordertrail_local.streams import RequestTraffic, StreamPump, StreamSource, matches_filters, matches_pattern, stream_source
 from ordertrail_local.tiktok_shop_stand_in import ShopCredentials, TikTokShopStandIn, credentials_from_tenants
 from tests.waits import WAIT_LIMIT, wait_until
@@ -910,3 +910,20 @@ def test_the_local_copy_of_every_tenant_secret_is_private_and_never_outlives_its
     assert left.exists()
     assert left.parent in sweep_stale_workdirs()
     assert not left.parent.exists()
+
+
+def test_a_code_route_missing_from_the_template_is_never_served_through_the_default_route(tmp_path: Path) -> None:
+    """Given a template without the channel report's route (the code still has it), when it is asked for without a key,
+    then the $default route answers 404 in the error shape instead of serving the report past the authorizer; a route
+    the template has still asks for the key."""
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    route = "        ChannelsReport:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n"
+    route += "            Method: GET\n            Path: /v1/{tenant}/reports/channels\n"
+    assert route in text
+    (tmp_path / "template.yaml").write_text(text.replace(route, ""), encoding="utf-8")
+    with LocalStack(template_path=tmp_path / "template.yaml") as stack:
+        missing = stack.request("GET", "/v1/demo/reports/channels", query="dimension=post")
+        assert missing.status == 404 and json.loads(missing.body)["error"]["code"] == "route_not_found"
+        assert stack.request("GET", "/v1/demo/reports/posts").status == 401
+        wrong = stack.request("DELETE", "/v1/demo/reports/posts")
+        assert wrong.status == 405 and wrong.headers.get("allow") == "GET"

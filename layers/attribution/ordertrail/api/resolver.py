@@ -166,18 +166,26 @@ def create_resolver() -> APIGatewayHttpResolver:
 
     @app.not_found
     def _missing(_: Exception) -> Response[str]:
-        # API Gateway's $default route brings every request no other route takes to ReportsFunction: a path the API
-        # has with another method is 405 (with Allow), anything else 404, both in the error shape of docs/api.md#error-shape.
         event = app.current_event
-        allowed = methods_of(event.path)
-        if allowed and event.http_method.upper() not in allowed:
-            refusal = MethodNotAllowed(f"{event.http_method.upper()} is not allowed here; use {', '.join(allowed)}")
-            response = error_response(refusal)
+        refusal, allowed = unmatched(event.http_method, event.path)
+        response = error_response(refusal)
+        if allowed:
             response.headers["Allow"] = ", ".join(allowed)
-            return response
-        return error_response(NotFound(f"no route {event.http_method.upper()} {event.path}", code="route_not_found"))
+        return response
 
     return app
+
+
+def unmatched(method: str, path: str) -> tuple[OrderTrailError, tuple[str, ...]]:
+    """What a request no route takes gets: 405 (and the methods to Allow) for a path the API has, else 404.
+
+    API Gateway's $default route brings every such request to ReportsFunction; both answers are in the error shape of
+    docs/api.md#error-shape.
+    """
+    allowed = methods_of(path)
+    if allowed and method.upper() not in allowed:
+        return MethodNotAllowed(f"{method.upper()} is not allowed here; use {', '.join(allowed)}"), allowed
+    return NotFound(f"no route {method.upper()} {path}", code="route_not_found"), ()
 
 
 @functools.cache
@@ -217,6 +225,12 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, ma
     413 for a body over `max_bytes` before it is parsed.
     """
     refusal = _team_refusal(event) if team else None
+    allowed: tuple[str, ...] = ()
+    if event.get("routeKey") == "$default":
+        # API Gateway found no route: never dispatch it to a route of the code, whose authorizer did not run (a route
+        # in the code but missing from template.yaml would be open to anyone).
+        http = (event.get("requestContext") or {}).get("http") or {}
+        refusal, allowed = unmatched(str(http.get("method", "GET")), str(event.get("rawPath") or http.get("path") or "/"))
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if refusal is None and size > max_bytes:
@@ -225,7 +239,7 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, ma
     if refusal is None and team and sends_body and not _is_json(header(event.get("headers"), "Content-Type")):
         refusal = UnsupportedMediaType("this route reads JSON: send Content-Type: application/json", field="Content-Type")
     if refusal is not None:
-        headers = {"Content-Type": content_types.APPLICATION_JSON}
+        headers = {"Content-Type": content_types.APPLICATION_JSON, **({"Allow": ", ".join(allowed)} if allowed else {})}
         return {"statusCode": refusal.status, "headers": headers, "body": json.dumps(refusal.body())}
     return app.resolve(event, context)
 
