@@ -68,27 +68,33 @@ def revenue_field(model: str, currency: str) -> str:
     return currency_field(f"{_CREDIT_PREFIX}{model}_revenue", currency)
 
 
+Labels = dict[tuple[str, str], dict[str, str]]
+
+
 def journeys(order: Order, touchpoints: Iterable[Touchpoint]) -> dict[ChannelDimension, list[Touch]]:
     """Each dimension's touches of the order's buyer (any time; eligibility is the credit engine's), coupons at the order."""
+    return _read(order, touchpoints)[0]
+
+
+def journey_labels(touchpoints: Iterable[Touchpoint]) -> Labels:
+    """Labels shown beside a value (a post's URL, a flow's or campaign's name), by (dimension, value)."""
+    return _read(None, touchpoints)[1]
+
+
+def _read(order: Order | None, touchpoints: Iterable[Touchpoint]) -> tuple[dict[ChannelDimension, list[Touch]], Labels]:
+    """The journeys (with the order's coupons, when given) and the labels, in one pass over the touchpoints."""
     found: dict[ChannelDimension, list[Touch]] = {dimension: [] for dimension in CHANNEL_DIMENSIONS}
+    labels: Labels = {}
     for touchpoint in touchpoints:
         arrival = touchpoint.received_at or touchpoint.occurred_at
-        for dimension, ident, value, _label in _touches(touchpoint):
+        for dimension, ident, value, label in _touches(touchpoint):
             found[dimension].append(Touch(id=ident, at=touchpoint.at, arrival=arrival, value=value))
-    for code in dict.fromkeys(order.coupon_codes):
-        found["coupon"].append(Touch(id=f"coupon:{code}", at=order.ordered_at, arrival=order.ordered_at, value=code))
-    return found
-
-
-def journey_labels(touchpoints: Iterable[Touchpoint]) -> dict[tuple[str, str], dict[str, str]]:
-    """Labels shown beside a value (a post's URL, a flow's or campaign's name), by (dimension, value)."""
-    labels: dict[tuple[str, str], dict[str, str]] = {}
-    for touchpoint in touchpoints:
-        for dimension, _ident, value, label in _touches(touchpoint):
             if label:
-                name = "url" if dimension == "post" else "name"
-                labels.setdefault((dimension, value), {})[name] = label
-    return labels
+                labels.setdefault((dimension, value), {})["url" if dimension == "post" else "name"] = label
+    if order is not None:
+        for code in dict.fromkeys(order.coupon_codes):
+            found["coupon"].append(Touch(id=f"coupon:{code}", at=order.ordered_at, arrival=order.ordered_at, value=code))
+    return found, labels
 
 
 def _touches(touchpoint: Touchpoint) -> list[tuple[ChannelDimension, str, str, str | None]]:
@@ -154,8 +160,8 @@ def add_channel_credit(
     tally: Tally, order: Order, touchpoints: Sequence[Touchpoint], day: str, lookback: timedelta, half_life: timedelta = DEFAULT_HALF_LIFE
 ) -> None:
     """Add one (reported) order's channel credit to the tally: each value's credit, and the dimension's credited order."""
-    labels = journey_labels(touchpoints)
-    for dimension, touches in journeys(order, touchpoints).items():
+    found_journeys, labels = _read(order, touchpoints)
+    for dimension, touches in found_journeys.items():
         found = credits(order, touches, lookback, half_life)
         if not found:
             continue
