@@ -25,7 +25,7 @@ export POWERTOOLS_TRACE_DISABLED := 1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/attribution:$(CURDIR)/infra/local:$(CURDIR):$(CURDIR)/infra/admin
 
-.PHONY: help run serve test lint format unit build openapi bench clean chromium dynamodb-local tenant
+.PHONY: help run serve test lint format unit build openapi bench clean chromium dynamodb-local tenant backfill-order-days
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -86,6 +86,9 @@ chromium: ## install the system chromium the browser tests drive, when it is mis
 
 tenant: $(VENV)/.installed ## manage tenants: create, add-key, revoke-key, list-keys, rotate-touchpoint-secret, urls (ARGS="--help"; docs/operations.md#tenant-onboarding)
 	$(PY) -m ordertrail_admin.tenant $(ARGS)
+
+backfill-order-days: $(VENV)/.installed ## give orders stored before the day index their GSI2 keys, once (ARGS="--table <name> [--dry-run]"; docs/operations.md#backfill-the-order-day-index)
+	$(PY) -m ordertrail_admin.backfill $(ARGS)
 
 openapi: $(VENV)/.installed ## regenerate the committed OpenAPI document from the code
 	$(PY) -m ordertrail_local.openapi

@@ -24,7 +24,7 @@ from ordertrail_local.moto_patches import speed_up_moto
 from ordertrail_local.moto_step_functions import EXECUTION_CONFIG
 from ordertrail_local.pipeline import LocalPipeline, build_pipeline
 from ordertrail_local.stack import DYNAMODB_BACKENDS, MOTO, reset_process_caches
-from ordertrail_local.state_machine_template import IMPORT_STATE_MACHINE
+from ordertrail_local.state_machine_template import IMPORT_STATE_MACHINE, REATTRIBUTE_STATE_MACHINE
 from ordertrail_local.step_functions import StepFunctionsBackend
 from ordertrail_local.streams import StreamPump
 from ordertrail_local.template import create_exports_bucket, create_table, load_template, repo_root
@@ -215,6 +215,7 @@ def export_pipeline(dynamodb_backend: DynamoDBLocal | None, monkeypatch: pytest.
         ):
             monkeypatch.setenv("EXPORT_STATE_MACHINE_ARN", sfn.state_machine_arn)
             monkeypatch.setenv("IMPORT_STATE_MACHINE_ARN", sfn.arn_of(IMPORT_STATE_MACHINE))
+            monkeypatch.setenv("REATTRIBUTE_STATE_MACHINE_ARN", sfn.arn_of(REATTRIBUTE_STATE_MACHINE))
             reset_process_caches()  # the handlers read the environment above on first use
             yield ExportPipeline(build_pipeline(template, runtime, stream_arn), client, sfn=sfn, tenants_file=tenants_file)
 

@@ -48,7 +48,7 @@ def requests(draw: st.DrawFn) -> tuple[str, str, str, bytes]:
 
 @pytest.fixture
 def team_api(export_pipeline: ExportPipeline) -> Iterator[Pipeline]:
-    """The real pipeline with the state machines (POST /conversions/export and POST /imports start real runs), TikTok's
+    """The real pipeline with the state machines (POST /conversions/export, /imports and /reattributions start real runs), TikTok's
     Events API answering every request (an import's store calls are refused: its run fails in the background)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add(responses.POST, TRACK_URL, json={"code": 0, "message": "OK", "data": {}})
@@ -56,8 +56,9 @@ def team_api(export_pipeline: ExportPipeline) -> Iterator[Pipeline]:
 
 
 def settled_items(api: Pipeline) -> list[dict[str, Any]]:
-    """The table without what export runs and history imports write (an earlier example's may still be going in the background)."""
-    return [item for item in stable_items(api) if not str(item.get("type", "")).startswith(("export_", "import_"))]
+    """The table without what export runs, history imports and re-attribution runs write (an earlier example's may still be
+    going in the background)."""
+    return [item for item in stable_items(api) if not str(item.get("type", "")).startswith(("export_", "import_", "reattribution_"))]
 
 
 def error_of(response: Any) -> str:

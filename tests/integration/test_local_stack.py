@@ -304,6 +304,10 @@ def test_filter_rules_subset() -> None:
     assert matches_pattern({"dynamodb": {"NewImage": {"type": {"S": [{"exists": True}]}}}}, record)
     assert matches_pattern({"dynamodb": {"OldImage": [{"exists": False}]}}, record)
     assert not matches_pattern({"dynamodb": {"OldImage": {"x": ["y"]}}}, record)
+    # A nested `exists: false` holds where the object above it is absent too (the ORDER filter's `backfilled_at`).
+    assert matches_pattern({"dynamodb": {"NewImage": {"backfilled_at": {"S": [{"exists": False}]}}}}, record)
+    marked = {"eventName": "MODIFY", "dynamodb": {"NewImage": {"backfilled_at": {"S": "2026-12-03T00:00:00.000000Z"}}}}
+    assert not matches_pattern({"dynamodb": {"NewImage": {"backfilled_at": {"S": [{"exists": False}]}}}}, marked)
     assert matches_pattern({"eventName": [{"anything-but": ["REMOVE"]}]}, record)
     assert not matches_pattern({"eventName": [{"anything-but": "INSERT"}]}, record)
     assert matches_pattern({"eventName": [{"equals-ignore-case": "insert"}]}, record)

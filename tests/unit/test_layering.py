@@ -29,6 +29,8 @@ RANK = {
     "connections": 5,
     # Imports store orders through ingest and refresh tokens through connections.
     "imports": 6,
+    # Re-attribution runs re-attribute each order through attribution.
+    "reattribution": 6,
 }
 AWS = ("boto3", "botocore", "aws_lambda_powertools", "aws_xray_sdk")
 PURE = frozenset({"core", "sources", "tally"})

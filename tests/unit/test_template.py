@@ -37,6 +37,9 @@ FUNCTIONS = (
     "ImportPlanFunction",
     "ImportPagesFunction",
     "ImportFinalizeFunction",
+    "ReattributePlanFunction",
+    "ReattributeDayFunction",
+    "ReattributeFinalizeFunction",
 )
 
 # The exact DynamoDB actions each function may use. Changing a set here must be a deliberate, reviewed decision.
@@ -54,6 +57,10 @@ EXPECTED_DYNAMODB_ACTIONS: dict[str, set[str]] = {
     # UpdateItem: each imported order (ingest's put_order); DeleteItem: a token refresh's lease given back.
     "ImportPagesFunction": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
     "ImportFinalizeFunction": {"GetItem", "PutItem"},
+    "ReattributePlanFunction": {"GetItem", "PutItem"},
+    # The attribution's reads and transaction (as AttributeFunction's), the day's GSI2 pages, the day and lease puts.
+    "ReattributeDayFunction": {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+    "ReattributeFinalizeFunction": {"GetItem", "PutItem", "DeleteItem"},
 }
 
 # The one exception to "no Resource *": the actions Step Functions sets up its execution log delivery with. None of
@@ -72,7 +79,7 @@ LOG_DELIVERY_ACTIONS = frozenset(
     }
 )
 STATE_MACHINE = "ExportConversionsStateMachine"
-STATE_MACHINES = (STATE_MACHINE, "ImportHistoryStateMachine")
+STATE_MACHINES = (STATE_MACHINE, "ImportHistoryStateMachine", "ReattributeOrdersStateMachine")
 
 # Routes of docs/api.md#routes this template covers: (method, path) -> (function, needs an API key).
 EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
@@ -93,6 +100,8 @@ EXPECTED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/v1/{tenant}/conversions/runs/{run_id}"): ("ReportsFunction", True),
     ("POST", "/v1/{tenant}/imports"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/imports/{import_id}"): ("ReportsFunction", True),
+    ("POST", "/v1/{tenant}/reattributions"): ("ReportsFunction", True),
+    ("GET", "/v1/{tenant}/reattributions/{run_id}"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/posts"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/flows"): ("ReportsFunction", True),
     ("GET", "/v1/{tenant}/reports/keywords"): ("ReportsFunction", True),
@@ -203,15 +212,18 @@ def test_repo_root_holds_the_template() -> None:
 
 
 def test_table_created_from_template_matches_the_design(aws_env: None, template: dict[str, Any]) -> None:
-    """PK/SK, GSI1, TTL on "ttl" and a NEW_AND_OLD_IMAGES stream, as deployed."""
+    """PK/SK, GSI1 (everything), GSI2 (keys only), TTL on "ttl" and a NEW_AND_OLD_IMAGES stream, as deployed."""
     client = boto3.client("dynamodb")
     stream_arn = create_table(client, "ordertrail-test", template)
     table = client.describe_table(TableName="ordertrail-test")["Table"]
     assert {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]} == {("PK", "HASH"), ("SK", "RANGE")}
-    (gsi,) = table["GlobalSecondaryIndexes"]
+    gsi, by_day = sorted(table["GlobalSecondaryIndexes"], key=lambda index: index["IndexName"])
     assert gsi["IndexName"] == "GSI1"
     assert {(k["AttributeName"], k["KeyType"]) for k in gsi["KeySchema"]} == {("GSI1PK", "HASH"), ("GSI1SK", "RANGE")}
     assert gsi["Projection"]["ProjectionType"] == "ALL"
+    assert by_day["IndexName"] == "GSI2"
+    assert {(k["AttributeName"], k["KeyType"]) for k in by_day["KeySchema"]} == {("GSI2PK", "HASH"), ("GSI2SK", "RANGE")}
+    assert by_day["Projection"]["ProjectionType"] == "KEYS_ONLY"
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert stream_arn and stream_arn == table["LatestStreamArn"]
@@ -228,7 +240,7 @@ def test_table_definition_comes_from_the_template(template: dict[str, Any]) -> N
     assert definition["TableName"] == "t"
     assert definition["KeySchema"] == props["KeySchema"]
     assert definition["AttributeDefinitions"] == props["AttributeDefinitions"]
-    assert {a["AttributeName"] for a in definition["AttributeDefinitions"]} == {"PK", "SK", "GSI1PK", "GSI1SK"}
+    assert {a["AttributeName"] for a in definition["AttributeDefinitions"]} == {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"}
     assert ttl_attribute(template) == "ttl"
 
 
@@ -305,6 +317,8 @@ def test_each_function_has_exactly_its_dynamodb_actions(template: dict[str, Any]
     """Least privilege: each function's DynamoDB actions are exactly the reviewed set, on this table only."""
     table_arn = {"Fn::GetAtt": ["Table", "Arn"]}
     index_arn = {"Fn::Sub": "${Table.Arn}/index/*"}
+    # A function may name the indexes it queries instead of all of them.
+    named_indexes = [{"Fn::Sub": "${Table.Arn}/index/GSI1"}, {"Fn::Sub": "${Table.Arn}/index/GSI2"}]
     for function in FUNCTIONS:
         actions: set[str] = set()
         for statement in _statements(template, function):
@@ -315,9 +329,10 @@ def test_each_function_has_exactly_its_dynamodb_actions(template: dict[str, Any]
             actions |= dynamodb
             resources = _as_list(statement["Resource"])
             assert table_arn in resources, function
-            # The index ARN is granted exactly when the function queries (GSI1 access patterns).
-            assert (index_arn in resources) == ("Query" in dynamodb), function
-            assert all(r in (table_arn, index_arn) for r in resources), function
+            # An index ARN is granted exactly when the function queries (the GSI access patterns).
+            indexes = [index_arn, *named_indexes]
+            assert any(r in indexes for r in resources) == ("Query" in dynamodb), function
+            assert all(r in [table_arn, *indexes] for r in resources), function
         assert actions == EXPECTED_DYNAMODB_ACTIONS[function], function
 
 
@@ -333,6 +348,7 @@ def test_tenant_secrets_are_read_only_under_the_prefix(template: dict[str, Any])
         "ReportsFunction",
         "AttributeFunction",
         "ImportPagesFunction",
+        "ReattributeDayFunction",
     }
     # ImportPagesFunction writes the rotated tokens when TikTok refused the shop's token during an import.
     writers = {"ReportsFunction", "ImportPagesFunction"}
@@ -427,11 +443,12 @@ def test_attribute_function_filters_orders_and_new_decisive_touchpoints(template
     """Only order changes and new buyer-timeline touchpoints that can change an attribution reach AttributeFunction.
 
     Never its own ATTR writes, and never comments, DMs or flow steps: they only add context, and waking a Lambda for
-    each would be most of its invocations (issue 11).
+    each would be most of its invocations (issue 11). Nor the day keys the backfill adds to an unchanged order.
     """
     decisive = [kind.model_fields["kind"].annotation.__args__[0] for kind in DECISIVE_KINDS]
+    not_backfilled = {"backfilled_at": {"S": [{"exists": False}]}}
     assert stream_filters(template) == [
-        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"SK": {"S": ["ORDER"]}}}},
+        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"SK": {"S": ["ORDER"]}}, "NewImage": not_backfilled}},
         {"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "TP#"}]}}, "NewImage": {"kind": {"S": decisive}}}},
     ]
     assert stream_filters(template, "ReportsFunction") == []
@@ -466,3 +483,29 @@ def test_no_schedule_fails_silently(template: dict[str, Any]) -> None:
         assert invoke["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": {"Fn::GetAtt": [queue, "Arn"]}}, function
         policy = _props(template, f"{queue}Policy")["PolicyDocument"]["Statement"][0]
         assert policy["Principal"] == {"Service": "events.amazonaws.com"} and policy["Action"] == "sqs:SendMessage"
+
+
+def test_reattribution_runs_each_day_as_a_child_of_a_distributed_map_it_may_start(template: dict[str, Any]) -> None:
+    """Given ReattributeOrdersStateMachine, then its days are a DISTRIBUTED map of Standard child executions over Plan's
+    list, and its role may start, describe and stop exactly its own executions (a Distributed Map's children)."""
+    import json
+
+    props = _props(template, "ReattributeOrdersStateMachine")
+    definition = json.loads((Path(__file__).resolve().parents[2] / props["DefinitionUri"]).read_text(encoding="utf-8"))
+    days = definition["States"]["ReattributeDays"]
+    assert days["Type"] == "Map" and days["ItemsPath"] == "$.days"
+    assert days["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert 1 < days["MaxConcurrency"] <= 1000
+    assert props["Name"] == {"Fn::Sub": "${AWS::StackName}-reattribute-orders"}
+    own = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+    granted = {
+        action: statement["Resource"]
+        for statement in _statements(template, "ReattributeOrdersStateMachine")
+        for action in _as_list(statement["Action"])
+        if action.startswith("states:")
+    }
+    assert granted == {
+        "states:StartExecution": {"Fn::Sub": f"{own}:stateMachine:${{AWS::StackName}}-reattribute-orders"},
+        "states:DescribeExecution": {"Fn::Sub": f"{own}:execution:${{AWS::StackName}}-reattribute-orders/*"},
+        "states:StopExecution": {"Fn::Sub": f"{own}:execution:${{AWS::StackName}}-reattribute-orders/*"},
+    }

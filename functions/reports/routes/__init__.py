@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from . import connections, conversions, coupons, csv_downloads, dashboard, imports, meta, orders, reports, settings
+from . import connections, conversions, coupons, csv_downloads, dashboard, imports, meta, orders, reattributions, reports, settings
 
 ROUTERS: tuple[Router, ...] = (
     orders.router,
@@ -16,5 +16,6 @@ ROUTERS: tuple[Router, ...] = (
     dashboard.router,
     connections.router,
     imports.router,
+    reattributions.router,
     meta.router,
 )

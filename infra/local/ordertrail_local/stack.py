@@ -27,7 +27,7 @@ from ordertrail_local.moto_backend import DEFAULT_TABLE_NAME, REGION, MotoBacken
 from ordertrail_local.pipeline import LocalPipeline, build_pipeline
 from ordertrail_local.schedules import LocalScheduler, rate_schedules
 from ordertrail_local.shopify_admin_stand_in import ShopifyAdminStandIn, shops_from_tenants
-from ordertrail_local.state_machine_template import IMPORT_STATE_MACHINE, STATE_MACHINE, state_machines_of
+from ordertrail_local.state_machine_template import IMPORT_STATE_MACHINE, REATTRIBUTE_STATE_MACHINE, STATE_MACHINE, state_machines_of
 from ordertrail_local.step_functions import StepFunctionsBackend
 from ordertrail_local.streams import RequestTraffic, StreamPump
 from ordertrail_local.tiktok_shop_stand_in import TikTokShopStandIn, credentials_from_tenants
@@ -49,7 +49,11 @@ STREAM_WAIT_LIMIT = 900.0
 PUMP_STOP_TIMEOUT = 2.5
 SCHEDULES_ENV = "ORDERTRAIL_LOCAL_SCHEDULES"
 # The variable that tells the handlers each state machine's ARN (template.yaml sets the same from !Ref).
-STATE_MACHINE_VARIABLES = {STATE_MACHINE: "EXPORT_STATE_MACHINE_ARN", IMPORT_STATE_MACHINE: "IMPORT_STATE_MACHINE_ARN"}
+STATE_MACHINE_VARIABLES = {
+    STATE_MACHINE: "EXPORT_STATE_MACHINE_ARN",
+    IMPORT_STATE_MACHINE: "IMPORT_STATE_MACHINE_ARN",
+    REATTRIBUTE_STATE_MACHINE: "REATTRIBUTE_STATE_MACHINE_ARN",
+}
 MEMORY_NOTICE = "all data lives in memory and is gone when this process exits"
 
 

@@ -11,6 +11,7 @@ from ordertrail_local import template as tpl
 
 STATE_MACHINE = "ExportConversionsStateMachine"
 IMPORT_STATE_MACHINE = "ImportHistoryStateMachine"
+REATTRIBUTE_STATE_MACHINE = "ReattributeOrdersStateMachine"
 SERVERLESS_STATE_MACHINE = "AWS::Serverless::StateMachine"
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
@@ -71,6 +72,7 @@ def filled_definition(
 
 __all__ = [
     "IMPORT_STATE_MACHINE",
+    "REATTRIBUTE_STATE_MACHINE",
     "SERVERLESS_STATE_MACHINE",
     "STATE_MACHINE",
     "definition_path",

@@ -48,7 +48,8 @@ def matches_pattern(pattern: dict[str, Any], record: Any) -> bool:
         present = key in record
         value = record.get(key)
         if isinstance(rule, dict):
-            if not present or not matches_pattern(rule, value):
+            # An absent object is matched as an empty one, so a nested `{"exists": false}` holds (as Lambda's does).
+            if not matches_pattern(rule, value if present else {}):
                 return False
         elif isinstance(rule, list):
             # A record value that is itself a list matches when any of its elements does.

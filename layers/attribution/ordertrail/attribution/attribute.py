@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ordertrail.core import rules
-from ordertrail.core.conversions import conversion_for
+from ordertrail.core.conversions import Conversion, conversion_for
 from ordertrail.core.errors import Conflict, NotFound, Unprocessable
 from ordertrail.core.models import (
     AdClickTouchpoint,
@@ -23,10 +24,11 @@ from ordertrail.storage import keys
 from ordertrail.storage.orders import ImportMark, OrderView, StoredOrder, decode_item
 from ordertrail.storage.table import ConcurrentChange, Unstorable
 from ordertrail.tally.addresses import address_hash
-from ordertrail.tally.order_tally import tally_order, tally_review
+from ordertrail.tally.order_tally import OrderTally, tally_order, tally_review
 
 if TYPE_CHECKING:
     from ordertrail.core.tenant_settings import AttributionSettings, TenantSettings
+    from ordertrail.storage.attributions import AttributionInputs
     from ordertrail.storage.repository import Repository
 
 # Only these kinds can change an order's attribution when they arrive late; comments and DMs only add context.
@@ -36,27 +38,56 @@ ATTEMPTS = 3
 SaltLookup = Callable[[str], str | None]
 
 
+@dataclass(frozen=True)
+class Decided:
+    """One order decided from what is stored now: its inputs, the decision, its conversion and its counter changes."""
+
+    inputs: AttributionInputs
+    decision: Attribution
+    conversion: Conversion | None
+    tally: OrderTally
+    order_updated_at: datetime
+
+    @property
+    def superseded(self) -> bool:
+        """A newer state of the order was attributed already: this (older) state must not replace it."""
+        state = self.inputs.attributed_state
+        return self.inputs.candidates.previous is not None and state is not None and state > keys.iso(self.order_updated_at)
+
+
+def decide(repo: Repository, stored: StoredOrder, settings: TenantSettings, now: datetime, address_key: str | None) -> Decided:
+    """Read an order's candidates (one Query, one BatchGetItem), run the rules and tally what the decision contributes."""
+    order = stored.order
+    inputs = repo.load_candidates(stored.tenant, order, settings, address_key)
+    candidates = inputs.candidates
+    decision = _with_history(rules.attribute(order, candidates, settings, now), stored.imported)
+    conversion = conversion_for(order, decision, candidates.touchpoints, candidates.click)
+    tally = tally_order(order, decision, inputs.report, settings.time_zone, address_key, candidates.touchpoints, settings.export.lookback)
+    return Decided(inputs, decision, conversion, tally, order.updated_at)
+
+
+def address_key_of(order: Order, salt: str | None) -> str | None:
+    """The order's hashed shipping-address key (None without a tenant salt or an address)."""
+    return address_hash(order.shipping_address, salt) if salt and order.shipping_address else None
+
+
 def attribute_order(
     repo: Repository, stored: StoredOrder, now: datetime, settings: TenantSettings | None = None, salt: str | None = None
 ) -> Attribution:
     """Attribute one order and move its report counters: settings, one Query, one BatchGetItem, one transaction."""
     tenant, order = stored.tenant, stored.order
     settings = settings or repo.get_tenant_settings(tenant)
-    address_key = address_hash(order.shipping_address, salt) if salt and order.shipping_address else None
+    address_key = address_key_of(order, salt)
     for attempt in range(1, ATTEMPTS + 1):
-        inputs = repo.load_candidates(tenant, order, settings, address_key)
-        candidates = inputs.candidates
-        if candidates.previous is not None and inputs.attributed_state and inputs.attributed_state > keys.iso(order.updated_at):
+        decided = decide(repo, stored, settings, now, address_key)
+        candidates, decision = decided.inputs.candidates, decided.decision
+        if decided.superseded:
             # A redelivered record of an older order state: the newer state's attribution stands.
             logger.info("older order state skipped", extra={"tenant": tenant, "order_id": order.id})
+            assert candidates.previous is not None
             return candidates.previous
-        decision = _with_history(rules.attribute(order, candidates, settings, now), stored.imported)
-        conversion = conversion_for(order, decision, candidates.touchpoints, candidates.click)
-        tally = tally_order(
-            order, decision, inputs.report, settings.time_zone, address_key, candidates.touchpoints, settings.export.lookback
-        )
         try:
-            repo.save_attribution(tenant, decision, order, candidates.previous, conversion, tally, inputs.revisions)
+            save(repo, tenant, order, decided, decision)
             break
         except ConcurrentChange:
             if attempt == ATTEMPTS:
@@ -64,14 +95,20 @@ def attribute_order(
             logger.info("order changed while it was attributed; reading it again", extra={"tenant": tenant, "order_id": order.id})
         except Unstorable as exc:
             # No retry can store it: say so on the order and in a metric instead of failing the record forever.
-            return _unattributable(repo, tenant, order, decision, str(exc))
-    _took_over_claim(repo, tenant, decision, candidates, now)
+            return unattributable(repo, tenant, order, decision, str(exc))
+    took_over_claim(repo, tenant, decision, candidates, now)
     metrics.add_metric(name="OrdersAttributed", unit="Count", value=1)
     logger.info(
         "order attributed",
         extra={"tenant": tenant, "order_id": order.id, "source": order.source, "method": decision.method, "rule": decision.rule},
     )
     return decision
+
+
+def save(repo: Repository, tenant: str, order: Order, decided: Decided, decision: Attribution) -> None:
+    """Store `decision` (the decided one, or it stamped) with the conversion and counter changes decided with it."""
+    inputs = decided.inputs
+    repo.save_attribution(tenant, decision, order, inputs.candidates.previous, decided.conversion, decided.tally, inputs.revisions)
 
 
 def _with_history(decision: Attribution, mark: ImportMark | None) -> Attribution:
@@ -87,7 +124,7 @@ def _with_history(decision: Attribution, mark: ImportMark | None) -> Attribution
     return decision.model_copy(update={"predates_connection": note})
 
 
-def _unattributable(repo: Repository, tenant: str, order: Order, decision: Attribution, why: str) -> Attribution:
+def unattributable(repo: Repository, tenant: str, order: Order, decision: Attribution, why: str) -> Attribution:
     """Record on the order why it could not be attributed (`attribution.error`), log it and count it."""
     failed = Attribution(
         order_id=order.id,
@@ -106,7 +143,7 @@ def _unattributable(repo: Repository, tenant: str, order: Order, decision: Attri
     return failed
 
 
-def _took_over_claim(repo: Repository, tenant: str, decision: Attribution, candidates: rules.Candidates, now: datetime) -> None:
+def took_over_claim(repo: Repository, tenant: str, decision: Attribution, candidates: rules.Candidates, now: datetime) -> None:
     """An earlier order took a shop link over from a later one: that later order must be attributed again."""
     link = decision.claimed_shop_link_id
     claim = candidates.claims.get(link) if link else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -105,6 +106,16 @@ def kept_touches(touches: Sequence[ConversionTouch], ordered_at: datetime) -> li
 def _usable(value: str | None) -> str | None:
     """Masked identifiers (`*`) are never sent."""
     return value if value and not is_masked(value) else None
+
+
+def conversion_digest(conversion: Conversion | None) -> str:
+    """A short digest of a conversion as it would be stored ("none" for no conversion): a re-run compares it, not the item.
+
+    `counts` is left out: it follows the decision (which is compared itself), and a review flips it on the stored item.
+    """
+    if conversion is None:
+        return "none"
+    return hashlib.sha256(conversion.model_dump_json(exclude={"counts"}).encode()).hexdigest()[:16]
 
 
 def conversion_for(

@@ -24,6 +24,9 @@ class Environment(BaseModel):
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, description="IDEMPOTENCY_TTL_SECONDS: how long a webhook id is remembered")
     export_state_machine_arn: str | None = Field(default=None, description="EXPORT_STATE_MACHINE_ARN: the export state machine")
     import_state_machine_arn: str | None = Field(default=None, description="IMPORT_STATE_MACHINE_ARN: the history import state machine")
+    reattribute_state_machine_arn: str | None = Field(
+        default=None, description="REATTRIBUTE_STATE_MACHINE_ARN: the re-attribution state machine"
+    )
     import_on_connect_days: int = Field(
         default=90, ge=0, le=731, description="IMPORT_ON_CONNECT_DAYS: days of history a new TikTok Shop connection imports (0: none)"
     )

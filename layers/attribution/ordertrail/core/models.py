@@ -414,6 +414,30 @@ class HistoryNote(_Model):
     detail: str
 
 
+class ReattributionStamp(_Model):
+    """Set on a decision a re-attribution run produced: which run, under which settings (docs/reattribution.md)."""
+
+    run_id: str = Field(description="The re-attribution run (GET /v1/{tenant}/reattributions/{run_id})")
+    settings_digest: str = Field(description="Digest of the settings the run used; the run shows them in full")
+    at: AwareDatetime = Field(description="When the run re-attributed the order")
+
+
+class PreviousDecision(_Model):
+    """What an order's attribution was before a re-attribution run changed it (only the last one is kept)."""
+
+    method: Method
+    rule: RuleName | None = None
+    review_status: ReviewStatus | None = None
+    conversation_id: str | None = None
+    post_id: str | None = None
+    creator: str | None = None
+    link_id: str | None = None
+    coupon: str | None = None
+    ttclid: str | None = None
+    attributed_at: AwareDatetime
+    run_id: str | None = Field(default=None, description="The re-attribution run that had produced it, if one had")
+
+
 class Attribution(_Model):
     """The decision for one order and the evidence behind it."""
 
@@ -448,6 +472,8 @@ class Attribution(_Model):
     )
     revenue: Money = Decimal("0")
     currency: str = "USD"
+    reattributed: ReattributionStamp | None = Field(default=None, description="The re-attribution run that produced this decision")
+    previous: PreviousDecision | None = Field(default=None, description="The decision before that run changed it")
 
     @property
     def counts_as_attributed(self) -> bool:

@@ -46,6 +46,17 @@ def import_launcher() -> ExecutionLauncher:
     return ExecutionLauncher(arn)
 
 
+@lru_cache(maxsize=1)
+def reattribute_launcher() -> ExecutionLauncher:
+    """Starts re-attribution runs on the state machine named by REATTRIBUTE_STATE_MACHINE_ARN."""
+    from ordertrail.storage.executions import ExecutionLauncher  # on first use: most handlers start no runs
+
+    arn = get_environment().reattribute_state_machine_arn
+    if not arn:
+        raise RuntimeError("REATTRIBUTE_STATE_MACHINE_ARN is not set: this function cannot start re-attribution runs")
+    return ExecutionLauncher(arn)
+
+
 def download_files() -> DownloadFiles | None:
     """The exports bucket for large CSV files (None: not configured, large CSV downloads are refused)."""
     from ordertrail.storage.files import DownloadFiles  # on first use: only the reports hand out download links

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ordertrail.core import refs
-from ordertrail.core.conversions import Conversion
+from ordertrail.core.conversions import Conversion, conversion_digest
 from ordertrail.core.models import (
     AdClickTouchpoint,
     Attribution,
@@ -66,6 +66,7 @@ class AttributionInputs:
     report: ReportState
     revisions: Revisions
     attributed_state: str | None = None  # `updated_at` of the order state the stored attribution was made from
+    conversion_digest: str | None = None  # digest of the conversion stored with it (None: stored before digests)
 
 
 def conversion_item(tenant: str, conversion: Conversion) -> dict[str, Any]:
@@ -161,7 +162,13 @@ class AttributionRecords(TouchpointRecords):
             customer=revision_of(customer),
             address=revision_of(profile),
         )
-        return AttributionInputs(candidates, report, revisions, previous.get("order_updated_at") if previous else None)
+        return AttributionInputs(
+            candidates,
+            report,
+            revisions,
+            previous.get("order_updated_at") if previous else None,
+            previous.get("conv") if previous else None,
+        )
 
     def save_attribution(
         self,
@@ -186,6 +193,7 @@ class AttributionRecords(TouchpointRecords):
             "method": attribution.method,
             "order_updated_at": keys.iso(order.updated_at),
             "contrib": packed(counters.dump(tally.contribution)),
+            "conv": conversion_digest(conversion),
             "rev": (revisions.attribution or 0) + 1,
         }
         if attribution.method == "conversation_soft" and attribution.review_status:

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
 from ordertrail.core import refs
@@ -108,37 +107,16 @@ class ExportRecords(Table):
         # Here, not at the top: only the export and reports functions read export runs; the others skip these models.
         from ordertrail.core.export_runs import ExportLease
 
-        condition = "attribute_not_exists(PK) OR expires_at < :now"
-        values: dict[str, Any] = {":now": epoch_seconds(now)}
-        if renew:  # a run's own steps and retries never lose its lease to itself
-            condition += " OR run_id = :run"
-            values[":run"] = lease.run_id
         item = {
             **keys.export_lease_key(tenant),
             "type": "export_lease",
             "run_id": lease.run_id,
             "expires_at": epoch_seconds(lease.expires_at),
             "data": model_json(lease),
-            "ttl": epoch_seconds(lease.expires_at),  # DynamoDB's TTL only tidies up: the condition above decides expiry
+            "ttl": epoch_seconds(lease.expires_at),  # DynamoDB's TTL only tidies up: the condition decides expiry
         }
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=serialize(item),
-                ConditionExpression=condition,
-                ExpressionAttributeValues=serialize(values),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            held = exc.response.get("Item")
-            if held:
-                return ExportLease.model_validate_json(deserialize(held)["data"])
-            # Only an existing lease fails the condition; read it when the answer did not carry it.
-            current = self.get_export_lease(tenant)
-            return current if current is not None else self.take_export_lease(tenant, lease, now, renew)
-        return None
+        held = self._take_lease(item, lease.run_id, now, renew)
+        return ExportLease.model_validate_json(held["data"]) if held is not None else None
 
     def get_export_lease(self, tenant: str) -> ExportLease | None:
         """The tenant's export lease as stored (it may have expired)."""

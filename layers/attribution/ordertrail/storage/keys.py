@@ -98,6 +98,21 @@ def buyer_orders_range(tenant: str, buyer: str, at_from: datetime, at_to: dateti
     return f"{buyer_pk(tenant, buyer)}#ORDERS", f"O#{iso(at_from)}", f"O#{iso(at_to)}#\uffff"
 
 
+def order_day_pk(tenant: str, on_day: str) -> str:
+    """GSI2 partition of the orders placed on one UTC day (keys only): what a re-attribution run reads, day by day."""
+    return f"{tenant_prefix(tenant)}#ORDERS#D#{on_day}"
+
+
+def order_day_gsi(tenant: str, ordered_at: datetime, source: str, order_id: str) -> dict[str, str]:
+    """GSI2 keys on an order item: listed on its UTC day, by time (a re-attribution run's partitions)."""
+    return {"GSI2PK": order_day_pk(tenant, day(ordered_at)), "GSI2SK": f"{iso(ordered_at)}#{order_ref(source, order_id)}"}
+
+
+def order_day_range(at_from: datetime, at_to: datetime) -> tuple[str, str]:
+    """GSI2 sort-key bounds for BETWEEN of the orders placed in [at_from, at_to): `<iso(at_to)>#…` sorts after the upper one."""
+    return iso(at_from), iso(at_to)
+
+
 def attribution_key(tenant: str, source: str, order_id: str) -> dict[str, str]:
     """An order's attribution and evidence, beside the order."""
     return {"PK": order_pk(tenant, source, order_id), "SK": "ATTR"}
@@ -299,6 +314,26 @@ def import_window_key(tenant: str, import_id: str, index: int) -> dict[str, str]
     return {"PK": import_pk(tenant, import_id), "SK": f"WINDOW#{index:04d}"}
 
 
+def reattribution_lease_key(tenant: str) -> dict[str, str]:
+    """The tenant's re-attribution lease: which run is going, until when (two runs never overlap for a tenant)."""
+    return {"PK": f"{tenant_prefix(tenant)}#REATTRIBUTION", "SK": "LEASE"}
+
+
+def reattribution_pk(tenant: str, run_id: str) -> str:
+    """The partition of one re-attribution run: the run and its days."""
+    return f"{tenant_prefix(tenant)}#REATTRIBUTION#RUN#{part(run_id)}"
+
+
+def reattribution_run_key(tenant: str, run_id: str) -> dict[str, str]:
+    """A re-attribution run: range, settings snapshot, status and error."""
+    return {"PK": reattribution_pk(tenant, run_id), "SK": "RUN"}
+
+
+def reattribution_day_key(tenant: str, run_id: str, on_day: str) -> dict[str, str]:
+    """One UTC day of a run: its cursor and counts."""
+    return {"PK": reattribution_pk(tenant, run_id), "SK": f"DAY#{on_day}"}
+
+
 def order_activity_key(tenant: str, store: str) -> dict[str, str]:
     """When the store's last order webhook arrived (written at most every few minutes per function instance)."""
     return {"PK": connections_pk(tenant), "SK": f"ACTIVITY#{part(store)}"}
@@ -325,6 +360,13 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
     AccessPattern("Shop link's credited order (first order only)", "table", "T#<t>#CLAIM#<shop link>", "CLAIM", "Attribute"),
     AccessPattern("Order in its latest state", "table", "T#<t>#O#<source>#<order>", "ORDER", "Ingest, Reports"),
     AccessPattern("Order's attribution and evidence", "table", "T#<t>#O#<source>#<order>", "ATTR", "Attribute, Reports"),
+    AccessPattern(
+        "Orders placed on one UTC day, by time (keys only)",
+        "GSI2",
+        "T#<t>#ORDERS#D#<yyyy-mm-dd>",
+        "<iso>#<source>#<order> (range)",
+        "ReattributeDay",
+    ),
     AccessPattern("Buyer's orders in a time window", "GSI1", "T#<t>#B#<buyer>#ORDERS", "O#<iso>#<source>#<order> (range)", "Attribute"),
     AccessPattern("Soft matches by review status", "GSI1", "T#<t>#REVIEW#<status>", "<iso>#<source>#<order>", "Reports"),
     AccessPattern("Coupon mapping by code", "table", "T#<t>#COUPON#<CODE>", "COUPON", "Attribute, Reports"),
@@ -384,6 +426,20 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
         "T#<t>#IMPORT#<import>",
         "RUN or WINDOW#<n>",
         "Reports, ImportPlan, ImportPages, ImportFinalize",
+    ),
+    AccessPattern(
+        "Re-attribution lease: the one run going, until when",
+        "table",
+        "T#<t>#REATTRIBUTION",
+        "LEASE",
+        "Reports (start), ReattributeDay, ReattributeFinalize",
+    ),
+    AccessPattern(
+        "Re-attribution run and its days",
+        "table",
+        "T#<t>#REATTRIBUTION#RUN#<run>",
+        "RUN or DAY#<yyyy-mm-dd>",
+        "Reports, ReattributePlan, ReattributeDay, ReattributeFinalize",
     ),
 )
 

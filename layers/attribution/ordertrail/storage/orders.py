@@ -111,6 +111,9 @@ class OrderRecords(Table):
         if imported is not None:
             values[":imported"] = {"import_id": imported.import_id, "connected_at": keys.iso(imported.connected_at)}
             sets.append("imported = if_not_exists(imported, :imported)")
+        day_index = keys.order_day_gsi(tenant, order.ordered_at, order.source, order.id)
+        values.update({":dpk": day_index["GSI2PK"], ":dsk": day_index["GSI2SK"]})
+        sets += ["GSI2PK = :dpk", "GSI2SK = :dsk"]
         buyer = order.buyer.matchable_user_id
         if buyer:
             gsi = keys.buyer_orders_gsi(tenant, buyer, order.ordered_at, order.source, order.id)
@@ -119,7 +122,8 @@ class OrderRecords(Table):
         stored = self._write_if(
             "update_item",
             Key=serialize(keys.order_key(tenant, order.source, order.id)),
-            UpdateExpression="SET " + ", ".join(sets),
+            # The backfill's mark goes with the first new state, so the stream attributes this one (docs/reattribution.md).
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE backfilled_at",
             ConditionExpression="attribute_not_exists(PK) OR updated_at < :updated",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=serialize(values),

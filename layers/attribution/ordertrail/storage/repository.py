@@ -9,7 +9,10 @@ from ordertrail.storage.exports import ExportRecords
 from ordertrail.storage.hints import HintRecords
 from ordertrail.storage.imports import ImportRecords
 from ordertrail.storage.orders import OrderRecords
+from ordertrail.storage.reattributions import ReattributionRecords
 
 
-class Repository(ConfigRecords, AttributionRecords, OrderRecords, ExportRecords, HintRecords, ConnectionRecords, ImportRecords):
+class Repository(
+    ConfigRecords, AttributionRecords, OrderRecords, ExportRecords, HintRecords, ConnectionRecords, ImportRecords, ReattributionRecords
+):
     """Typed access to the single table; every method costs a fixed number of requests."""

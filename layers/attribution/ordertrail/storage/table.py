@@ -193,6 +193,35 @@ class Table:
             raise
         return True
 
+    def _take_lease(self, item: dict[str, Any], run_id: str, now: datetime, renew: bool) -> dict[str, Any] | None:
+        """Put a lease item if no lease is held, or it expired (renewing: or it is `run_id`'s); None, or the holder's item.
+
+        The item carries `run_id` and `expires_at` (epoch seconds), which the condition reads.
+        """
+        condition = "attribute_not_exists(PK) OR expires_at < :now"
+        values: dict[str, Any] = {":now": epoch_seconds(now)}
+        if renew:  # a run's own steps and retries never lose its lease to itself
+            condition += " OR run_id = :run"
+            values[":run"] = run_id
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize(item),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=serialize(values),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            if exc.response.get("Item"):
+                return deserialize(exc.response["Item"])
+            # Only an existing lease fails the condition; read it when the answer did not carry it.
+            key = serialize({"PK": item["PK"], "SK": item["SK"]})
+            held = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+            return deserialize(held) if held else self._take_lease(item, run_id, now, renew)
+        return None
+
     def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for page in self._query_pages(**kwargs):
