@@ -332,6 +332,37 @@ def test_a_failure_mid_run_is_retried_from_the_last_recorded_page_without_counti
     assert seller.state(TENANT) == seller.state(REPLAY)
 
 
+def test_a_settings_change_made_while_a_run_goes_is_the_next_runs_never_half_applied(
+    seller: Seller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a run asked for under a 7-day window, when the seller changes the window to 2 days while the run is planning,
+    then the whole run applies 7 days (its snapshot), and the next run applies 2 days."""
+    from ordertrail.core.tenant_settings import TenantSettings
+    from ordertrail.reattribution import runs
+    from ordertrail.runtime import services
+
+    touchpoints, orders = conversation_orders("m", [1, 4, 9], NOW - timedelta(hours=2))
+    seller.send(TENANT, touchpoints, orders)
+    seller.put_settings(TENANT, conversation_window_days=7)
+    real_plan = runs.plan
+
+    def plan_while_the_seller_changes_settings(repo: Any, tenant: str, run_id: str, now: datetime) -> dict[str, Any]:
+        repo.put_tenant_settings(tenant, TenantSettings(conversation_window_days=2))
+        return real_plan(repo, tenant, run_id, now)
+
+    monkeypatch.setattr(runs, "plan", plan_while_the_seller_changes_settings)
+    during = seller.run((NOW - timedelta(days=20)).date(), NOW.date())
+    monkeypatch.setattr(runs, "plan", real_plan)
+
+    assert during["settings"]["conversation_window_days"] == 7
+    assert services.repository().get_tenant_settings(TENANT).conversation_window_days == 2
+    assert [seller.attribution(o["id"])["method"] for o in orders] == ["conversation", "conversation", "organic"]
+    after = seller.run((NOW - timedelta(days=20)).date(), NOW.date())
+    # One order changes method; the one organic already is rewritten too: its evidence names the window (now 2 days).
+    assert (after["settings"]["conversation_window_days"], after["method_changed"], after["orders_changed"]) == (2, 1, 2)
+    assert [seller.attribution(o["id"])["method"] for o in orders] == ["conversation", "organic", "organic"]
+
+
 def test_two_runs_never_overlap_for_a_tenant_and_a_bad_range_names_its_field(seller: Seller) -> None:
     """Given a run going for acme, a second POST is 409 (globex may start its own); a range that ends before it starts,
     spans more than two years or lies in the future is 422 naming the field; an unknown run is 404."""

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ordertrail.core.models import Attribution, PreviousDecision, ReattributionStamp
-from ordertrail.core.tenant_settings import TenantSettings
+from ordertrail.core.tenant_settings import AttributionSettings, TenantSettings
 
 ReattributionStatus = Literal["queued", "running", "succeeded", "failed"]
 # A run covers at most two years (as a history import does): its days then fit in one state's input (256 KB).
@@ -78,7 +78,8 @@ class ReattributionReport(BaseModel):
     to: date
     time_zone: str
     settings_digest: str = Field(description="Named by every order this run changed (attribution.reattributed)")
-    settings: TenantSettings = Field(description="The settings applied")
+    settings: AttributionSettings = Field(description="The attribution settings applied (windows, priority, time zone)")
+    lookback_days: int = Field(description="The export's credit lookback applied to the channel credit (export.lookback_days)")
     days_planned: int
     days_done: int
     orders_seen: int
@@ -108,6 +109,11 @@ class ReattributionFinalizeInput(ReattributionPlanInput):
     """ReattributeFinalize's (and RecordFailure's) input: `error` when a step failed for good."""
 
     error: dict[str, Any] | None = None
+
+
+def attribution_part(settings: TenantSettings) -> AttributionSettings:
+    """The attribution settings of a tenant's settings (what a run shows it applies, beside the lookback)."""
+    return AttributionSettings.model_validate(settings.model_dump(include=set(AttributionSettings.model_fields)))
 
 
 def local_range(from_date: date, to_date: date, time_zone: str) -> tuple[datetime, datetime]:
