@@ -363,6 +363,30 @@ def test_a_settings_change_made_while_a_run_goes_is_the_next_runs_never_half_app
     assert [seller.attribution(o["id"])["method"] for o in orders] == ["conversation", "organic", "organic"]
 
 
+def test_an_order_whose_touchpoints_have_expired_is_kept_as_it_was_and_counted(seller: Seller) -> None:
+    """Given two conversation orders, one of whose buyer's touchpoints DynamoDB's TTL has since deleted, when the seller
+    changes the time zone and re-attributes, then that order keeps its decision and counters (deciding it again without
+    its touchpoints would make it organic for want of data) and is counted as expired; the other is re-bucketed."""
+    evening = datetime.combine(NOW.date() - timedelta(days=2), datetime.min.time(), UTC) + timedelta(hours=20)
+    touchpoints, orders = conversation_orders("x", [2, 3], evening)  # 20:00 and 19:00 UTC: the next day in Tokyo
+    seller.send(TENANT, touchpoints, orders)
+    gone = {tp["id"] for tp in touchpoints if tp["buyer"]["user_id"] == "xu1"}
+    table = seller.api.dynamodb.list_tables()["TableNames"][0]
+    for item in seller.api.items():  # as TTL would: the buyer's timeline copies and the by-id items
+        by_id = item["PK"].removeprefix(f"T#{TENANT}#TP#") in gone and item["SK"] == "TP"
+        if by_id or (item["PK"] == f"T#{TENANT}#B#xu1" and item["SK"].startswith("TP#")):
+            seller.api.dynamodb.delete_item(TableName=table, Key={"PK": {"S": item["PK"]}, "SK": {"S": item["SK"]}})
+    kept_before = seller.attribution("xo1")
+
+    seller.put_settings(TENANT, time_zone="Asia/Tokyo")
+    run = seller.run((NOW - timedelta(days=10)).date(), NOW.date())
+
+    assert (run["orders_seen"], run["orders_changed"], run["expired"], run["errors"]) == (2, 1, 1, 0)
+    kept = seller.attribution("xo1")
+    assert kept == kept_before and kept["method"] == "conversation"
+    assert seller.attribution("xo0")["reattributed"]["run_id"] == run["run_id"]
+
+
 def test_two_runs_never_overlap_for_a_tenant_and_a_bad_range_names_its_field(seller: Seller) -> None:
     """Given a run going for acme, a second POST is 409 (globex may start its own); a range that ends before it starts,
     spans more than two years or lies in the future is 422 naming the field; an unknown run is 404."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ordertrail.attribution.attribute import ATTEMPTS, Decided, address_key_of, decide, save, took_over_claim
 from ordertrail.core.conversions import conversion_digest
+from ordertrail.core.models import ShopLinkTouchpoint
 from ordertrail.core.reattribution_runs import ReattributionRun, same_decision, stamped
 from ordertrail.runtime.observability import logger
 from ordertrail.storage.table import ConcurrentChange
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from ordertrail.storage.orders import StoredOrder
     from ordertrail.storage.repository import Repository
 
-Outcome = Literal["unchanged", "changed", "method_changed"]
+Outcome = Literal["unchanged", "changed", "method_changed", "expired"]
 
 
 def reattribute_order(repo: Repository, stored: StoredOrder, run: ReattributionRun, now: datetime, salt: str | None) -> Outcome:
@@ -33,6 +34,8 @@ def reattribute_order(repo: Repository, stored: StoredOrder, run: ReattributionR
         before = decided.inputs.candidates.previous
         if decided.superseded:
             return "unchanged"  # a newer state of the order is attributed by the stream, under the settings of now
+        if before is not None and _lost_inputs(repo, tenant, before, decided):
+            return "expired"  # deciding again without them would undo a decision for want of data: keep it
         if before is not None and _unchanged(before, decided):
             if before.reattributed is not None and before.reattributed.run_id == run.run_id:
                 return _outcome(before.previous.method if before.previous else None, before)  # an earlier attempt of this page
@@ -49,6 +52,24 @@ def reattribute_order(repo: Repository, stored: StoredOrder, run: ReattributionR
         _released_claim(repo, stored, before, after, run, now)
         return _outcome(before.method if before else None, after)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _lost_inputs(repo: Repository, tenant: str, before: Attribution, decided: Decided) -> bool:
+    """Tell whether touchpoints the stored decision rests on have expired (TTL) since it was made.
+
+    A touchpoint it names that the run's read did not bring back may only lie outside the run's (shorter) window: that
+    one's by-id item still exists. Only ids whose by-id item is gone too are lost. A conversation the stored decision
+    credited, whose shop link is still read but whose conversation item expired, is lost as well.
+    """
+    candidates = decided.inputs.candidates
+    named = {i for outcome in before.evidence for i in outcome.touchpoint_ids} | set(before.touchpoint_ids)
+    read = {t.id for t in candidates.touchpoints} | {t.id for t in (candidates.click, candidates.token_click) if t is not None}
+    missing = named - read
+    if missing and repo.missing_touchpoints(tenant, sorted(missing)):
+        return True
+    conversation = before.conversation_id
+    links = {t.conversation_id for t in candidates.touchpoints if isinstance(t, ShopLinkTouchpoint)}
+    return conversation is not None and conversation in links and conversation not in candidates.conversations
 
 
 def _unchanged(before: Attribution, decided: Decided) -> bool:

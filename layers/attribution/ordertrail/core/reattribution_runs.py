@@ -63,6 +63,7 @@ class ReattributionDay(BaseModel):
     seen: int = Field(default=0, description="Orders placed in the range on this day")
     changed: int = Field(default=0, description="Orders whose decision this run changed")
     method_changed: int = Field(default=0, description="…of which the method changed (e.g. from a conversation to organic)")
+    expired: int = Field(default=0, description="Orders kept as they were: touchpoints their decision rests on have expired (TTL)")
     errors: int = Field(default=0, description="Orders that could not be re-attributed (see last_error)")
     last_error: str | None = None
 
@@ -85,6 +86,7 @@ class ReattributionReport(BaseModel):
     orders_seen: int
     orders_changed: int
     method_changed: int = Field(description="Orders whose method changed")
+    expired: int = Field(description="Orders kept as they were: touchpoints their decision rests on have expired (TTL)")
     errors: int
     days: list[ReattributionDay]
     error: ReattributionFailure | None = None

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ordertrail.storage.repository import Repository
 
 # Orders one page reads (one GSI2 Query, one BatchGetItem); each order then costs its own Query, BatchGetItem and,
-# when it changed, one transaction.
+# when it changed, one transaction (and the buyer's orders, a Query and a BatchGetItem, when it gave a shop link up).
 PAGE_SIZE = 100
 # Pages one ReattributeDay invocation handles before handing back to the state machine (which loops until the day is
 # done): about 2,000 orders, fewer when its pages are slow (see SAFETY_SECONDS); each step renews the lease.
@@ -131,7 +131,7 @@ def _page_counts(
     repo: Repository, run: ReattributionRun, day: ReattributionDay, orders: list[Any], salt: str | None, now: datetime
 ) -> ReattributionDay:
     """Re-attribute one page's orders; the day with the page's counts added (an order that cannot be stored is an error)."""
-    changed = method_changed = errors = 0
+    changed = method_changed = expired = errors = 0
     last_error = day.last_error
     for stored in orders:
         try:
@@ -140,14 +140,16 @@ def _page_counts(
             errors += 1
             last_error = f"order {stored.order.source}#{stored.order.id} could not be re-attributed: {str(exc)[:300]}"
             continue
-        changed += outcome != "unchanged"
+        changed += outcome in ("changed", "method_changed")
         method_changed += outcome == "method_changed"
+        expired += outcome == "expired"
     metrics.add_metric(name="OrdersReattributed", unit="Count", value=len(orders))
     return day.model_copy(
         update={
             "seen": day.seen + len(orders),
             "changed": day.changed + changed,
             "method_changed": day.method_changed + method_changed,
+            "expired": day.expired + expired,
             "errors": day.errors + errors,
             "last_error": last_error,
         }
@@ -190,6 +192,7 @@ def report(repo: Repository, tenant: str, run_id: str) -> ReattributionReport:
         orders_seen=sum(d.seen for d in days),
         orders_changed=sum(d.changed for d in days),
         method_changed=sum(d.method_changed for d in days),
+        expired=sum(d.expired for d in days),
         errors=sum(d.errors for d in days),
         days=days,
         error=run.error,

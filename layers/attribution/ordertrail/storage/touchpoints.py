@@ -244,6 +244,11 @@ class TouchpointRecords(AggregateRecords):
         item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=consistent).get("Item")
         return TOUCHPOINT.validate_json(deserialize(item)["data"]) if item else None
 
+    def missing_touchpoints(self, tenant: str, touchpoint_ids: Sequence[str]) -> list[str]:
+        """The ids among these whose by-id item is gone (TTL deleted it): one BatchGetItem per 100 ids."""
+        found = self._batch_get([keys.touchpoint_key(tenant, i) for i in touchpoint_ids])
+        return [i for i in touchpoint_ids if key_id(keys.touchpoint_key(tenant, i)) not in found]
+
     def buyer_touchpoints(self, tenant: str, buyer: str, at_from: datetime, at_to: datetime) -> list[Touchpoint]:
         """The buyer's touchpoints between two times (inclusive), oldest first; one Query (paged only for very busy buyers)."""
         low, high = keys.buyer_touchpoint_range(at_from, at_to)
