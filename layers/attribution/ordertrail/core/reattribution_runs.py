@@ -53,19 +53,24 @@ class ReattributionRun(BaseModel):
     updated_at: AwareDatetime
 
 
-class ReattributionDay(BaseModel):
-    """One UTC day of order partitions and how far its pages got (each page is recorded once)."""
+class ReattributionDayProgress(BaseModel):
+    """How far one UTC day of a run got, as GET /reattributions/{run_id} shows it."""
 
     day: date
     done: bool = False
     pages: int = 0
-    cursor: str | None = Field(default=None, description="Where the next page starts (DynamoDB's LastEvaluatedKey, as JSON)")
     seen: int = Field(default=0, description="Orders placed in the range on this day")
     changed: int = Field(default=0, description="Orders whose decision this run changed")
     method_changed: int = Field(default=0, description="…of which the method changed (e.g. from a conversation to organic)")
     expired: int = Field(default=0, description="Orders kept as they were: touchpoints their decision rests on have expired (TTL)")
     errors: int = Field(default=0, description="Orders that could not be re-attributed (see last_error)")
     last_error: str | None = None
+
+
+class ReattributionDay(ReattributionDayProgress):
+    """One UTC day as stored: its progress and where its next page starts (each page is recorded once)."""
+
+    cursor: str | None = Field(default=None, description="Where the next page starts (DynamoDB's LastEvaluatedKey, as JSON)")
 
 
 class ReattributionReport(BaseModel):
@@ -88,7 +93,7 @@ class ReattributionReport(BaseModel):
     method_changed: int = Field(description="Orders whose method changed")
     expired: int = Field(description="Orders kept as they were: touchpoints their decision rests on have expired (TTL)")
     errors: int
-    days: list[ReattributionDay]
+    days: list[ReattributionDayProgress]
     error: ReattributionFailure | None = None
     created_at: AwareDatetime
     updated_at: AwareDatetime

@@ -20,6 +20,7 @@ from ordertrail.core.errors import Conflict, NotFound, Unprocessable, UpstreamEr
 from ordertrail.core.reattribution_runs import (
     MAX_DAYS,
     ReattributionDay,
+    ReattributionDayProgress,
     ReattributionFailure,
     ReattributionReport,
     ReattributionRequest,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from ordertrail.storage.executions import ExecutionLauncher
+    from ordertrail.storage.orders import StoredOrder
     from ordertrail.storage.repository import Repository
 
 # Orders one page reads (one GSI2 Query, one BatchGetItem); each order then costs its own Query, BatchGetItem and,
@@ -128,7 +130,7 @@ def reattribute_day(
 
 
 def _page_counts(
-    repo: Repository, run: ReattributionRun, day: ReattributionDay, orders: list[Any], salt: str | None, now: datetime
+    repo: Repository, run: ReattributionRun, day: ReattributionDay, orders: list[StoredOrder], salt: str | None, now: datetime
 ) -> ReattributionDay:
     """Re-attribute one page's orders; the day with the page's counts added (an order that cannot be stored is an error)."""
     changed = method_changed = expired = errors = 0
@@ -194,7 +196,7 @@ def report(repo: Repository, tenant: str, run_id: str) -> ReattributionReport:
         method_changed=sum(d.method_changed for d in days),
         expired=sum(d.expired for d in days),
         errors=sum(d.errors for d in days),
-        days=days,
+        days=[ReattributionDayProgress.model_validate(d.model_dump(exclude={"cursor"})) for d in days],
         error=run.error,
         created_at=run.created_at,
         updated_at=run.updated_at,
