@@ -95,7 +95,7 @@ def attribute_order(
             logger.info("order changed while it was attributed; reading it again", extra={"tenant": tenant, "order_id": order.id})
         except Unstorable as exc:
             # No retry can store it: say so on the order and in a metric instead of failing the record forever.
-            return unattributable(repo, tenant, order, decision, str(exc))
+            return _unattributable(repo, tenant, order, decision, str(exc))
     took_over_claim(repo, tenant, decision, candidates, now)
     metrics.add_metric(name="OrdersAttributed", unit="Count", value=1)
     logger.info(
@@ -124,7 +124,7 @@ def _with_history(decision: Attribution, mark: ImportMark | None) -> Attribution
     return decision.model_copy(update={"predates_connection": note})
 
 
-def unattributable(repo: Repository, tenant: str, order: Order, decision: Attribution, why: str) -> Attribution:
+def _unattributable(repo: Repository, tenant: str, order: Order, decision: Attribution, why: str) -> Attribution:
     """Record on the order why it could not be attributed (`attribution.error`), log it and count it."""
     failed = Attribution(
         order_id=order.id,
