@@ -387,6 +387,39 @@ def test_an_order_whose_touchpoints_have_expired_is_kept_as_it_was_and_counted(s
     assert seller.attribution("xo0")["reattributed"]["run_id"] == run["run_id"]
 
 
+def test_touchpoints_kept_a_year_past_their_window_let_a_run_re_decide_orders_months_old(seller: Seller) -> None:
+    """Given the same two conversation orders of 200 days ago at two sellers, one keeping touchpoints 365 days past their
+    window (`ttl_grace_days`), the other the default 2, and DynamoDB's TTL having deleted what it may,
+    when both shorten the window to 7 days and re-attribute the year,
+    then the first seller's order 9 days after its link turns organic; the second's is kept as it was, counted expired."""
+    seller.put_settings(TENANT, ttl_grace_days=365)
+    touchpoints, orders = conversation_orders("y", [2, 9], NOW - timedelta(days=200))
+    same_for_both(seller, touchpoints, orders)
+    client, table = seller.api.dynamodb, seller.api.dynamodb.list_tables()["TableNames"][0]
+    for item in seller.api.items():  # as TTL does, sooner or later: every item whose time has passed
+        if "ttl" in item and item["ttl"] < NOW.timestamp():
+            client.delete_item(TableName=table, Key={"PK": {"S": item["PK"]}, "SK": {"S": item["SK"]}})
+    assert any(i["PK"] == f"T#{TENANT}#TP#yd1" for i in seller.api.items())  # kept: 14 + 365 days after it
+    assert not any(i["PK"] == f"T#{REPLAY}#TP#yd1" for i in seller.api.items())  # gone: 14 + 2 days after it
+
+    outcomes = {}
+    for tenant in (TENANT, REPLAY):
+        seller.put_settings(tenant, conversation_window_days=7, ttl_grace_days=365 if tenant == TENANT else 2)
+        response = seller.start((NOW - timedelta(days=365)).date(), NOW.date(), tenant=tenant)
+        assert response.status == 202, response.body
+        assert seller.api.sfn is not None
+        arn = seller.execution_arn(response.json()["run_id"])
+        seller.api.sfn.wait(arn, timeout=900, poll=0.5)
+        seller.api.harness.drain()
+        got = team_call(seller.api, "GET", tenant, f"reattributions/{response.json()['run_id']}").json()
+        outcomes[tenant] = (got["orders_seen"], got["orders_changed"], got["expired"], got["errors"])
+
+    assert outcomes == {TENANT: (2, 1, 0, 0), REPLAY: (2, 0, 2, 0)}
+    assert seller.attribution("yo1")["method"] == "organic"
+    assert seller.attribution("yo1", tenant=REPLAY)["method"] == "conversation"
+    assert seller.attribution("yo0")["method"] == "conversation"
+
+
 def test_two_runs_never_overlap_for_a_tenant_and_a_bad_range_names_its_field(seller: Seller) -> None:
     """Given a run going for acme, a second POST is 409 (globex may start its own); a range that ends before it starts,
     spans more than two years or lies in the future is 422 naming the field; an unknown run is 404."""

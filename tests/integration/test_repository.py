@@ -10,7 +10,7 @@ from decimal import Decimal
 import boto3
 import pytest
 from moto import mock_aws
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from ordertrail.attribution import attribute
 from ordertrail.core.conversions import Conversion
@@ -63,6 +63,26 @@ def test_touchpoints_expire_after_their_window_plus_grace(repo: Repository, kind
     assert items, "something was stored"
     # Conversations live longer than any window; report counters never expire.
     assert {int(item["ttl"]["N"]) for item in items if item["type"]["S"] not in ("conversation", "counter")} == {expected}
+
+
+def test_a_year_of_grace_keeps_touchpoints_and_conversations_a_year_past_their_window(repo: Repository) -> None:
+    """Given ttl_grace_days 365 (to re-attribute a year), when a DM, its flow step and its shop link are stored, then the
+    shop link is kept 14 + 365 days and the conversation and the step's marker 90 + 365 days after the DM."""
+    at = ORDER_AT - timedelta(days=1)
+    settings = AttributionSettings(ttl_grace_days=365)
+    repo.put_touchpoint("acme", touch("dm", at, conversation_id="c", flow={"id": "f", "name": "F"}), settings)
+    repo.put_touchpoint("acme", touch("flow_step", at, conversation_id="c", flow={"id": "f", "name": "F"}, step=1), settings)
+    repo.put_touchpoint("acme", touch("shop_link", at, conversation_id="c", skus=["S"]), settings)
+    ttls = {(i["type"]["S"], int(i["ttl"]["N"])) for i in repo.client.scan(TableName=TABLE)["Items"] if "ttl" in i}
+    kept = int((at + timedelta(days=90 + 365)).timestamp())
+    assert ("conversation", kept) in ttls and ("flow_step_marker", kept) in ttls
+    assert {ttl for kind, ttl in ttls if kind == "touchpoint"} == {int((at + timedelta(days=14 + 365)).timestamp())}
+
+
+def test_grace_beyond_two_years_is_refused_naming_the_field() -> None:
+    """Given a grace of 732 days (past the longest re-attribution run), then the settings are refused, naming ttl_grace_days."""
+    with pytest.raises(ValidationError, match="ttl_grace_days"):
+        AttributionSettings(ttl_grace_days=732)
 
 
 def test_a_redelivered_creator_click_with_other_fields_is_stored_and_counted_once(repo: Repository) -> None:

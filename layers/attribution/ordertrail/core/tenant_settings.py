@@ -10,16 +10,27 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from ordertrail.core.credit import DEFAULT_MODEL, CreditModel
 from ordertrail.core.models import DEFAULT_PRIORITY, RuleName
 
+# The longest lookback any window may have; conversations are kept this long (plus the grace) after their DM.
+MAX_WINDOW_DAYS = 90
+# Touchpoints may be kept up to two years past their window, so a re-attribution run can reach back as far as it may
+# cover (docs/reattribution.md#how-far-back); storage grows with it (docs/data-model.md#time-to-live).
+MAX_GRACE_DAYS = 731
+
 
 class AttributionSettings(BaseModel):
     """Per-tenant attribution settings; every field has the default docs/api.md#settings names."""
 
     model_config = ConfigDict(extra="forbid")
 
-    conversation_window_days: int = Field(default=14, ge=1, le=90, description="How long a shop link can credit an order")
-    click_window_days: int = Field(default=7, ge=1, le=90, description="Ad-click lookback")
-    creator_window_days: int = Field(default=7, ge=1, le=90, description="Creator-link click lookback")
-    ttl_grace_days: int = Field(default=2, ge=0, le=30, description="Kept past the window before TTL deletes a touchpoint")
+    conversation_window_days: int = Field(default=14, ge=1, le=MAX_WINDOW_DAYS, description="How long a shop link can credit an order")
+    click_window_days: int = Field(default=7, ge=1, le=MAX_WINDOW_DAYS, description="Ad-click lookback")
+    creator_window_days: int = Field(default=7, ge=1, le=MAX_WINDOW_DAYS, description="Creator-link click lookback")
+    ttl_grace_days: int = Field(
+        default=2,
+        ge=0,
+        le=MAX_GRACE_DAYS,
+        description="Kept past the window before TTL deletes a touchpoint (how far back re-attribution reaches)",
+    )
     settle_hours: int = Field(default=24, ge=0, le=720, description="How long after an order a late touchpoint may re-attribute it")
     priority: list[RuleName] = Field(default_factory=lambda: list(DEFAULT_PRIORITY), description="Rule order; first match wins")
     time_zone: str = Field(default="UTC", description="IANA zone for days and weeks in reports")
@@ -78,6 +89,11 @@ class AttributionSettings(BaseModel):
     def ttl_for(self, kind: str) -> timedelta:
         """How long to keep a touchpoint of this kind before TTL deletes it."""
         return self.window_for(kind) + timedelta(days=self.ttl_grace_days)
+
+    @property
+    def conversation_ttl(self) -> timedelta:
+        """How long to keep a conversation (and its flow-step markers) after its DM: any window's length, plus the grace."""
+        return timedelta(days=MAX_WINDOW_DAYS + self.ttl_grace_days)
 
 
 MAX_EXPORT_LOOKBACK = timedelta(days=28)

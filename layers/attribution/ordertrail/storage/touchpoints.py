@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,10 +35,6 @@ from ordertrail.storage.table import (
 from ordertrail.tally import counters
 
 TOUCHPOINT = TypeAdapter(Touchpoint)
-
-
-# Conversations outlive any single window: keep them as long as the longest allowed window (90 days) plus grace.
-CONVERSATION_TTL = timedelta(days=92)
 
 
 # A DM waiting for its comment is one attribute of the comment's waiters item, named after its conversation.
@@ -100,9 +96,9 @@ class TouchpointRecords(AggregateRecords):
         slot = None  # index of the write that hands over between a DM and its comment
         if isinstance(touchpoint, DmTouchpoint):
             conversation = self._conversation_for(tenant, touchpoint)
-            writes.append(self._conversation_write(tenant, conversation, touchpoint.at))
+            writes.append(self._conversation_write(tenant, conversation, touchpoint.at, settings))
             if touchpoint.comment_id and conversation.comment_at is None:
-                writes.append(self._wait_for_comment(tenant, touchpoint))
+                writes.append(self._wait_for_comment(tenant, touchpoint, settings))
                 slot = len(writes)
                 writes.append(self._comment_not_stored(tenant, touchpoint.comment_id))
         # Counted in the same transaction as the id's marker, so a touchpoint is counted exactly once.
@@ -114,7 +110,7 @@ class TouchpointRecords(AggregateRecords):
             for dm in waiting:
                 bare = Conversation.started_by(dm)
                 joined = bare.with_comment(touchpoint)
-                writes.append(self._conversation_write(tenant, joined, dm.at))
+                writes.append(self._conversation_write(tenant, joined, dm.at, settings))
                 tally.merge(counters.late_comment_contribution(dm, bare, joined, settings.time_zone))
         counted = self._counter_writes(tenant, tally.counts, tally.labels)
         marker = None
@@ -127,7 +123,7 @@ class TouchpointRecords(AggregateRecords):
                     "Put": {
                         "TableName": self.table_name,
                         "Item": serialize(
-                            {**marker_key, "type": "flow_step_marker", "ttl": epoch_seconds(touchpoint.at + CONVERSATION_TTL)}
+                            {**marker_key, "type": "flow_step_marker", "ttl": epoch_seconds(touchpoint.at + settings.conversation_ttl)}
                         ),
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }
@@ -194,13 +190,15 @@ class TouchpointRecords(AggregateRecords):
         comment = self.get_touchpoint(tenant, dm.comment_id, consistent=True) if dm.comment_id else None
         return conversation.with_comment(comment) if isinstance(comment, CommentTouchpoint) else conversation
 
-    def _conversation_write(self, tenant: str, conversation: Conversation, started: datetime) -> dict[str, Any]:
-        """Put a conversation, kept as long as the longest window allows after its DM."""
+    def _conversation_write(
+        self, tenant: str, conversation: Conversation, started: datetime, settings: AttributionSettings
+    ) -> dict[str, Any]:
+        """Put a conversation, kept as long as any window allows after its DM (plus the grace): it outlives a single window."""
         key = keys.conversation_key(tenant, conversation.conversation_id)
-        item = {**key, "type": "conversation", "data": model_json(conversation), "ttl": epoch_seconds(started + CONVERSATION_TTL)}
+        item = {**key, "type": "conversation", "data": model_json(conversation), "ttl": epoch_seconds(started + settings.conversation_ttl)}
         return {"Put": {"TableName": self.table_name, "Item": serialize(item)}}
 
-    def _wait_for_comment(self, tenant: str, dm: DmTouchpoint) -> dict[str, Any]:
+    def _wait_for_comment(self, tenant: str, dm: DmTouchpoint, settings: AttributionSettings) -> dict[str, Any]:
         """A DM whose comment is not stored yet leaves itself (and one more in the count) beside the comment's id."""
         assert dm.comment_id is not None
         return {
@@ -210,7 +208,7 @@ class TouchpointRecords(AggregateRecords):
                 "UpdateExpression": "SET #dm = :dm, #type = :type, #ttl = if_not_exists(#ttl, :ttl) ADD waiting :one",
                 "ExpressionAttributeNames": {"#dm": f"{WAITING_DM}{dm.conversation_id}", "#type": "type", "#ttl": "ttl"},
                 "ExpressionAttributeValues": serialize(
-                    {":dm": model_json(dm), ":type": "comment_waiters", ":ttl": epoch_seconds(dm.at + CONVERSATION_TTL), ":one": 1}
+                    {":dm": model_json(dm), ":type": "comment_waiters", ":ttl": epoch_seconds(dm.at + settings.conversation_ttl), ":one": 1}
                 ),
             }
         }
