@@ -19,15 +19,13 @@ import pytest
 
 from ordertrail.storage.table import ConcurrentChange, unpacked
 from tests.conftest import ExportPipeline
-from tests.integration.senders import ad_click, comment, dm, order, send_orders, send_touchpoints, shop_link, team_call
+from tests.integration.senders import ad_click, comment, dm, iso, order, send_orders, send_touchpoints, shop_link, team_call
 
 REPLAY = "globex"  # the fresh replay's tenant
 TENANT = "acme"
 NOW = datetime.now(UTC).replace(microsecond=0)
 # Items a run adds or that say when and by what something was decided, not what: left out of the comparison.
 RUN_ITEM_TYPES = {"reattribution_run", "reattribution_day", "reattribution_lease"}
-# Counted when a touchpoint arrives, in the zone of that time; a run re-buckets order figures only (docs/reattribution.md).
-ENGAGEMENT_FIELDS = ("comments", "dms", "fires", "clicks", "step#")
 
 
 def without_arrival(value: Any) -> Any:
@@ -91,11 +89,8 @@ class Seller:
         assert response.status == 200, response.body
         return dict(response.json()["attribution"])
 
-    def state(self, tenant: str, engagement: bool = True) -> dict[tuple[str, str], Any]:
-        """What a tenant's reports, customers, crossover and export read: counters, customers, addresses, conversions.
-
-        `engagement=False` leaves out the counts touchpoints add when they arrive (comments, DMs, fires, steps, clicks).
-        """
+    def state(self, tenant: str) -> dict[tuple[str, str], Any]:
+        """What a tenant's reports, customers, crossover and export read: counters, customers, addresses, conversions."""
         prefix = f"T#{tenant}#"
         found: dict[tuple[str, str], Any] = {}
         for item in self.api.items():
@@ -104,11 +99,7 @@ class Seller:
             pk = item["PK"][len(prefix) :]
             if "#AGG#" in f"#{pk}":
                 # A field moved to zero reads as the zero a replay never wrote: every report shows both as 0.
-                figures = {
-                    k: v
-                    for k, v in item.items()
-                    if isinstance(v, Decimal) and v != 0 and (engagement or not k.startswith(ENGAGEMENT_FIELDS))
-                }
+                figures = {k: v for k, v in item.items() if isinstance(v, Decimal) and v != 0}
                 if figures:
                     found[(pk, item["SK"])] = figures
             elif item["SK"] in ("CUSTOMER", "PROFILE") or pk.startswith("CONVERSIONS#"):
@@ -247,30 +238,32 @@ def test_a_shop_link_an_order_gives_up_goes_to_the_buyers_next_order_as_in_a_fre
     assert seller.state(TENANT) == seller.state(REPLAY)
 
 
-def test_a_time_zone_change_rebuckets_every_order_figure_as_a_fresh_replay_in_the_new_zone(seller: Seller) -> None:
-    """Given orders placed early in the UTC morning (the previous evening in Los Angeles),
+def test_a_time_zone_change_rebuckets_every_figure_as_a_fresh_replay_in_the_new_zone(seller: Seller) -> None:
+    """Given orders, comments and DMs early in the UTC morning (the previous evening in Los Angeles),
     when the seller switches the time zone to America/Los_Angeles and re-attributes,
-    then no method changes but every order figure (orders, revenue, attribution, channel credit, customers) moves to the
-    Los Angeles day, as a fresh replay in that zone; what the touchpoints counted on arrival stays on the day it was."""
+    then no method changes but every figure moves to the Los Angeles day, as a fresh replay in that zone: the order
+    figures (orders, revenue, attribution, channel credit, customers) and what the touchpoints counted on arrival
+    (comments, keyword fires, DMs on the post and the flow); a second run moves nothing."""
     seller.put_settings(REPLAY, time_zone="America/Los_Angeles")
     morning = datetime.combine(NOW.date() - timedelta(days=4), datetime.min.time(), UTC) + timedelta(hours=3)
     touchpoints, orders = conversation_orders("z", [1, 2], morning)
     same_for_both(seller, touchpoints, orders)
     before = seller.state(TENANT)
+    assert before != seller.state(REPLAY)
 
     seller.put_settings(TENANT, time_zone="America/Los_Angeles")
     run = seller.run((NOW - timedelta(days=10)).date(), NOW.date())
 
     assert run["time_zone"] == "America/Los_Angeles"
     assert (run["orders_seen"], run["orders_changed"], run["method_changed"]) == (2, 2, 0)
-    after = seller.state(TENANT, engagement=False)
-    assert after == seller.state(REPLAY, engagement=False)
-    assert after != {k: v for k, v in before.items() if k in after}  # the order figures did move
-    everything = seller.state(TENANT)
-    for key, figures in before.items():
-        for field, value in figures.items() if isinstance(figures, dict) else ():
-            if field.startswith(ENGAGEMENT_FIELDS):
-                assert everything[key][field] == value, (key, field)
+    # Two comments and two DMs counted on arrival; the shop links count nothing and are not listed.
+    assert (run["touchpoints_seen"], run["touchpoints_moved"], run["touchpoints_kept"]) == (4, 4, 0)
+    assert seller.state(TENANT) == seller.state(REPLAY)
+    items = seller.table_of(TENANT)
+
+    again = seller.run((NOW - timedelta(days=10)).date(), NOW.date())
+    assert (again["orders_changed"], again["touchpoints_seen"], again["touchpoints_moved"]) == (0, 4, 0)
+    assert seller.table_of(TENANT) == items
 
 
 def test_running_again_with_nothing_changed_changes_nothing(seller: Seller) -> None:
@@ -328,7 +321,82 @@ def test_a_failure_mid_run_is_retried_from_the_last_recorded_page_without_counti
     assert crashes, "the crash was never injected"
     assert run["status"] == "succeeded"
     day = next(d for d in run["days"] if d["day"] == base.date().isoformat())
-    assert (day["pages"], day["seen"], day["changed"], day["method_changed"]) == (3, 5, 4, 4)
+    # Three pages of orders, then one of the day's touchpoints (none: they came on earlier days).
+    assert (day["pages"], day["seen"], day["changed"], day["method_changed"]) == (4, 5, 4, 4)
+    assert seller.state(TENANT) == seller.state(REPLAY)
+
+
+def engagement_day(prefix: str, evening: datetime) -> list[dict[str, Any]]:
+    """Comments, DMs, flow steps (one of them twice for the same conversation) and creator clicks on one UTC evening."""
+    touchpoints: list[dict[str, Any]] = []
+    for n in range(3):
+        user, at = f"{prefix}u{n}", evening + timedelta(minutes=10 * n)
+        conversation, flow = f"{prefix}conv{n}", {"id": "f1", "name": "Glow flow"}
+        step = {"kind": "flow_step", "buyer": {"user_id": user}, "conversation_id": conversation, "flow": flow, "step": 2}
+        touchpoints += [
+            comment(f"{prefix}c{n}", user, at, post=f"v{n % 2}", keywords=("LINK", "GLOW")),
+            dm(f"{prefix}d{n}", user, at + timedelta(minutes=1), conversation, f"{prefix}c{n}"),
+            {**step, "id": f"{prefix}f{n}", "occurred_at": iso(at + timedelta(minutes=2)), "step_name": "Pick a shade"},
+            {**step, "id": f"{prefix}g{n}", "occurred_at": iso(at + timedelta(minutes=3))},  # the same user at the same step
+            {"id": f"{prefix}k{n}", "kind": "creator_click", "occurred_at": iso(at), "buyer": {"user_id": user}, "creator": "maya"},
+        ]
+    return touchpoints
+
+
+def test_a_failure_while_moving_touchpoint_counts_moves_each_once(seller: Seller, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given comments, DMs, flow steps and creator clicks one UTC evening (the next day in Tokyo), pages of two, and a
+    crash after a page of touchpoints was moved but before it was recorded, when the seller switches to Asia/Tokyo and
+    the run goes on, then each touchpoint's counts move once, and every counter equals a fresh replay in Tokyo."""
+    from ordertrail.reattribution import runs
+    from ordertrail.storage.reattributions import ReattributionRecords
+
+    monkeypatch.setattr(runs, "PAGE_SIZE", 2)
+    seller.put_settings(REPLAY, time_zone="Asia/Tokyo")
+    evening = datetime.combine(NOW.date() - timedelta(days=3), datetime.min.time(), UTC) + timedelta(hours=18)
+    same_for_both(seller, engagement_day("e", evening), [])
+    seller.put_settings(TENANT, time_zone="Asia/Tokyo")
+
+    real_advance = ReattributionRecords.advance_day
+    crashes = []
+
+    def crash_once_on_a_touchpoint_page(self: Any, run: Any, before: Any, after: Any) -> bool:
+        if before.phase == "touchpoints" and after.touchpoints_moved > before.touchpoints_moved and not crashes:
+            crashes.append(after.touchpoints_moved - before.touchpoints_moved)
+            raise ConcurrentChange("the Lambda died before the page was recorded")
+        return real_advance(self, run, before, after)
+
+    monkeypatch.setattr(ReattributionRecords, "advance_day", crash_once_on_a_touchpoint_page)
+    run = seller.run(evening.date(), (evening + timedelta(days=1)).date())
+
+    assert crashes, "the crash was never injected"
+    assert run["status"] == "succeeded"
+    # 3 comments, 3 DMs, 3 counted flow steps and 3 clicks; the repeated steps counted nothing and are not listed.
+    assert run["touchpoints_seen"] == 12
+    # The retried page found its touchpoints moved already: it moved nothing again, so it counts nothing again.
+    assert run["touchpoints_moved"] == 12 - crashes[0]
+    assert seller.state(TENANT) == seller.state(REPLAY)
+
+
+def test_a_dm_still_waiting_for_its_comment_stays_on_its_day_until_the_comment_comes(seller: Seller) -> None:
+    """Given a DM in the UTC evening whose comment has not arrived, when the seller switches to Asia/Tokyo and
+    re-attributes, then the DM is kept on its day (the comment could still add to it there); once the comment comes,
+    what it adds to the DM joins the DM's counts on that day, and the next run moves them, as a fresh replay in Tokyo."""
+    seller.put_settings(REPLAY, time_zone="Asia/Tokyo")
+    evening = datetime.combine(NOW.date() - timedelta(days=3), datetime.min.time(), UTC) + timedelta(hours=18)
+    late_comment = comment("wc", "wu", evening - timedelta(minutes=1), keywords=("GLOW",))
+    waiting_dm = dm("wd", "wu", evening, "wconv", "wc")
+    seller.send(REPLAY, [late_comment, waiting_dm], [])
+    seller.send(TENANT, [waiting_dm], [])
+    seller.put_settings(TENANT, time_zone="Asia/Tokyo")
+    days = (evening.date(), (evening + timedelta(days=1)).date())
+
+    first = seller.run(*days)
+    assert (first["touchpoints_seen"], first["touchpoints_moved"], first["touchpoints_kept"]) == (1, 0, 1)
+    seller.send(TENANT, [late_comment], [])
+    second = seller.run(*days)
+
+    # The comment arrived after the switch and counted on its Tokyo day; the DM, with what the comment added to it, moves.
+    assert (second["touchpoints_seen"], second["touchpoints_moved"], second["touchpoints_kept"]) == (2, 1, 0)
     assert seller.state(TENANT) == seller.state(REPLAY)
 
 

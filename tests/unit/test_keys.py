@@ -124,4 +124,4 @@ def test_every_access_pattern_is_documented_in_the_data_model() -> None:
     readme = (repo_root() / "docs" / "data-model.md").read_text()
     section = readme.split("<!-- access-patterns:start -->\n", 1)[1].split("<!-- access-patterns:end -->", 1)[0]
     assert section.strip() == keys.access_pattern_table()
-    assert len(keys.ACCESS_PATTERNS) == 40
+    assert len(keys.ACCESS_PATTERNS) == 41

@@ -13,6 +13,7 @@ from ordertrail.core.models import Attribution, PreviousDecision, ReattributionS
 from ordertrail.core.tenant_settings import AttributionSettings, TenantSettings
 
 ReattributionStatus = Literal["queued", "running", "succeeded", "failed"]
+DayPhase = Literal["orders", "touchpoints"]
 # A run covers at most two years (as a history import does): its days then fit in one state's input (256 KB).
 MAX_DAYS = 731
 # Fields of a decision that say when and by what it was made, not what it is: a re-run compares the rest.
@@ -64,12 +65,16 @@ class ReattributionDayProgress(BaseModel):
     method_changed: int = Field(default=0, description="…of which the method changed (e.g. from a conversation to organic)")
     expired: int = Field(default=0, description="Orders kept as they were: touchpoints their decision rests on have expired (TTL)")
     errors: int = Field(default=0, description="Orders that could not be re-attributed (see last_error)")
+    touchpoints_seen: int = Field(default=0, description="Touchpoints that counted on a day: comments, DMs, flow steps, creator clicks")
+    touchpoints_moved: int = Field(default=0, description="…whose counts this run moved to another local day (a time-zone change)")
+    touchpoints_kept: int = Field(default=0, description="…left on their day: DMs whose comment is not stored (yet, or any more)")
     last_error: str | None = None
 
 
 class ReattributionDay(ReattributionDayProgress):
-    """One UTC day as stored: its progress and where its next page starts (each page is recorded once)."""
+    """One UTC day as stored: its progress, which pass it is in and where its next page starts (each page is recorded once)."""
 
+    phase: DayPhase = Field(default="orders", description="Orders first, then the day's touchpoints (their engagement counts)")
     cursor: str | None = Field(default=None, description="Where the next page starts (DynamoDB's LastEvaluatedKey, as JSON)")
 
 
@@ -93,6 +98,9 @@ class ReattributionReport(BaseModel):
     method_changed: int = Field(description="Orders whose method changed")
     expired: int = Field(description="Orders kept as they were: touchpoints their decision rests on have expired (TTL)")
     errors: int
+    touchpoints_seen: int = Field(description="Touchpoints whose counts are on a day (comments, DMs, flow steps, creator clicks)")
+    touchpoints_moved: int = Field(description="…moved to another local day (a time-zone change)")
+    touchpoints_kept: int = Field(description="…left on their day: DMs whose comment is not stored")
     days: list[ReattributionDayProgress]
     error: ReattributionFailure | None = None
     created_at: AwareDatetime

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ordertrail.attribution.reattribute import reattribute_order
 from ordertrail.core.errors import Conflict, NotFound, Unprocessable, UpstreamError, caught_error_message
+from ordertrail.core.models import DmTouchpoint
 from ordertrail.core.reattribution_runs import (
     MAX_DAYS,
     ReattributionDay,
@@ -32,6 +33,7 @@ from ordertrail.core.reattribution_runs import (
 )
 from ordertrail.runtime.observability import logger, metrics
 from ordertrail.storage.table import Unstorable
+from ordertrail.tally import counters
 
 if TYPE_CHECKING:
     from datetime import date
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from ordertrail.storage.executions import ExecutionLauncher
     from ordertrail.storage.orders import StoredOrder
     from ordertrail.storage.repository import Repository
+    from ordertrail.storage.touchpoints import EngagementPage
 
 # Orders one page reads (one GSI2 Query, one BatchGetItem); each order then costs its own Query, BatchGetItem and,
 # when it changed, one transaction (and the buyer's orders, a Query and a BatchGetItem, when it gave a shop link up).
@@ -116,9 +119,15 @@ def reattribute_day(
         if day.done or (n and time_left() < 2 * slowest + SAFETY_SECONDS):
             break  # every step does one page; another only with time left for two pages as slow as the slowest
         began = time.monotonic()
-        page = repo.orders_of_day(tenant, on_day, run.start, run.end, day.cursor, PAGE_SIZE)
-        after = _page_counts(repo, run, day, page.orders, salt, now)
-        after = after.model_copy(update={"pages": day.pages + 1, "cursor": page.cursor, "done": page.cursor is None})
+        if day.phase == "orders":
+            page = repo.orders_of_day(tenant, on_day, run.start, run.end, day.cursor, PAGE_SIZE)
+            after = _page_counts(repo, run, day, page.orders, salt, now)
+            after = after.model_copy(update={"cursor": page.cursor, "phase": "orders" if page.cursor else "touchpoints"})
+        else:
+            touchpoints = repo.engagement_of_day(tenant, on_day, run.start, run.end, run.settings.time_zone, day.cursor, PAGE_SIZE)
+            after = _engagement_counts(repo, run, day, touchpoints)
+            after = after.model_copy(update={"cursor": touchpoints.cursor, "done": touchpoints.cursor is None})
+        after = after.model_copy(update={"pages": day.pages + 1})
         if not repo.advance_day(run, day, after):
             # Another attempt of this step recorded the page first: carry on from what it recorded.
             logger.info("re-attribution day moved on elsewhere; reading it again", extra={"run_id": run_id, "day": str(on_day)})
@@ -154,6 +163,33 @@ def _page_counts(
             "expired": day.expired + expired,
             "errors": day.errors + errors,
             "last_error": last_error,
+        }
+    )
+
+
+def _engagement_counts(repo: Repository, run: ReattributionRun, day: ReattributionDay, page: EngagementPage) -> ReattributionDay:
+    """Move what one page's touchpoints counted onto the days of the run's zone; the day with the page's counts added.
+
+    A touchpoint counted in another zone moves exactly once: its index entry names the zone, and the move is conditional
+    on it. A DM whose comment is not stored is left where it is: the comment may still come and add to its counts there.
+    """
+    zone = run.settings.time_zone
+    moved = kept = 0
+    for counted in page.elsewhere:
+        touchpoint = counted.touchpoint
+        comment = page.comments.get(touchpoint.comment_id) if isinstance(touchpoint, DmTouchpoint) and touchpoint.comment_id else None
+        if isinstance(touchpoint, DmTouchpoint) and touchpoint.comment_id and comment is None:
+            kept += 1
+            continue
+        move = counters.engagement_move(touchpoint, comment, counted.counted_in, zone)
+        # On the same local day in both zones nothing moves, and nothing is written: the entry keeps the zone it names.
+        moved += bool(move.counts) and repo.move_engagement(run.tenant, counted, zone, move)
+    metrics.add_metric(name="TouchpointsRebucketed", unit="Count", value=moved)
+    return day.model_copy(
+        update={
+            "touchpoints_seen": day.touchpoints_seen + page.listed,
+            "touchpoints_moved": day.touchpoints_moved + moved,
+            "touchpoints_kept": day.touchpoints_kept + kept,
         }
     )
 
@@ -196,7 +232,10 @@ def report(repo: Repository, tenant: str, run_id: str) -> ReattributionReport:
         method_changed=sum(d.method_changed for d in days),
         expired=sum(d.expired for d in days),
         errors=sum(d.errors for d in days),
-        days=[ReattributionDayProgress.model_validate(d.model_dump(exclude={"cursor"})) for d in days],
+        touchpoints_seen=sum(d.touchpoints_seen for d in days),
+        touchpoints_moved=sum(d.touchpoints_moved for d in days),
+        touchpoints_kept=sum(d.touchpoints_kept for d in days),
+        days=[ReattributionDayProgress.model_validate(d.model_dump(exclude={"cursor", "phase"})) for d in days],
         error=run.error,
         created_at=run.created_at,
         updated_at=run.updated_at,

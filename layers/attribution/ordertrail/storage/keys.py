@@ -108,9 +108,29 @@ def order_day_gsi(tenant: str, ordered_at: datetime, source: str, order_id: str)
     return {"GSI2PK": order_day_pk(tenant, day(ordered_at)), "GSI2SK": f"{iso(ordered_at)}#{order_ref(source, order_id)}"}
 
 
-def order_day_range(at_from: datetime, at_to: datetime) -> tuple[str, str]:
-    """GSI2 sort-key bounds for BETWEEN of the orders placed in [at_from, at_to): `<iso(at_to)>#…` sorts after the upper one."""
+def day_index_range(at_from: datetime, at_to: datetime) -> tuple[str, str]:
+    """GSI2 sort-key bounds for BETWEEN of the orders or touchpoints in [at_from, at_to): `<iso(at_to)>#…` sorts after the upper one."""
     return iso(at_from), iso(at_to)
+
+
+def touchpoint_day_pk(tenant: str, on_day: str) -> str:
+    """GSI2 partition of the touchpoints of one UTC day that counted engagement (comments, DMs, flow steps, creator clicks)."""
+    return f"{tenant_prefix(tenant)}#TOUCHPOINTS#D#{on_day}"
+
+
+def touchpoint_day_sort(at: datetime, touchpoint_id: str, zone: str) -> str:
+    """GSI2 sort key of such a touchpoint: by time, then id, then the time zone whose days its counts went to."""
+    return f"{iso(at)}#{part(touchpoint_id)}#{zone}"
+
+
+def touchpoint_day_gsi(tenant: str, at: datetime, touchpoint_id: str, zone: str) -> dict[str, str]:
+    """GSI2 keys on a touchpoint's by-id item: a time-zone change finds it, and the zone its counts are in, by day."""
+    return {"GSI2PK": touchpoint_day_pk(tenant, day(at)), "GSI2SK": touchpoint_day_sort(at, touchpoint_id, zone)}
+
+
+def counted_zone(sort_key: str) -> str:
+    """The time zone a touchpoint day index entry's counts went to (the end of its sort key: zones have no `#`)."""
+    return sort_key.rsplit("#", 1)[1]
 
 
 def attribution_key(tenant: str, source: str, order_id: str) -> dict[str, str]:
@@ -365,6 +385,13 @@ ACCESS_PATTERNS: tuple[AccessPattern, ...] = (
         "GSI2",
         "T#<t>#ORDERS#D#<yyyy-mm-dd>",
         "<iso>#<source>#<order> (range)",
+        "ReattributeDay",
+    ),
+    AccessPattern(
+        "Engagement touchpoints of one UTC day, with the zone they were counted in (keys only)",
+        "GSI2",
+        "T#<t>#TOUCHPOINTS#D#<yyyy-mm-dd>",
+        "<iso>#<id>#<zone> (range)",
         "ReattributeDay",
     ),
     AccessPattern("Buyer's orders in a time window", "GSI1", "T#<t>#B#<buyer>#ORDERS", "O#<iso>#<source>#<order> (range)", "Attribute"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -108,25 +107,15 @@ class ReattributionRecords(Table):
 
     def orders_of_day(self, tenant: str, on_day: date, start: datetime, end: datetime, cursor: str | None, limit: int) -> OrderPage:
         """Up to `limit` orders placed on one UTC day within [start, end), after `cursor`: one GSI2 Query, one BatchGetItem."""
-        low, high = keys.order_day_range(start, end)
-        request: dict[str, Any] = {
-            "IndexName": "GSI2",
-            "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK BETWEEN :low AND :high",
-            "ExpressionAttributeValues": serialize({":pk": keys.order_day_pk(tenant, on_day.isoformat()), ":low": low, ":high": high}),
-            "Limit": limit,
-        }
-        if cursor:
-            request["ExclusiveStartKey"] = json.loads(cursor)
-        page = self.client.query(TableName=self.table_name, **request)
-        wanted = [{"PK": deserialize(i)["PK"], "SK": "ORDER"} for i in page.get("Items", [])]
+        listed, next_cursor = self._day_page(keys.order_day_pk(tenant, on_day.isoformat()), start, end, cursor, limit)
+        wanted = [{"PK": entry["PK"], "SK": "ORDER"} for entry in listed]
         items = self._batch_get(wanted) if wanted else {}
         orders = []
         for key in wanted:
             decoded = decode_item(items[key_id(key)]) if key_id(key) in items else None  # deleted since it was listed
             if decoded is not None and decoded[0] == "order":
                 orders.append(decoded[1])
-        last = page.get("LastEvaluatedKey")
-        return OrderPage(orders, json.dumps(last, sort_keys=True) if last else None)
+        return OrderPage(orders, next_cursor)
 
     @staticmethod
     def _reattribution_item(run: ReattributionRun) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import zlib
@@ -13,6 +14,8 @@ import boto3
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from ordertrail.storage import keys
 
 _serializer = TypeSerializer()
 
@@ -221,6 +224,23 @@ class Table:
             held = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
             return deserialize(held) if held else self._take_lease(item, run_id, now, renew)
         return None
+
+    def _day_page(
+        self, partition: str, start: datetime, end: datetime, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a GSI2 day partition's entries within [start, end) after `cursor` (keys only), and the next cursor."""
+        low, high = keys.day_index_range(start, end)
+        request: dict[str, Any] = {
+            "IndexName": "GSI2",
+            "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": serialize({":pk": partition, ":low": low, ":high": high}),
+            "Limit": limit,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = json.loads(cursor)
+        page = self.client.query(TableName=self.table_name, **request)
+        last = page.get("LastEvaluatedKey")
+        return [deserialize(i) for i in page.get("Items", [])], json.dumps(last, sort_keys=True) if last else None
 
     def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -37,8 +38,33 @@ from ordertrail.tally import counters
 TOUCHPOINT = TypeAdapter(Touchpoint)
 
 
-# A DM waiting for its comment is one attribute of the comment's waiters item, named after its conversation.
+# A DM waiting for its comment is one attribute of the comment's waiters item, named after its conversation, with
+# the time zone its counts went to beside it.
 WAITING_DM = "dm#"
+WAITING_ZONE = "zone#"
+
+
+@dataclass(frozen=True)
+class CountedTouchpoint:
+    """A touchpoint that counted engagement, the zone whose days its counts are on, and its index sort key (the condition)."""
+
+    touchpoint: Touchpoint
+    counted_in: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class EngagementPage:
+    """One page of a UTC day's engagement touchpoints, and where the next page starts.
+
+    `listed` counts the page; `elsewhere` are those counted in another zone than asked, and `comments` the comments of
+    those that are DMs, by id (a comment not stored is absent).
+    """
+
+    listed: int
+    elsewhere: list[CountedTouchpoint]
+    comments: dict[str, CommentTouchpoint]
+    cursor: str | None
 
 
 class _CommentRaced(Exception):
@@ -83,15 +109,10 @@ class TouchpointRecords(AggregateRecords):
         copies of the touchpoint are left out of it: docs/decisions/2026-12-02-write-costs.md). _CommentRaced when a DM
         and its comment were written at the same moment.
         """
-        writes: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": serialize({**keys.touchpoint_key(tenant, touchpoint.id), **self._touchpoint_fields(touchpoint, settings)}),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-        ]
+        item = {**keys.touchpoint_key(tenant, touchpoint.id), **self._touchpoint_fields(touchpoint, settings)}
+        # What it counts goes to the days of this zone: the day index says so, so a time-zone change can move it.
+        index = keys.touchpoint_day_gsi(tenant, touchpoint.at, touchpoint.id, settings.time_zone)
+        writes = [self._id_put({**item, **index} if counters.counts_engagement(touchpoint) else item)]
         conversation = None
         slot = None  # index of the write that hands over between a DM and its comment
         if isinstance(touchpoint, DmTouchpoint):
@@ -107,11 +128,12 @@ class TouchpointRecords(AggregateRecords):
             slot = len(writes)
             arrival, waiting = self._comment_arrival(tenant, touchpoint)
             writes.append(arrival)
-            for dm in waiting:
+            for dm, counted_in in waiting:
                 bare = Conversation.started_by(dm)
                 joined = bare.with_comment(touchpoint)
                 writes.append(self._conversation_write(tenant, joined, dm.at, settings))
-                tally.merge(counters.late_comment_contribution(dm, bare, joined, settings.time_zone))
+                # On the DM's days, in the zone the DM was counted in, so all a DM counts is on one zone's days.
+                tally.merge(counters.late_comment_contribution(dm, bare, joined, counted_in or settings.time_zone))
         counted = self._counter_writes(tenant, tally.counts, tally.labels)
         marker = None
         if isinstance(touchpoint, FlowStepTouchpoint):
@@ -142,11 +164,16 @@ class TouchpointRecords(AggregateRecords):
                 raise _CommentRaced from exc
             if marker is None or not cancelled_by_condition(exc, index=marker, only=True):
                 raise
-            # This conversation was already counted at this step: store the touchpoint, count nothing.
+            # This conversation was already counted at this step: store the touchpoint, count nothing (and list it nowhere).
+            writes[0] = self._id_put(item)
             if marker == 1:
                 return self._put_alone(writes[0]["Put"])
             self.client.transact_write_items(TransactItems=writes[:marker])
         return True
+
+    def _id_put(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The conditional Put of a touchpoint's by-id item (its de-duplication marker)."""
+        return {"Put": {"TableName": self.table_name, "Item": serialize(item), "ConditionExpression": "attribute_not_exists(PK)"}}
 
     def _put_alone(self, put: dict[str, Any]) -> bool:
         """A conditional PutItem of the id's item by itself; False when the id was already stored."""
@@ -205,10 +232,21 @@ class TouchpointRecords(AggregateRecords):
             "Update": {
                 "TableName": self.table_name,
                 "Key": serialize(keys.comment_waiters_key(tenant, dm.comment_id)),
-                "UpdateExpression": "SET #dm = :dm, #type = :type, #ttl = if_not_exists(#ttl, :ttl) ADD waiting :one",
-                "ExpressionAttributeNames": {"#dm": f"{WAITING_DM}{dm.conversation_id}", "#type": "type", "#ttl": "ttl"},
+                "UpdateExpression": "SET #dm = :dm, #zone = :zone, #type = :type, #ttl = if_not_exists(#ttl, :ttl) ADD waiting :one",
+                "ExpressionAttributeNames": {
+                    "#dm": f"{WAITING_DM}{dm.conversation_id}",
+                    "#zone": f"{WAITING_ZONE}{dm.conversation_id}",
+                    "#type": "type",
+                    "#ttl": "ttl",
+                },
                 "ExpressionAttributeValues": serialize(
-                    {":dm": model_json(dm), ":type": "comment_waiters", ":ttl": epoch_seconds(dm.at + settings.conversation_ttl), ":one": 1}
+                    {
+                        ":dm": model_json(dm),
+                        ":zone": settings.time_zone,
+                        ":type": "comment_waiters",
+                        ":ttl": epoch_seconds(dm.at + settings.conversation_ttl),
+                        ":one": 1,
+                    }
                 ),
             }
         }
@@ -218,15 +256,22 @@ class TouchpointRecords(AggregateRecords):
         key = serialize(keys.touchpoint_key(tenant, comment_id))
         return {"ConditionCheck": {"TableName": self.table_name, "Key": key, "ConditionExpression": "attribute_not_exists(PK)"}}
 
-    def _comment_arrival(self, tenant: str, comment: CommentTouchpoint) -> tuple[dict[str, Any], list[DmTouchpoint]]:
-        """The DMs that arrived before this comment, and the write that takes them over if no other DM joins meanwhile."""
+    def _comment_arrival(self, tenant: str, comment: CommentTouchpoint) -> tuple[dict[str, Any], list[tuple[DmTouchpoint, str | None]]]:
+        """The DMs that arrived before this comment, and the write that takes them over if no other DM joins meanwhile.
+
+        Each DM comes with the zone it was counted in (None for a DM stored before zones were kept).
+        """
         key = serialize(keys.comment_waiters_key(tenant, comment.id))
         item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
         if item is None:
             check = {"TableName": self.table_name, "Key": key, "ConditionExpression": "attribute_not_exists(PK)"}
             return {"ConditionCheck": check}, []
         found = deserialize(item)
-        waiting = [TOUCHPOINT.validate_json(value) for name, value in sorted(found.items()) if name.startswith(WAITING_DM)]
+        waiting = [
+            (TOUCHPOINT.validate_json(value), found.get(WAITING_ZONE + name.removeprefix(WAITING_DM)))
+            for name, value in sorted(found.items())
+            if name.startswith(WAITING_DM)
+        ]
         # The DMs are handed over with the comment: no other DM may have joined since they were read.
         delete = {
             "TableName": self.table_name,
@@ -234,7 +279,7 @@ class TouchpointRecords(AggregateRecords):
             "ConditionExpression": "waiting = :waiting",
             "ExpressionAttributeValues": serialize({":waiting": found.get("waiting", 0)}),
         }
-        return {"Delete": delete}, [dm for dm in waiting if isinstance(dm, DmTouchpoint)]
+        return {"Delete": delete}, [(dm, zone) for dm, zone in waiting if isinstance(dm, DmTouchpoint)]
 
     def get_touchpoint(self, tenant: str, touchpoint_id: str, consistent: bool = False) -> Touchpoint | None:
         """A touchpoint by id."""
@@ -246,6 +291,61 @@ class TouchpointRecords(AggregateRecords):
         """The ids among these whose by-id item is gone (TTL deleted it): one BatchGetItem per 100 ids."""
         found = self._batch_get([keys.touchpoint_key(tenant, i) for i in touchpoint_ids])
         return [i for i in touchpoint_ids if key_id(keys.touchpoint_key(tenant, i)) not in found]
+
+    # -- a time-zone change ---------------------------------------------------------------------------------
+    def engagement_of_day(
+        self, tenant: str, on_day: date, start: datetime, end: datetime, zone: str, cursor: str | None, limit: int
+    ) -> EngagementPage:
+        """Up to `limit` engagement touchpoints of one UTC day within [start, end), after `cursor`.
+
+        One GSI2 Query; those counted in another zone than `zone` are read in full (BatchGetItem), with their DMs' comments.
+        """
+        listed, next_cursor = self._day_page(keys.touchpoint_day_pk(tenant, on_day.isoformat()), start, end, cursor, limit)
+        # The zone is in the index's sort key: touchpoints already on the asked zone's days cost no read beyond the Query.
+        moving = [(entry, keys.counted_zone(entry["GSI2SK"])) for entry in listed if keys.counted_zone(entry["GSI2SK"]) != zone]
+        found = self._batch_get([{"PK": entry["PK"], "SK": "TP"} for entry, _ in moving]) if moving else {}
+        elsewhere = []
+        for entry, counted_in in moving:
+            item = found.get(key_id({"PK": entry["PK"], "SK": "TP"}))
+            if item is not None and item.get("GSI2SK") == entry["GSI2SK"]:  # else TTL deleted it, or it moved meanwhile
+                elsewhere.append(CountedTouchpoint(TOUCHPOINT.validate_json(item["data"]), counted_in, entry["GSI2SK"]))
+        wanted = sorted({t.touchpoint.comment_id for t in elsewhere if isinstance(t.touchpoint, DmTouchpoint) and t.touchpoint.comment_id})
+        comments = {}
+        for item in self._batch_get([keys.touchpoint_key(tenant, i) for i in wanted]).values() if wanted else ():
+            comment = TOUCHPOINT.validate_json(item["data"])
+            if isinstance(comment, CommentTouchpoint):
+                comments[comment.id] = comment
+        return EngagementPage(len(listed), elsewhere, comments, next_cursor)
+
+    def move_engagement(self, tenant: str, counted: CountedTouchpoint, zone: str, moved: counters.Tally) -> bool:
+        """Move what a touchpoint counted to the days of `zone`: its counters and its index entry, in one transaction.
+
+        False when it was moved already (another attempt of the same page got there first).
+        """
+        touchpoint = counted.touchpoint
+        writes = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": serialize(keys.touchpoint_key(tenant, touchpoint.id)),
+                    "UpdateExpression": "SET GSI2SK = :moved",
+                    "ConditionExpression": "GSI2SK = :counted",
+                    "ExpressionAttributeValues": serialize(
+                        {":moved": keys.touchpoint_day_sort(touchpoint.at, touchpoint.id, zone), ":counted": counted.sort_key}
+                    ),
+                }
+            },
+            *self._counter_writes(tenant, moved.counts, moved.labels),
+        ]
+        if len(writes) > TRANSACTION_LIMIT:
+            raise ValueError(f"touchpoint {touchpoint.id} would change {len(writes)} items (limit {TRANSACTION_LIMIT})")
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if cancelled_by_condition(exc, index=0):
+                return False
+            raise
+        return True
 
     def buyer_touchpoints(self, tenant: str, buyer: str, at_from: datetime, at_to: datetime) -> list[Touchpoint]:
         """The buyer's touchpoints between two times (inclusive), oldest first; one Query (paged only for very busy buyers)."""

@@ -214,6 +214,30 @@ def touchpoint_contribution(touchpoint: Touchpoint, conversation: Conversation |
     return tally
 
 
+ENGAGEMENT_KINDS = (CommentTouchpoint, DmTouchpoint, FlowStepTouchpoint, CreatorClickTouchpoint)
+
+
+def counts_engagement(touchpoint: Touchpoint) -> bool:
+    """Tell whether a touchpoint adds to day counters when it arrives (and so is listed on the touchpoint day index)."""
+    return isinstance(touchpoint, ENGAGEMENT_KINDS)
+
+
+def engagement_of(touchpoint: Touchpoint, comment: CommentTouchpoint | None, time_zone: str) -> Tally:
+    """All a stored touchpoint has counted, in a zone: a DM with the comment it came from, as its arrival and the comment's did."""
+    conversation = None
+    if isinstance(touchpoint, DmTouchpoint):
+        conversation = Conversation.started_by(touchpoint)
+        conversation = conversation.with_comment(comment) if comment is not None else conversation
+    return touchpoint_contribution(touchpoint, conversation, time_zone)
+
+
+def engagement_move(touchpoint: Touchpoint, comment: CommentTouchpoint | None, counted_in: str, time_zone: str) -> Tally:
+    """What moving a touchpoint's counts from the days of `counted_in` to those of `time_zone` adds (nothing on the same day)."""
+    before = engagement_of(touchpoint, comment, counted_in)
+    after = engagement_of(touchpoint, comment, time_zone)
+    return Tally(counts=difference(after.counts, before.counts), labels=after.labels)
+
+
 def late_comment_contribution(dm: DmTouchpoint, bare: Conversation, joined: Conversation, time_zone: str) -> Tally:
     """What a DM counted before its comment adds once the comment arrives: its DM on the post and on each keyword."""
     before = touchpoint_contribution(dm, bare, time_zone)
