@@ -181,6 +181,33 @@ def computed_write_units(operation: str, params: dict[str, Any]) -> float:
     return 0
 
 
+# The table's global secondary indexes (template.yaml) and what each copies of an item: GSI1 projects ALL, GSI2 KEYS_ONLY.
+INDEX_PROJECTIONS = {"GSI1PK": "ALL", "GSI2PK": "KEYS_ONLY"}
+KEYS_ONLY_BYTES = 200  # an item's table and index keys: always under one write unit
+
+
+def index_write_units(operation: str, params: dict[str, Any]) -> float:
+    """Write units the indexes take for a request's put items: one index write per index whose key the item carries.
+
+    DynamoDB writes an index's copy at the standard rate (a transaction doubles only the table's writes), sized by what
+    the index projects. An upper bound for a keys-only index when an item is replaced with its keys unchanged (that
+    writes nothing to it); updates and deletes are not counted (the request does not show the stored item).
+    """
+    items: list[dict[str, Any]] = []
+    if operation == "PutItem":
+        items = [params.get("Item") or {}]
+    elif operation == "BatchWriteItem":
+        items = [r["PutRequest"]["Item"] for rs in (params.get("RequestItems") or {}).values() for r in rs if "PutRequest" in r]
+    elif operation == "TransactWriteItems":
+        items = [entry["Put"]["Item"] for entry in params.get("TransactItems") or [] if "Put" in entry]
+    total = 0
+    for item in items:
+        for key, projection in INDEX_PROJECTIONS.items():
+            if key in item:
+                total += write_units(item_size(item) if projection == "ALL" else KEYS_ONLY_BYTES)
+    return total
+
+
 def computed_read_units(operation: str, params: dict[str, Any]) -> float:
     """Read units of a request with no figure from DynamoDB: the least it can cost (one unit per item asked for)."""
     consistent = bool(params.get("ConsistentRead"))
@@ -276,6 +303,7 @@ class Meter:
     units_by_function: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     computed: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     sized: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    index_units: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     reported: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     raised: Counter[str] = field(default_factory=Counter)
     transaction_items: Counter[str] = field(default_factory=Counter)
@@ -319,6 +347,10 @@ def _count_capacity(parsed: dict[str, Any], model: Any, context: dict[str, Any],
         compute = computed_write_units if operation in WRITE_OPERATIONS else computed_read_units
         # The request's own sizing beside DynamoDB's figure: a cross-check (and the figure when DynamoDB gives none).
         sized = compute(operation, params)
+        if operation in WRITE_OPERATIONS:
+            indexed = index_write_units(operation, params)
+            METER.index_units[operation] += indexed
+            sized += indexed
         METER.sized[operation] += sized
         if operation == "TransactWriteItems":
             METER.transaction_items[METER.active] += len(params.get("TransactItems") or [])
@@ -665,12 +697,14 @@ def usage_per_order(measured: dict[str, Any], cache_seconds: int) -> dict[str, f
 def obtained(operation: str) -> str:
     """How an operation's units were obtained: DynamoDB's own figure, or the documented size rules where those give more."""
     raised, requests = METER.raised[operation], METER.requests[operation]
+    indexed = METER.index_units[operation] / max(1, METER.orders)
+    with_index = f"; {indexed:.2f} of them index writes" if indexed else ""
     if raised == 0:
-        return "DynamoDB's ConsumedCapacity"
+        return f"DynamoDB's ConsumedCapacity{with_index}"
     reported = METER.reported[operation] / max(1, METER.orders)
     if raised == requests:
-        return f"computed from item sizes (DynamoDB Local reported {reported:.2f})"
-    return f"ConsumedCapacity, raised to the size rules on {raised} of {requests} requests (reported {reported:.2f})"
+        return f"computed from item sizes (DynamoDB Local reported {reported:.2f}){with_index}"
+    return f"ConsumedCapacity, raised to the size rules on {raised} of {requests} requests (reported {reported:.2f}){with_index}"
 
 
 def report(measured: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,20 @@ def test_units_computed_from_a_request_when_dynamodb_gives_none(bench: ModuleTyp
     assert bench.computed_read_units("BatchGetItem", {"RequestItems": {"t": {"Keys": [small, small, small]}}}) == 1.5
 
 
+def test_index_writes_follow_each_index_projection_at_the_standard_rate(bench: ModuleType) -> None:
+    """An item put with GSI1 keys writes its whole size to GSI1 (ALL); with GSI2 keys, one unit (KEYS_ONLY); a transaction
+    does not double them; an item without index keys, and an update, write to no index."""
+    big = {"PK": {"S": "p"}, "GSI1PK": {"S": "g"}, "GSI2PK": {"S": "d"}, "data": {"S": "x" * 1500}}
+    keys_only = {"PK": {"S": "p"}, "GSI2PK": {"S": "d"}}
+    plain = {"PK": {"S": "p"}}
+    assert bench.index_write_units("PutItem", {"Item": big}) == 2 + 1
+    transaction = {"TransactItems": [{"Put": {"Item": keys_only}}, {"Put": {"Item": plain}}, {"Update": {"Key": big}}]}
+    assert bench.index_write_units("TransactWriteItems", transaction) == 1
+    batch = {"RequestItems": {"t": [{"PutRequest": {"Item": keys_only}}, {"DeleteRequest": {"Key": plain}}]}}
+    assert bench.index_write_units("BatchWriteItem", batch) == 1
+    assert bench.index_write_units("UpdateItem", {"Key": plain}) == 0
+
+
 def test_dollars_per_million_orders(bench: ModuleType) -> None:
     """A unit used n times an order at $p costs n x p x 1,000,000 per million orders, at the bench's list prices."""
     assert bench.per_million(10, 1.00 / 1_000_000) == pytest.approx(10.0)
