@@ -61,6 +61,9 @@ def key_cases() -> list[tuple[str, dict[str, str]]]:
             ("order", keys.order_key(TENANT, "tiktok_shop", ident)),
             ("attribution", keys.attribution_key(TENANT, "tiktok_shop", ident)),
             ("buyer orders", keys.buyer_orders_gsi(TENANT, ident, AT, "tiktok_shop", ident)),
+            ("order day", keys.order_day_gsi(TENANT, AT, "tiktok_shop", ident)),
+            # The longest IANA zone name there is.
+            ("touchpoint day", keys.touchpoint_day_gsi(TENANT, AT, ident, "America/Argentina/ComodRivadavia")),
             ("review", keys.review_gsi(TENANT, "confirmed", AT, "tiktok_shop", ident)),
             ("conversion", keys.conversion_key(TENANT, AT, "tiktok_shop", ident)),
             ("counter", keys.counter_key(TENANT, "post", "2026-11-30", ident)),
@@ -91,10 +94,10 @@ def key_cases() -> list[tuple[str, dict[str, str]]]:
 def test_every_key_fits_dynamodb_limits_with_the_longest_values_allowed(name: str, key: dict[str, str]) -> None:
     """Given the longest values a request may carry (4-byte characters, or characters the key escaping triples), when they
     make a key, then its partition parts are at most 2,048 bytes and its sort parts at most 1,024."""
-    for attribute in ("PK", "GSI1PK"):
+    for attribute in ("PK", "GSI1PK", "GSI2PK"):
         if attribute in key:
             assert size(key[attribute]) <= PARTITION_KEY_BYTES, (name, attribute, size(key[attribute]))
-    for attribute in ("SK", "GSI1SK"):
+    for attribute in ("SK", "GSI1SK", "GSI2SK"):
         if attribute in key:
             assert size(key[attribute]) <= SORT_KEY_BYTES, (name, attribute, size(key[attribute]))
 
