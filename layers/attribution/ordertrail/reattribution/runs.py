@@ -177,13 +177,15 @@ def _engagement_counts(repo: Repository, run: ReattributionRun, day: Reattributi
     moved = kept = 0
     for counted in page.elsewhere:
         touchpoint = counted.touchpoint
-        comment = page.comments.get(touchpoint.comment_id) if isinstance(touchpoint, DmTouchpoint) and touchpoint.comment_id else None
-        if isinstance(touchpoint, DmTouchpoint) and touchpoint.comment_id and comment is None:
+        comment_id = touchpoint.comment_id if isinstance(touchpoint, DmTouchpoint) else None
+        comment = page.comments.get(comment_id) if comment_id else None
+        if comment_id and comment is None:
             kept += 1
             continue
         move = counters.engagement_move(touchpoint, comment, counted.counted_in, zone)
         # On the same local day in both zones nothing moves, and nothing is written: the entry keeps the zone it names.
-        moved += bool(move.counts) and repo.move_engagement(run.tenant, counted, zone, move)
+        if move.counts and repo.move_engagement(run.tenant, counted, zone, move):
+            moved += 1
     metrics.add_metric(name="TouchpointsRebucketed", unit="Count", value=moved)
     return day.model_copy(
         update={

@@ -302,7 +302,8 @@ class TouchpointRecords(AggregateRecords):
         """
         listed, next_cursor = self._day_page(keys.touchpoint_day_pk(tenant, on_day.isoformat()), start, end, cursor, limit)
         # The zone is in the index's sort key: touchpoints already on the asked zone's days cost no read beyond the Query.
-        moving = [(entry, keys.counted_zone(entry["GSI2SK"])) for entry in listed if keys.counted_zone(entry["GSI2SK"]) != zone]
+        zones = [(entry, keys.counted_zone(entry["GSI2SK"])) for entry in listed]
+        moving = [(entry, counted_in) for entry, counted_in in zones if counted_in != zone]
         found = self._batch_get([{"PK": entry["PK"], "SK": "TP"} for entry, _ in moving]) if moving else {}
         elsewhere = []
         for entry, counted_in in moving:
